@@ -1,0 +1,78 @@
+"""Request and response bodies of the HTTP API (DESIGN §4), and the id rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+EVENT_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+USER_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$"
+EVENT_ID_MATCH = re.compile(EVENT_ID_RE).match
+USER_ID_MATCH = re.compile(USER_ID_RE).match
+EVENT_ID_RULE = "1-64 characters: letters, digits, '.', '_', '-'; starting with a letter or digit"
+USER_ID_RULE = (
+    "1-128 characters: letters, digits, '.', '_', ':', '@', '+', '-'; "
+    "starting with a letter or digit"
+)
+MAX_TOTAL_STOCK = 10_000_000
+
+EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_RE), Field(description=EVENT_ID_RULE)]
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_RE), Field(description=USER_ID_RULE)]
+EventName = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,200}$")]
+EventStatus = Literal["scheduled", "open", "sold_out", "closed"]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class IssueRequest(BaseModel):
+    model_config = _STRICT
+    user_id: UserId
+
+
+class CreateEventRequest(BaseModel):
+    model_config = _STRICT
+    event_id: EventId
+    name: EventName
+    total_stock: int = Field(ge=1, le=MAX_TOTAL_STOCK)
+    starts_at: AwareDatetime | None = Field(default=None, description="RFC 3339; absent = now")
+    ends_at: AwareDatetime | None = Field(default=None, description="RFC 3339; absent = never")
+
+    @model_validator(mode="after")
+    def _window(self) -> CreateEventRequest:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class IssueResponse(BaseModel):
+    result: Literal["issued", "already_issued"]
+    event_id: str
+    user_id: str
+    slot: int = Field(ge=1, description="Order in which Redis accepted the win, 1..total")
+    coupon_code: str
+    issued_at: datetime
+
+
+class EventResponse(BaseModel):
+    result: Literal["ok", "created"]
+    event_id: str
+    name: str
+    total_stock: int
+    remaining: int
+    issued: int
+    status: EventStatus
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the stable ``result`` code."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    result: str

@@ -1,0 +1,61 @@
+"""Pure mapping from a reply of issue.lua to the HTTP outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int
+    result: str
+    slot: int = 0
+    issued_at_ms: int = 0
+    # starts_at or ends_at (ms) for not_open / closed
+    when_ms: int = 0
+
+    @property
+    def is_win(self) -> bool:
+        return self.slot > 0
+
+
+NOT_FOUND = Outcome(404, "not_found")
+SOLD_OUT = Outcome(410, "sold_out")
+
+DETAILS = {
+    "not_found": "No event with this id.",
+    "not_open": "The event has not opened yet.",
+    "closed": "The event has closed.",
+    "sold_out": "All coupons of this event have been issued.",
+}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def issued(slot: int, issued_at_ms: int) -> Outcome:
+    return Outcome(201, "issued", slot, issued_at_ms)
+
+
+def already_issued(slot: int, issued_at_ms: int) -> Outcome:
+    return Outcome(200, "already_issued", slot, issued_at_ms)
+
+
+def from_reply(reply: list[Any]) -> Outcome:
+    """Translate the reply of issue.lua; an unknown reply is a programming error."""
+    code = _text(reply[0])
+    if code == "ISSUED":
+        return issued(int(reply[1]), int(reply[2]))
+    if code == "DUPLICATE":
+        return already_issued(int(reply[1]), int(reply[2]))
+    if code == "SOLD_OUT":
+        return SOLD_OUT
+    if code == "NOT_OPEN":
+        return Outcome(409, "not_open", when_ms=int(reply[1]))
+    if code == "CLOSED":
+        return Outcome(409, "closed", when_ms=int(reply[1]))
+    if code == "NOT_FOUND":
+        return NOT_FOUND
+    raise ValueError(f"unexpected reply from issue.lua: {reply!r}")

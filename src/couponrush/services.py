@@ -1,0 +1,64 @@
+"""The clients and use cases of one app worker, built from settings in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from couponrush.batcher import ScriptBatcher
+from couponrush.codes import CodeSigner
+from couponrush.events import EventStore
+from couponrush.http_issue import IssueEndpoint
+from couponrush.issuer import Issuer
+from couponrush.metrics import Metrics
+from couponrush.scripts import Scripts, register
+from couponrush.settings import Settings
+from couponrush.soldout import SoldOutCache
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    redis: Redis
+    events: EventStore
+    signer: CodeSigner
+    metrics: Metrics
+    issue: IssueEndpoint
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+
+def redis_client(settings: Settings) -> Redis:
+    timeout = settings.redis_timeout_ms / 1000
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        max_connections=settings.redis_pool_size,
+        health_check_interval=30,
+    )
+
+
+async def build(settings: Settings, metrics: Metrics) -> Services:
+    redis = redis_client(settings)
+    scripts = Scripts.from_package()
+    try:
+        await register(redis, scripts)
+    except (RedisError, OSError) as exc:
+        # Serve anyway: readyz says not ready, and NOSCRIPT handling loads them later.
+        log.warning("redis_unreachable_at_start", error=repr(exc))
+    timeout = settings.redis_timeout_ms / 1000
+    batcher = ScriptBatcher(redis, scripts, scripts.issue, timeout, settings.batch_max)
+    issuer = Issuer(batcher, SoldOutCache(redis, timeout))
+    signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
+    endpoint = IssueEndpoint(
+        issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s
+    )
+    return Services(settings, redis, EventStore(redis, scripts), signer, metrics, endpoint)

@@ -1,0 +1,59 @@
+"""The one settings object, read from ``COUPONRUSH_*`` environment variables.
+
+Built in the entry point (CLI command or ASGI factory) and passed down; nothing here
+runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from couponrush.errors import ConfigError
+
+# Values that must never guard a real deployment.
+_WEAK_SECRETS = frozenset({"", "changeme", "change-me", "admin", "secret", "token", "default"})
+_MIN_SECRET_LEN = 16
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COUPONRUSH_", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default_factory=_default_workers, ge=1, le=256)
+    admin_token: SecretStr = SecretStr("")
+    coupon_secret: SecretStr = SecretStr("")
+
+    # Deadline for one pipelined Redis round trip; past it the request gets 503.
+    redis_timeout_ms: int = Field(default=500, ge=10, le=60_000)
+    retry_after_s: int = Field(default=1, ge=1, le=3600)
+    max_body_bytes: int = Field(default=1024, ge=64, le=1_048_576)
+    # Most issue calls sent to Redis in one pipeline.
+    batch_max: int = Field(default=1024, ge=1, le=100_000)
+    redis_pool_size: int = Field(default=16, ge=1, le=1024)
+
+    # Local stack (couponrush up): state folder and ports; 0 = pick a free port.
+    var_dir: Path = Path("var")
+    stack_redis_port: int = Field(default=0, ge=0, le=65535)
+    log_level: str = "info"
+
+    def check_secrets(self) -> None:
+        """Refuse to serve with an empty, default or short admin token or code secret."""
+        for name in ("admin_token", "coupon_secret"):
+            value: SecretStr = getattr(self, name)
+            raw = value.get_secret_value()
+            if raw.lower() in _WEAK_SECRETS or len(raw) < _MIN_SECRET_LEN:
+                env = f"COUPONRUSH_{name.upper()}"
+                raise ConfigError(
+                    f"{env} must be set to a random value of at least {_MIN_SECRET_LEN} "
+                    "characters (couponrush up generates one for the local stack)"
+                )
