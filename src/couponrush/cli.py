@@ -1,0 +1,144 @@
+"""The ``couponrush`` command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from couponrush import demo as demo_mod
+from couponrush.errors import CouponrushError
+from couponrush.settings import Settings
+from couponrush.stack import Stack, require_running
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="First-come-first-served coupon issuance for flash events.",
+)
+event_app = typer.Typer(no_args_is_help=True, help="Create and inspect events.")
+app.add_typer(event_app, name="event")
+console = Console()
+
+Workers = Annotated[int | None, typer.Option(help="App worker processes (default: one per core)")]
+
+
+def _stack() -> Stack:
+    return Stack(Settings())
+
+
+def _api(stack: Stack) -> tuple[str, dict[str, str]]:
+    state = require_running(stack)
+    return state.url, {"Authorization": f"Bearer {state.admin_token}"}
+
+
+def _print_json(body: Any) -> None:
+    console.print_json(json.dumps(body))
+
+
+@app.command()
+def up(workers: Workers = None) -> None:
+    """Start Redis and the app workers on loopback (state under ./var), wait until ready."""
+    stack = _stack()
+    with console.status("starting the stack…"):
+        state = stack.up(workers)
+    console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
+    console.print(f"admin token: {state.admin_token}")
+    console.print(f"redis: {state.redis_url}  workers: {state.workers}")
+
+
+@app.command()
+def down() -> None:
+    """Stop everything `up` started."""
+    stopped = _stack().down()
+    console.print("stopped" if stopped else "nothing was running")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable")] = False,
+) -> None:
+    """Where the running stack is, and its processes."""
+    stack = _stack()
+    state = stack.load_state()
+    running = state is not None and stack.running()
+    body = {
+        "running": running,
+        "url": state.url if state else None,
+        "admin_token": state.admin_token if state else None,
+        "redis_url": state.redis_url if state else None,
+        "database_url": None,
+        "processes": stack.processes() if running else [],
+    }
+    if as_json:
+        typer.echo(json.dumps(body))
+    else:
+        _print_json(body)
+    if not running:
+        raise typer.Exit(3)
+
+
+@event_app.command("create")
+def event_create(
+    event_id: str,
+    stock: Annotated[int, typer.Option(help="Total coupons")],
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    starts_at: Annotated[str | None, typer.Option(help="RFC 3339; default now")] = None,
+    ends_at: Annotated[str | None, typer.Option(help="RFC 3339; default never")] = None,
+) -> None:
+    """Create an event on the running stack."""
+    url, headers = _api(_stack())
+    body = {"event_id": event_id, "name": name or event_id, "total_stock": stock}
+    body.update({k: v for k, v in (("starts_at", starts_at), ("ends_at", ends_at)) if v})
+    response = httpx.post(f"{url}/v1/events", json=body, headers=headers, timeout=10)
+    _print_json(response.json())
+    if response.status_code != 201:
+        raise typer.Exit(1)
+
+
+@event_app.command("show")
+def event_show(event_id: str) -> None:
+    """Stock left, issued count and status of an event."""
+    url, _ = _api(_stack())
+    response = httpx.get(f"{url}/v1/events/{event_id}", timeout=10)
+    _print_json(response.json())
+    if response.status_code != 200:
+        raise typer.Exit(1)
+
+
+@app.command()
+def issue(event_id: str, user_id: str) -> None:
+    """Send one issue request and print the outcome (exit 0 only for a coupon)."""
+    url, _ = _api(_stack())
+    response = httpx.post(
+        f"{url}/v1/events/{event_id}/issue", json={"user_id": user_id}, timeout=10
+    )
+    _print_json(response.json())
+    if response.status_code not in (200, 201):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    clients: Annotated[int, typer.Option(help="Requests in the burst")] = 20_000,
+    users: Annotated[int, typer.Option(help="Distinct users among them")] = 10_000,
+    stock: Annotated[int, typer.Option(help="Coupons in the event")] = 1_000,
+    concurrency: Annotated[int, typer.Option(help="Connections at once")] = 256,
+    workers: Workers = None,
+) -> None:
+    """Bring the stack up, run a flash sale against it, and check the invariants."""
+    ok = demo_mod.run(_stack(), console, clients, users, stock, concurrency, workers)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except CouponrushError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from exc
