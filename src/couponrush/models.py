@@ -6,7 +6,15 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 EVENT_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 USER_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$"
@@ -19,12 +27,17 @@ USER_ID_RULE = (
 )
 MAX_TOTAL_STOCK = 10_000_000
 
-EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_RE), Field(description=EVENT_ID_RULE)]
-UserId = Annotated[str, StringConstraints(pattern=USER_ID_RE), Field(description=USER_ID_RULE)]
-EventName = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,200}$")]
+EventId = Annotated[
+    str, StringConstraints(strict=True, pattern=EVENT_ID_RE), Field(description=EVENT_ID_RULE)
+]
+UserId = Annotated[
+    str, StringConstraints(strict=True, pattern=USER_ID_RE), Field(description=USER_ID_RULE)
+]
+EventName = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\x00-\x1f\x7f]{1,200}$")]
 EventStatus = Literal["scheduled", "open", "sold_out", "closed"]
 
-_STRICT = ConfigDict(extra="forbid", strict=True)
+# Fields are strict one by one (no "42" -> 42); datetimes still parse from RFC 3339 text.
+_STRICT = ConfigDict(extra="forbid")
 
 
 class IssueRequest(BaseModel):
@@ -36,7 +49,7 @@ class CreateEventRequest(BaseModel):
     model_config = _STRICT
     event_id: EventId
     name: EventName
-    total_stock: int = Field(ge=1, le=MAX_TOTAL_STOCK)
+    total_stock: StrictInt = Field(ge=1, le=MAX_TOTAL_STOCK)
     starts_at: AwareDatetime | None = Field(default=None, description="RFC 3339; absent = now")
     ends_at: AwareDatetime | None = Field(default=None, description="RFC 3339; absent = never")
 

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # Deadline for one pipelined Redis round trip; past it the request gets 503.
     redis_timeout_ms: int = Field(default=500, ge=10, le=60_000)
     retry_after_s: int = Field(default=1, ge=1, le=3600)
-    max_body_bytes: int = Field(default=1024, ge=64, le=1_048_576)
+    max_body_bytes: int = Field(default=2048, ge=64, le=1_048_576)
     # Most issue calls sent to Redis in one pipeline.
     batch_max: int = Field(default=1024, ge=1, le=100_000)
     redis_pool_size: int = Field(default=16, ge=1, le=1024)

@@ -101,7 +101,11 @@ class Stack:
         procs.wait_until(self.running, "supervisord", 20)
         procs.wait_until(procs.redis_ready(state.redis_url), "Redis", 30)
         procs.wait_until(procs.http_ready(state.url), "the app workers", 60)
+        procs.wait_until(self._all_running, "every supervised process", 20)
         return state
+
+    def _all_running(self) -> bool:
+        return all(p["state"] == "RUNNING" for p in self.processes())
 
     def down(self) -> bool:
         """Stop everything `up` started; False when nothing was running."""

@@ -1,0 +1,54 @@
+# The one front door: `make demo` runs a flash sale, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# command=Debian package, installed when the command is missing
+SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+
+.PHONY: install system-packages up down demo test lint unit bench lock clean
+
+install: system-packages $(VENV)/.installed
+
+system-packages:
+	@scripts/system-packages.sh $(SYSTEM_PACKAGES)
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--no-build-isolation -e .
+	@touch $@
+
+up: install
+	$(BIN)/couponrush up
+
+down:
+	@test -x $(BIN)/couponrush && $(BIN)/couponrush down || true
+
+demo: install
+	$(BIN)/couponrush demo
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+bench: install
+	$(BIN)/python -m bench.issue_path.run
+
+lock: install
+	$(PIP_COMPILE) -o requirements/main.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev -o requirements/dev.txt pyproject.toml
+
+clean: down
+	rm -rf var .mypy_cache .ruff_cache .pytest_cache .hypothesis

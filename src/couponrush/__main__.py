@@ -1,0 +1,3 @@
+from couponrush.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""`couponrush up / status / down` on a fresh state folder, with the Redis port taken."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from couponrush import procs
+
+CLI = [sys.executable, "-m", "couponrush"]
+
+
+@pytest.fixture
+def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
+    env.update(COUPONRUSH_VAR_DIR=str(tmp_path / "var"), COUPONRUSH_PORT=str(procs.free_port()),
+               COUPONRUSH_WORKERS="1")  # fmt: skip
+    yield env
+    subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60, check=False)
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)  # fmt: skip
+
+
+def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
+    with socket.socket() as squatter:  # the configured Redis port is taken: up picks another
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        stack_env["COUPONRUSH_STACK_REDIS_PORT"] = str(squatter.getsockname()[1])
+        up = _cli(stack_env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+    status = json.loads(_cli(stack_env, "status", "--json").stdout)
+    assert status["running"] is True
+    assert status["url"] == f"http://127.0.0.1:{stack_env['COUPONRUSH_PORT']}"
+    assert not status["redis_url"].endswith(f":{stack_env['COUPONRUSH_STACK_REDIS_PORT']}/0")
+    assert {p["name"] for p in status["processes"]} == {"redis", "app"}
+    assert all(p["state"] == "RUNNING" for p in status["processes"])
+    assert _cli(stack_env, "up").returncode == 0  # idempotent
+
+    assert _cli(stack_env, "event", "create", "stack-e1", "--stock", "1").returncode == 0
+    assert _cli(stack_env, "issue", "stack-e1", "alice").returncode == 0
+    assert _cli(stack_env, "issue", "stack-e1", "bob").returncode == 1  # sold out
+    shown = httpx.get(f"{status['url']}/v1/events/stack-e1").json()
+    assert (shown["issued"], shown["remaining"], shown["status"]) == (1, 0, "sold_out")
+
+    assert _cli(stack_env, "down").returncode == 0
+    after = _cli(stack_env, "status", "--json")
+    assert after.returncode == 3
+    assert json.loads(after.stdout)["running"] is False
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{status['url']}/healthz")
