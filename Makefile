@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # command=Debian package, installed when the command is missing
-SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk
+SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk \
+	/usr/lib/postgresql/*/bin/initdb=postgresql
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian packages the stack, the tests and the benchmarks run on, if missing.
-# Usage: scripts/system-packages.sh COMMAND=PACKAGE ...
+# Usage: scripts/system-packages.sh CHECK=PACKAGE ...
+#   CHECK is a command name, or an absolute path pattern (PostgreSQL keeps its server
+#   binaries off PATH, under /usr/lib/postgresql/VERSION/bin).
 set -euo pipefail
 
 missing=()
 for pair in "$@"; do
-  cmd=${pair%%=*}
+  check=${pair%%=*}
   pkg=${pair#*=}
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
+  if [[ $check == /* ]]; then
+    compgen -G "$check" >/dev/null || missing+=("$pkg")
+  else
+    command -v "$check" >/dev/null 2>&1 || [ -x "/usr/sbin/$check" ] || missing+=("$pkg")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,9 +42,30 @@ class Settings(BaseSettings):
     batch_max: int = Field(default=1024, ge=1, le=100_000)
     redis_pool_size: int = Field(default=16, ge=1, le=1024)
 
+    # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
+    database_url: str = "postgresql://couponrush@127.0.0.1:5432/couponrush"
+    # "stream": the consumer reads the Redis outbox directly (no broker);
+    # "kafka": the relay moves the outbox to Kafka and the consumer reads the topic.
+    queue: Literal["stream", "kafka"] = "stream"
+    kafka_bootstrap: str = ""
+    kafka_topic: str = "coupon.issued"
+    kafka_dlq_topic: str = "coupon.issued.dlq"
+    consumer_group: str = "couponrush-db"
+    relay_group: str = "couponrush-relay"
+    consumer_batch: int = Field(default=500, ge=1, le=50_000)
+    consumer_block_ms: int = Field(default=100, ge=1, le=60_000)
+    # A pending outbox entry idle this long belongs to a dead consumer and is reclaimed.
+    reclaim_idle_ms: int = Field(default=30_000, ge=100)
+    # Transient failures are retried with capped exponential backoff and full jitter
+    # for this long before the process gives up (and is restarted by its supervisor).
+    retry_for_s: float = Field(default=600.0, ge=0)
+    retry_cap_s: float = Field(default=5.0, gt=0)
+
     # Local stack (couponrush up): state folder and ports; 0 = pick a free port.
     var_dir: Path = Path("var")
     stack_redis_port: int = Field(default=0, ge=0, le=65535)
+    stack_pg_port: int = Field(default=0, ge=0, le=65535)
+    stack_kafka_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "info"
 
     def check_secrets(self) -> None:
