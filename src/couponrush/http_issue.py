@@ -16,7 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from couponrush.codes import CodeSigner
-from couponrush.errors import BodyTooLarge, RetryableError
+from couponrush.errors import BodyTooLarge, Overloaded, RetryableError
 from couponrush.issuer import Issuer
 from couponrush.metrics import Metrics
 from couponrush.models import EVENT_ID_MATCH, EVENT_ID_RULE, IssueRequest
@@ -111,6 +111,10 @@ class IssueEndpoint:
         )
         await send({"type": "http.response.body", "body": payload})
 
+    def _with_retry_after(self, reply: Reply) -> Reply:
+        status, result, payload, _, ctype = reply
+        return status, result, payload, self._retry_after, ctype
+
     def _refusal(
         self, method: str, content_type: bytes | None, length: bytes | None, event_id: str
     ) -> Reply | None:
@@ -142,12 +146,17 @@ class IssueEndpoint:
             outcome = await self._issuer.issue(
                 event_id, user_id, request_id or f"{self._id_prefix}{next(self._id_counter):x}"
             )
+        except Overloaded as exc:
+            return self._with_retry_after(_problem(503, "overloaded", f"Try again: {exc}"))
         except RetryableError as exc:
-            status, result, payload, _, ctype = _problem(503, "unavailable", f"Try again: {exc}")
-            return status, result, payload, self._retry_after, ctype
+            return self._with_retry_after(_problem(503, "unavailable", f"Try again: {exc}"))
         if outcome.is_win:
             body = orjson.dumps(win_body(self._signer, event_id, user_id, outcome))
             return outcome.status, outcome.result, body, _NO_HEADERS, JSON
+        if outcome.retry_after_ms:
+            seconds = -(-outcome.retry_after_ms // 1000)
+            limited = _problem(429, outcome.result, DETAILS[outcome.result], event_id=event_id)
+            return limited[0], limited[1], limited[2], (retry_after(seconds),), limited[4]
         if not outcome.when_ms:
             key = (event_id, outcome.result)
             reply = self._frozen.get(key)

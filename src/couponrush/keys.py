@@ -36,6 +36,11 @@ def event_keys(event_id: str) -> EventKeys:
     )
 
 
+def bucket_key(event_id: str, user_id: str) -> str:
+    """The per-user token bucket of issue.lua; it shares the event's hash tag."""
+    return f"coupon:{{{event_id}}}:bucket:{user_id}"
+
+
 def encode_participant(slot: int, issued_at_ms: int) -> str:
     """Value stored per winner in the participants hash (see issue.lua)."""
     return f"{slot}:{issued_at_ms}"

@@ -20,6 +20,8 @@ ISSUE_RESULTS = (
     "not_open",
     "closed",
     "unavailable",
+    "overloaded",
+    "rate_limited",
     "invalid",
     "malformed_json",
     "payload_too_large",

@@ -14,6 +14,7 @@ class Outcome:
     issued_at_ms: int = 0
     # starts_at or ends_at (ms) for not_open / closed
     when_ms: int = 0
+    retry_after_ms: int = 0
 
     @property
     def is_win(self) -> bool:
@@ -28,6 +29,7 @@ DETAILS = {
     "not_open": "The event has not opened yet.",
     "closed": "The event has closed.",
     "sold_out": "All coupons of this event have been issued.",
+    "rate_limited": "Slow down: this user is over its request rate.",
 }
 
 
@@ -56,6 +58,8 @@ def from_reply(reply: list[Any]) -> Outcome:
         return Outcome(409, "not_open", when_ms=int(reply[1]))
     if code == "CLOSED":
         return Outcome(409, "closed", when_ms=int(reply[1]))
+    if code == "RATE_LIMITED":
+        return Outcome(429, "rate_limited", retry_after_ms=int(reply[1]))
     if code == "NOT_FOUND":
         return NOT_FOUND
     raise ValueError(f"unexpected reply from issue.lua: {reply!r}")

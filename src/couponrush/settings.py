@@ -6,12 +6,13 @@ runs at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from couponrush.errors import ConfigError
 
@@ -42,6 +43,24 @@ class Settings(BaseSettings):
     batch_max: int = Field(default=1024, ge=1, le=100_000)
     redis_pool_size: int = Field(default=16, ge=1, le=1024)
 
+    # Edge traffic management. The gateway (nginx) is the public entry of the stack.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(default=8080, ge=0, le=65535)
+    # CIDRs whose X-Forwarded-For is believed; empty = believe no one.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    client_rate_per_s: int = Field(default=20, ge=1, le=1_000_000)
+    client_burst: int = Field(default=40, ge=0, le=1_000_000)
+    conn_per_client: int = Field(default=64, ge=1, le=1_000_000)
+    # Requests one app worker takes at once through the gateway (global capacity).
+    worker_max_conns: int = Field(default=256, ge=1, le=100_000)
+    gateway_workers: str = "auto"
+    client_timeout_s: int = Field(default=5, ge=1, le=300)
+    # App layer: a token bucket per user id in Redis (0 = off) and a bound on in-flight
+    # Redis work per worker process (admission control).
+    user_rate_per_s: float = Field(default=5.0, ge=0)
+    user_burst: int = Field(default=10, ge=1, le=1_000_000)
+    max_in_flight: int = Field(default=512, ge=1, le=1_000_000)
+
     # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
     database_url: str = "postgresql://couponrush@127.0.0.1:5432/couponrush"
     # "stream": the consumer reads the Redis outbox directly (no broker);
@@ -67,6 +86,18 @@ class Settings(BaseSettings):
     stack_pg_port: int = Field(default=0, ge=0, le=65535)
     stack_kafka_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "info"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
 
     def check_secrets(self) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret."""

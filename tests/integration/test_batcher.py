@@ -11,10 +11,14 @@ from redis.asyncio import Redis
 from couponrush import procs
 from couponrush.batcher import ScriptBatcher
 from couponrush.errors import StoreUnavailable
-from couponrush.keys import event_keys
+from couponrush.keys import bucket_key, event_keys
 from couponrush.scripts import Scripts
 
 from .test_lua import create
+
+
+def _keys(event_id: str, user: str) -> tuple[str, ...]:
+    return (*event_keys(event_id).script_keys, bucket_key(event_id, user))
 
 
 async def test_many_calls_of_one_tick_share_a_pipeline_and_all_resolve(
@@ -22,8 +26,8 @@ async def test_many_calls_of_one_tick_share_a_pipeline_and_all_resolve(
 ) -> None:
     await create(redis, scripts, event_id, 50)
     batcher = ScriptBatcher(redis, scripts, scripts.issue, 2.0, 16)
-    keys = event_keys(event_id).script_keys
-    replies = await asyncio.gather(*(batcher.call(keys, (f"u{i}", "r")) for i in range(80)))
+    calls = [batcher.call(_keys(event_id, f"u{i}"), (f"u{i}", "r", "0", "1")) for i in range(80)]
+    replies = await asyncio.gather(*calls)
     results = [r[0] for r in replies]
     assert results.count("ISSUED") == 50
     assert results.count("SOLD_OUT") == 30
@@ -36,7 +40,7 @@ async def test_noscript_after_a_flush_is_recovered(
     await create(redis, scripts, event_id, 5)
     await redis.script_flush()
     batcher = ScriptBatcher(redis, scripts, scripts.issue, 2.0, 16)
-    reply = await batcher.call(event_keys(event_id).script_keys, ("u1", "r"))
+    reply = await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
     assert reply[0] == "ISSUED"
 
 
@@ -45,7 +49,7 @@ async def test_unreachable_redis_fails_fast_with_a_retryable_error(scripts: Scri
     batcher = ScriptBatcher(dead, scripts, scripts.issue, 0.3, 16)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable):
-        await batcher.call(event_keys("x").script_keys, ("u1", "r"))
+        await batcher.call(_keys("x", "u1"), ("u1", "r", "0", "1"))
     assert time.monotonic() - started < 2
     await dead.aclose()
 
@@ -64,7 +68,7 @@ async def test_a_redis_that_never_answers_hits_the_deadline(scripts: Scripts) ->
     batcher = ScriptBatcher(silent, scripts, scripts.issue, 0.3, 16)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable):
-        await batcher.call(event_keys("x").script_keys, ("u1", "r"))
+        await batcher.call(_keys("x", "u1"), ("u1", "r", "0", "1"))
     assert time.monotonic() - started < 2
     await silent.aclose()
     server.close()

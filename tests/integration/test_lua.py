@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from couponrush.keys import EventKeys, event_keys
+from couponrush.keys import EventKeys, bucket_key, event_keys
 from couponrush.scripts import Scripts
 
 
@@ -18,9 +18,10 @@ async def create(redis: Redis, scripts: Scripts, event_id: str, total: int,
     return await redis.evalsha(sha, 4, *keys.script_keys, total, starts, ends, "n", 1)
 
 
-async def issue(redis: Redis, scripts: Scripts, event_id: str, user: str) -> list[Any]:
-    keys = event_keys(event_id)
-    reply: list[Any] = await redis.evalsha(scripts.issue.sha, 4, *keys.script_keys, user, "rid")
+async def issue(redis: Redis, scripts: Scripts, event_id: str, user: str,
+                rate: str = "0", burst: str = "1") -> list[Any]:  # fmt: skip
+    keys = (*event_keys(event_id).script_keys, bucket_key(event_id, user))
+    reply: list[Any] = await redis.evalsha(scripts.issue.sha, 5, *keys, user, "rid", rate, burst)
     return reply
 
 
@@ -121,3 +122,27 @@ async def test_no_key_ever_expires(redis: Redis, scripts: Scripts, event_id: str
     await issue(redis, scripts, event_id, "u1")
     for key in event_keys(event_id).script_keys:
         assert await redis.ttl(key) == -1, key
+
+
+async def test_user_token_bucket_limits_then_refills(
+    redis: Redis, scripts: Scripts, event_id: str
+) -> None:
+    await create(redis, scripts, event_id, 100, starts=str(await redis_now_ms(redis) + 60_000))
+    # burst 3 at 2 tokens/s: three answers, then a wait of about half a second
+    answers = [await issue(redis, scripts, event_id, "u", "2", "3") for _ in range(4)]
+    assert [a[0] for a in answers] == ["NOT_OPEN", "NOT_OPEN", "NOT_OPEN", "RATE_LIMITED"]
+    assert 1 <= answers[3][1] <= 500
+    assert await issue(redis, scripts, event_id, "other", "2", "3") != answers[3]
+    bucket = bucket_key(event_id, "u")
+    assert 0 < await redis.pttl(bucket) <= 2_500
+    await redis.hset(bucket, "ts", str(await redis_now_ms(redis) - 1_000))
+    assert (await issue(redis, scripts, event_id, "u", "2", "3"))[0] == "NOT_OPEN"
+
+
+async def test_a_winner_is_answered_before_its_bucket(
+    redis: Redis, scripts: Scripts, event_id: str
+) -> None:
+    await create(redis, scripts, event_id, 5)
+    won = await issue(redis, scripts, event_id, "u", "1", "1")
+    for _ in range(3):
+        assert await issue(redis, scripts, event_id, "u", "1", "1") == ["DUPLICATE", won[1], won[2]]

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from couponrush.batcher import ScriptBatcher
 from couponrush.invariants import Answer, check
-from couponrush.keys import decode_participant, event_keys
+from couponrush.keys import bucket_key, decode_participant, event_keys
 from couponrush.outcomes import from_reply
 from couponrush.scripts import Scripts, register
 
@@ -33,7 +33,8 @@ async def _scenario(url: str, total: int, plan: list[list[int]], lanes: int) -> 
     batchers = [ScriptBatcher(redis, scripts, scripts.issue, 5.0, 8) for _ in range(lanes)]
     answers: list[Answer] = []
     for round_users in plan:
-        calls = [batchers[i % lanes].call(keys.script_keys, (f"u{u}", "r"))
+        calls = [batchers[i % lanes].call((*keys.script_keys, bucket_key(event_id, f"u{u}")),
+                                          (f"u{u}", "r", "0", "1"))
                  for i, u in enumerate(round_users)]  # fmt: skip
         for user, reply in zip(round_users, await asyncio.gather(*calls), strict=True):
             outcome = from_reply(reply)
