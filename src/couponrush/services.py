@@ -56,7 +56,10 @@ async def build(settings: Settings, metrics: Metrics) -> Services:
         log.warning("redis_unreachable_at_start", error=repr(exc))
     timeout = settings.redis_timeout_ms / 1000
     batcher = ScriptBatcher(redis, scripts, scripts.issue, timeout, settings.batch_max)
-    issuer = Issuer(batcher, SoldOutCache(redis, timeout))
+    issuer = Issuer(
+        batcher, SoldOutCache(redis, timeout),
+        settings.user_rate_per_s, settings.user_burst, settings.max_in_flight,
+    )  # fmt: skip
     signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
     endpoint = IssueEndpoint(
         issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s
