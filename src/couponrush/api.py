@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,13 +73,22 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         app.add_exception_handler(kind, on_unavailable)
 
 
+async def _flush_metrics(metrics: Metrics) -> None:
+    """Move the hot path's plain counts into Prometheus about once a second."""
+    while True:
+        await asyncio.sleep(1.0)
+        metrics.flush()
+
+
 def create_api(settings: Settings, metrics: Metrics) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await build(settings, metrics)
+        flusher = asyncio.create_task(_flush_metrics(metrics))
         try:
             yield
         finally:
+            flusher.cancel()
             await app.state.services.aclose()
 
     app = FastAPI(

@@ -42,13 +42,14 @@ def _print_json(body: Any) -> None:
 
 @app.command()
 def up(workers: Workers = None) -> None:
-    """Start Redis and the app workers on loopback (state under ./var), wait until ready."""
+    """Start Redis, the app workers and the gateway on loopback (state under ./var)."""
     stack = _stack()
     with console.status("starting the stack…"):
         state = stack.up(workers)
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
-    console.print(f"redis: {state.redis_url}  workers: {state.workers}")
+    apps = state.app_urls or state.app_sockets
+    console.print(f"redis: {state.redis_url}  app workers: {', '.join(apps)}")
 
 
 @app.command()
@@ -71,6 +72,9 @@ def status(
         "url": state.url if state else None,
         "admin_token": state.admin_token if state else None,
         "redis_url": state.redis_url if state else None,
+        "gateway_url": state.url if state else None,
+        "app_urls": state.app_urls if state else [],
+        "app_sockets": state.app_sockets if state else [],
         "database_url": None,
         "processes": stack.processes() if running else [],
     }

@@ -49,11 +49,13 @@ class Settings(BaseSettings):
     # CIDRs whose X-Forwarded-For is believed; empty = believe no one.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     client_rate_per_s: int = Field(default=20, ge=1, le=1_000_000)
-    client_burst: int = Field(default=40, ge=0, le=1_000_000)
-    conn_per_client: int = Field(default=64, ge=1, le=1_000_000)
+    client_burst: int = Field(default=40, ge=1, le=1_000_000)
+    conn_per_client: int = Field(default=64, ge=1, le=65_535)
     # Requests one app worker takes at once through the gateway (global capacity).
     worker_max_conns: int = Field(default=256, ge=1, le=100_000)
     gateway_workers: str = "auto"
+    # How the gateway reaches the app workers: Unix sockets (cheaper) or loopback TCP.
+    app_transport: Literal["uds", "tcp"] = "uds"
     client_timeout_s: int = Field(default=5, ge=1, le=300)
     # App layer: a token bucket per user id in Redis (0 = off) and a bound on in-flight
     # Redis work per worker process (admission control).

@@ -1,39 +1,48 @@
-"""The local stack: Redis and the app workers under supervisord, state under var/."""
+"""The local stack: Redis, app workers and the nginx gateway under supervisord.
+
+State lives under ``var/``: Redis data, logs, the rendered configs and ``state.json``
+(mode 0600) with the ports and the generated secrets, which survive restarts.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import shlex
 import shutil
-import subprocess
-import sys
-import xmlrpc.client
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from supervisor.xmlrpc import SupervisorTransport
-
-from couponrush import procs
+from couponrush import gateway, procs
 from couponrush.errors import StackError
 from couponrush.settings import Settings
+from couponrush.supervisor import Supervisor, render_conf
 
-PREFERRED_APP_PORT = 8000
+PREFERRED_GATEWAY_PORT = 8080
 
 
 @dataclass(frozen=True)
 class StackState:
-    """What `up` chose; kept in var/state.json (mode 0600) so restarts keep secrets."""
-
     url: str
     redis_url: str
     admin_token: str
     coupon_secret: str
-    app_port: int
     redis_port: int
     workers: int
+    app_ports: list[int] = field(default_factory=list)
+    app_sockets: list[str] = field(default_factory=list)
+    gateway_port: int = 0
+
+    @property
+    def app_urls(self) -> list[str]:
+        """Direct URLs of the app workers (empty when they listen on Unix sockets)."""
+        return [f"http://127.0.0.1:{port}" for port in self.app_ports]
+
+    @property
+    def app_addrs(self) -> list[str]:
+        """The app workers as nginx upstream addresses."""
+        return [f"127.0.0.1:{p}" for p in self.app_ports] + [f"unix:{s}" for s in self.app_sockets]
 
 
 class Stack:
@@ -41,13 +50,17 @@ class Stack:
         self.settings = settings
         self.var = settings.var_dir.resolve()
         self.state_file = self.var / "state.json"
-        self.conf_file = self.var / "supervisord.conf"
-        self.socket = self.var / "supervisor.sock"
+        self.supervisor = Supervisor(self.var)
 
     def load_state(self) -> StackState | None:
         if not self.state_file.exists():
             return None
-        return StackState(**json.loads(self.state_file.read_text()))
+        raw = json.loads(self.state_file.read_text())
+        known = {f.name for f in fields(StackState)}
+        try:
+            return StackState(**{k: v for k, v in raw.items() if k in known})
+        except TypeError:
+            return None
 
     def _save_state(self, state: StackState) -> None:
         self.var.mkdir(parents=True, exist_ok=True)
@@ -55,33 +68,29 @@ class Stack:
         with os.fdopen(fd, "w") as fh:
             json.dump(asdict(state), fh, indent=2)
 
-    def _rpc(self) -> Any:
-        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
-
     def running(self) -> bool:
-        try:
-            return self._rpc().getState()["statename"] == "RUNNING"  # type: ignore[no-any-return]
-        except (OSError, xmlrpc.client.Error):
-            return False
+        return self.supervisor.running()
+
+    def processes(self) -> list[dict[str, Any]]:
+        return self.supervisor.processes()
 
     def _choose(self, workers: int | None, previous: StackState | None) -> StackState:
         s = self.settings
-        app_port = s.port if s.port and procs.port_is_free(s.port) else 0
-        if not app_port and procs.port_is_free(PREFERRED_APP_PORT):
-            app_port = PREFERRED_APP_PORT
-        redis_port = s.stack_redis_port or (previous.redis_port if previous else 0)
-        if not redis_port or not procs.port_is_free(redis_port):
-            redis_port = procs.free_port()
-        app_port = app_port or procs.free_port()
+        gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
+        redis_port = _port(s.stack_redis_port or (previous.redis_port if previous else 0), 0)
+        count = workers or s.workers
+        uds = s.app_transport == "uds"
+        run = self.var / "run"
         return StackState(
-            url=f"http://127.0.0.1:{app_port}",
+            url=f"http://127.0.0.1:{gateway_port}",
             redis_url=f"redis://127.0.0.1:{redis_port}/0",
             admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
             coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
-            app_port=app_port,
             redis_port=redis_port,
-            workers=workers or s.workers,
+            workers=count,
+            app_ports=[] if uds else [procs.free_port() for _ in range(count)],
+            app_sockets=[str(run / f"app-{i}.sock") for i in range(count)] if uds else [],
+            gateway_port=gateway_port,
         )
 
     def up(self, workers: int | None = None) -> StackState:
@@ -90,19 +99,44 @@ class Stack:
         if previous and self.running():
             return previous
         state = self._choose(workers, previous)
-        for sub in ("redis", "logs"):
+        for sub in ("redis", "logs", "run"):
             (self.var / sub).mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
         self._save_state(state)
-        self.conf_file.write_text(self._render(state))
-        supervisord = str(Path(sys.executable).with_name("supervisord"))
-        subprocess.run([supervisord, "-c", str(self.conf_file)], check=True)
+        self.supervisor.start(render_conf(self.var, self._programs(state), self._env(state)))
+        try:
+            self._wait_ready(state)
+        except StackError as exc:
+            failed = self._failure_report()
+            self.down()
+            raise StackError(f"{exc}{failed}; the stack was stopped again") from exc
+        return state
+
+    def _failure_report(self) -> str:
+        """The processes that are not running, each with the end of its log."""
+        lines = []
+        for p in self.processes():
+            if p["state"] != "RUNNING":
+                log = self.var / "logs" / f"{p['name']}.log"
+                tail = (
+                    log.read_text(errors="replace").strip().splitlines()[-3:]
+                    if log.exists()
+                    else []
+                )
+                lines.append(f"\n  {p['name']} is {p['state']}: " + " | ".join(tail))
+        return "".join(lines)
+
+    def _wait_ready(self, state: StackState) -> None:
         procs.wait_until(self.running, "supervisord", 20)
         procs.wait_until(procs.redis_ready(state.redis_url), "Redis", 30)
-        procs.wait_until(procs.http_ready(state.url), "the app workers", 60)
+        for url in state.app_urls:
+            procs.wait_until(procs.http_ready(url), f"the app worker at {url}", 60)
+        for sock in state.app_sockets:
+            ready = procs.http_ready("http://app", uds=sock)
+            procs.wait_until(ready, f"the app worker at {sock}", 60)
+        procs.wait_until(procs.http_ready(state.url), "the gateway", 30)
         procs.wait_until(self._all_running, "every supervised process", 20)
-        return state
 
     def _all_running(self) -> bool:
         return all(p["state"] == "RUNNING" for p in self.processes())
@@ -111,55 +145,36 @@ class Stack:
         """Stop everything `up` started; False when nothing was running."""
         if not self.running():
             return False
-        rpc = self._rpc()
-        rpc.stopAllProcesses(True)
-        rpc.shutdown()
-        procs.wait_until(lambda: not self.socket.exists(), "supervisord shutdown", 30)
+        self.supervisor.shutdown()
+        procs.wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
         return True
 
-    def processes(self) -> list[dict[str, Any]]:
-        if not self.running():
-            return []
-        return [
-            {"name": p["name"], "state": p["statename"], "pid": p["pid"] or None}
-            for p in self._rpc().getAllProcessInfo()
-        ]
-
-    def _render(self, state: StackState) -> str:
-        var = self.var
-        env = {
+    def _env(self, state: StackState) -> dict[str, str]:
+        return {
             "COUPONRUSH_REDIS_URL": state.redis_url,
             "COUPONRUSH_ADMIN_TOKEN": state.admin_token,
             "COUPONRUSH_COUPON_SECRET": state.coupon_secret,
-            "PROMETHEUS_MULTIPROC_DIR": str(var / "metrics"),
+            "PROMETHEUS_MULTIPROC_DIR": str(self.var / "metrics"),
         }
-        programs = {
-            "redis": procs.redis_argv(state.redis_port, var / "redis"),
-            "app": procs.app_argv("127.0.0.1", state.app_port, state.workers),
-        }
-        return render_supervisord_conf(var, programs, env)
+
+    def _programs(self, state: StackState) -> dict[str, list[str]]:
+        listen = f"{self.settings.gateway_host}:{state.gateway_port}"
+        conf = gateway.write_config(self.settings, listen, state.app_addrs, self.var / "nginx")
+        programs = {"redis": procs.redis_argv(state.redis_port, self.var / "redis")}
+        for i, port in enumerate(state.app_ports):
+            programs[f"app-{i}"] = procs.app_argv("127.0.0.1", port, 1)
+        for i, sock in enumerate(state.app_sockets):
+            programs[f"app-{i}"] = procs.app_argv("", 0, 1, uds=Path(sock))
+        programs["gateway"] = gateway.nginx_argv(conf)
+        return programs
 
 
-def render_supervisord_conf(var: Path, programs: dict[str, list[str]], env: dict[str, str]) -> str:
-    environment = ",".join(f'{k}="{v}"' for k, v in env.items())
-    lines = [
-        "[unix_http_server]", f"file={var / 'supervisor.sock'}", "chmod=0700", "",
-        "[supervisord]", f"logfile={var / 'logs' / 'supervisord.log'}",
-        f"pidfile={var / 'supervisord.pid'}", f"directory={var}", "loglevel=info", "",
-        "[rpcinterface:supervisor]",
-        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
-        "[supervisorctl]", f"serverurl=unix://{var / 'supervisor.sock'}", "",
-    ]  # fmt: skip
-    for name, argv in programs.items():
-        command = shlex.join(argv).replace("%", "%%")
-        lines += [
-            f"[program:{name}]", f"command={command}", f"environment={environment}",
-            "autostart=true", "autorestart=true", "startsecs=1", "stopwaitsecs=15",
-            "stopasgroup=true", "killasgroup=true", "redirect_stderr=true",
-            f"stdout_logfile={var / 'logs' / name}.log", "stdout_logfile_maxbytes=50MB",
-            f"priority={10 if name == 'redis' else 100}", "",
-        ]  # fmt: skip
-    return "\n".join(lines)
+def _port(configured: int, preferred: int) -> int:
+    """The configured port if free, else the preferred one if free, else any free one."""
+    for port in (configured, preferred):
+        if port and procs.port_is_free(port):
+            return port
+    return procs.free_port()
 
 
 def require_running(stack: Stack) -> StackState:

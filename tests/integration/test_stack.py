@@ -21,8 +21,11 @@ CLI = [sys.executable, "-m", "couponrush"]
 @pytest.fixture
 def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
-    env.update(COUPONRUSH_VAR_DIR=str(tmp_path / "var"), COUPONRUSH_PORT=str(procs.free_port()),
-               COUPONRUSH_WORKERS="1")  # fmt: skip
+    env.update(
+        COUPONRUSH_VAR_DIR=str(tmp_path / "var"),
+        COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
+        COUPONRUSH_WORKERS="1",
+    )
     yield env
     subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60, check=False)
 
@@ -41,9 +44,10 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
         assert up.returncode == 0, up.stdout + up.stderr
     status = json.loads(_cli(stack_env, "status", "--json").stdout)
     assert status["running"] is True
-    assert status["url"] == f"http://127.0.0.1:{stack_env['COUPONRUSH_PORT']}"
+    assert status["url"] == f"http://127.0.0.1:{stack_env['COUPONRUSH_GATEWAY_PORT']}"
+    assert len(status["app_sockets"]) == 1
     assert not status["redis_url"].endswith(f":{stack_env['COUPONRUSH_STACK_REDIS_PORT']}/0")
-    assert {p["name"] for p in status["processes"]} == {"redis", "app"}
+    assert {p["name"] for p in status["processes"]} == {"redis", "app-0", "gateway"}
     assert all(p["state"] == "RUNNING" for p in status["processes"])
     assert _cli(stack_env, "up").returncode == 0  # idempotent
 

@@ -1,0 +1,122 @@
+"""Fixtures: real app workers on Unix sockets and real nginx gateways in front of them."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from couponrush import gateway, procs
+from couponrush.settings import Settings
+
+from ..conftest import app_env
+
+
+@dataclass
+class AppPool:
+    sockets: list[str]
+    processes: list[subprocess.Popen[bytes]]
+    admin_token: str
+    redis_url: str
+
+    def direct(self, index: int = 0) -> httpx.Client:
+        """A client straight to one worker, bypassing the gateway (for set-up)."""
+        transport = httpx.HTTPTransport(uds=self.sockets[index])
+        return httpx.Client(transport=transport, base_url="http://app", timeout=10)
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+
+@dataclass
+class Gateway:
+    url: str
+    conf: Path
+    process: subprocess.Popen[bytes]
+    settings: Settings = field(repr=False)
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _spawn(
+    argv: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a process logging to ``log``; the child keeps its own copy of the file."""
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_pool(redis_url: str, work: Path, count: int, **env: str) -> AppPool:
+    (work / "metrics").mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    environ = app_env(redis_url, token, secrets.token_urlsafe(32), work / "metrics")
+    environ.update({f"COUPONRUSH_{k.upper()}": v for k, v in env.items()})
+    sockets = [str(work / f"app-{i}.sock") for i in range(count)]
+    processes = [_spawn(procs.app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ)
+                 for i, sock in enumerate(sockets)]  # fmt: skip
+    pool = AppPool(sockets, processes, token, redis_url)
+    for sock in sockets:
+        procs.wait_until(procs.http_ready("http://app", uds=sock), f"app worker {sock}", 60)
+    return pool
+
+
+def stop_pool(pool: AppPool) -> None:
+    for proc in pool.processes:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def app_pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppPool]:
+    """Two workers with a small per-user bucket (2/s, burst 3) for the app-layer tests."""
+    pool = start_pool(redis_url, tmp_path_factory.mktemp("pool"), 2,
+                      user_rate_per_s="2", user_burst="3")  # fmt: skip
+    yield pool
+    stop_pool(pool)
+
+
+GatewayFactory = Callable[..., Gateway]
+
+
+def _serving(gw: Gateway, log: Path) -> bool:
+    if gw.process.poll() is not None:
+        raise RuntimeError(f"nginx exited: {log.read_text()[-500:]}")
+    return httpx.get(f"{gw.url}/gateway/healthz", timeout=1).status_code == 200
+
+
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
+    """Start an nginx gateway with some settings overridden, in front of given workers."""
+    started: list[Gateway] = []
+
+    def start(pool: AppPool, **overrides: Any) -> Gateway:
+        settings = Settings(**overrides)
+        port = procs.free_port()
+        state = tmp_path / f"nginx-{len(started)}"
+        addrs = [f"unix:{s}" for s in pool.sockets]
+        conf = gateway.write_config(settings, f"127.0.0.1:{port}", addrs, state,
+                                    access_log=str(state / "access.log"))  # fmt: skip
+        process = _spawn(gateway.nginx_argv(conf), state / "stdout.log")
+        gw = Gateway(f"http://127.0.0.1:{port}", conf, process, settings)
+        started.append(gw)
+        procs.wait_until(lambda: _serving(gw, state / "stdout.log"), "nginx gateway", 20)
+        return gw
+
+    yield start
+    for gw in started:
+        _stop(gw.process, signal.SIGQUIT)

@@ -1,0 +1,81 @@
+"""Oversized bodies, slow clients and header floods stop at the gateway."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+
+from couponrush import procs
+
+from ..helpers import create_event
+from .conftest import AppPool, GatewayFactory
+
+
+def _app_count(pool: AppPool, result: str) -> float:
+    """The workers' issue counter of one result (all workers, multiprocess mode)."""
+    with pool.direct() as direct:
+        lines = direct.get("/metrics").text.splitlines()
+    prefix = f'couponrush_issue_requests_total{{result="{result}"}} '
+    return sum(float(line[len(prefix) :]) for line in lines if line.startswith(prefix))
+
+
+def test_oversized_bodies_and_header_floods_are_refused_at_the_gateway(
+    app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
+) -> None:
+    with app_pool.direct() as direct:
+        create_event(direct, app_pool.admin, event_id, 10)
+    gw = start_gateway(app_pool, client_rate_per_s=1000, client_burst=1000)
+    url = f"/v1/events/{event_id}/issue"
+    with httpx.Client(base_url=gw.url, timeout=10) as http:
+        big = http.post(url, content=b'{"user_id":"' + b"a" * 50_000 + b'"}',
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+        assert (big.status_code, big.json()["result"]) == (413, "payload_too_large")
+        huge_header = http.post(url, json={"user_id": "h"}, headers={"X-Junk": "j" * 20_000})
+        flood = http.post(url, json={"user_id": "h"},
+                          headers={f"X-Flood-{i}": "f" * 1000 for i in range(64)})  # fmt: skip
+        for refused in (big, huge_header, flood):
+            assert refused.headers["x-rejected-by"] == "gateway"
+            assert refused.headers["content-type"] == "application/problem+json"
+        assert huge_header.status_code in (400, 431)
+        assert flood.status_code in (400, 431)
+        assert http.post(url, json={"user_id": "fine"}).status_code == 201
+
+
+def test_slow_clients_are_cut_off_and_others_are_served(
+    app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
+) -> None:
+    with app_pool.direct() as direct:
+        create_event(direct, app_pool.admin, event_id, 100)
+    gw = start_gateway(app_pool, client_timeout_s=1, conn_per_client=100, client_rate_per_s=1000,
+                       client_burst=1000)  # fmt: skip
+    port = int(gw.url.rsplit(":", 1)[1])
+    issued_before = _app_count(app_pool, "issued")
+    not_found_before = _app_count(app_pool, "not_found")
+    slow = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(30)]
+    try:
+        for sock in slow:  # a request line and one header, then silence
+            sock.sendall(b"POST /v1/events/x/issue HTTP/1.1\r\nHost: x\r\n")
+        with httpx.Client(base_url=gw.url, timeout=5) as http:
+            started = time.monotonic()
+            ok = http.post(f"/v1/events/{event_id}/issue", json={"user_id": "quick"})
+            assert ok.status_code == 201
+            assert time.monotonic() - started < 1
+        deadline = time.monotonic() + 5  # the gateway closes them after client_timeout_s
+        closed = 0
+        for sock in slow:
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                data = sock.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            closed += data == b"" or b" 408 " in data[:20]
+        assert closed == len(slow)
+    finally:
+        for sock in slow:
+            sock.close()
+    # Once the quick request shows in the workers' counters, the slow ones (for an
+    # unknown event, so they would count as not_found) must not be there.
+    procs.wait_until(lambda: _app_count(app_pool, "issued") > issued_before, "metrics", 5)
+    assert _app_count(app_pool, "not_found") == not_found_before

@@ -1,0 +1,80 @@
+"""Kill one app worker mid-burst: the gateway routes around it and re-sends no POST."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+from typing import cast
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from couponrush import invariants
+from couponrush.client import to_answer
+from couponrush.keys import event_keys
+
+from ..helpers import create_event, redis_truth
+from .conftest import AppPool, GatewayFactory, start_pool, stop_pool
+
+USERS = 3_000
+CONCURRENCY = 64
+
+
+async def _client(http: aiohttp.ClientSession, url: str, queue: list[str],
+                  answers: list[invariants.Answer], third: asyncio.Event) -> None:  # fmt: skip
+    while queue:
+        if len(answers) >= USERS // 3:
+            third.set()
+        user = queue.pop()
+        try:
+            async with http.post(
+                url, json={"user_id": user}, headers={"X-Request-ID": f"rq-{user}"}
+            ) as r:
+                answers.append(to_answer(user, r.status, await r.json(content_type=None)))
+        except aiohttp.ClientError as exc:
+            answers.append(invariants.Answer(user, 0, f"network_error:{exc!r}"))
+
+
+async def test_killing_a_worker_fails_only_its_in_flight_requests(
+    redis_url: str, redis: Redis, start_gateway: GatewayFactory, tmp_path: Path, event_id: str
+) -> None:
+    pool = start_pool(redis_url, tmp_path / "pool", 2, user_rate_per_s="0")
+    try:
+        await _run(pool, redis, start_gateway, event_id)
+    finally:
+        stop_pool(pool)
+
+
+async def _run(pool: AppPool, redis: Redis, start_gateway: GatewayFactory, event_id: str) -> None:
+    with pool.direct() as direct:
+        create_event(direct, pool.admin, event_id, USERS * 2)
+    gw = start_gateway(pool, client_rate_per_s=100_000, client_burst=100_000, worker_max_conns=32)
+    url = f"{gw.url}/v1/events/{event_id}/issue"
+    queue = [f"fo-{i:05d}" for i in range(USERS)]
+    answers: list[invariants.Answer] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        third = asyncio.Event()
+        clients = asyncio.gather(
+            *(_client(http, url, queue, answers, third) for _ in range(CONCURRENCY))
+        )
+        await asyncio.wait_for(third.wait(), timeout=30)
+        os.kill(pool.processes[0].pid, signal.SIGKILL)
+        await clients
+    statuses = Counter(a.status for a in answers)
+    assert set(statuses) <= {201, 503}, statuses  # 503: in flight on the killed worker
+    assert statuses[503] <= 32 + CONCURRENCY, statuses
+    assert statuses[201] >= USERS - statuses[503]
+    assert not [a for a in answers if a.result == "already_issued"]  # no POST went twice
+    winners, stock_left = await redis_truth(redis, event_id)
+    assert invariants.check(USERS * 2, answers, winners, stock_left) == []
+    outbox = await redis.xrange(event_keys(event_id).outbox) or []
+    entries = [cast(dict[str, str], fields) for _, fields in outbox]
+    assert entries
+    assert all(f["request_id"] == f"rq-{f['user_id']}" for f in entries)
+    assert pool.processes[0].poll() == -signal.SIGKILL
+    if not winners:
+        pytest.fail("no winner at all")
