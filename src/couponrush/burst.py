@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 
@@ -24,9 +25,20 @@ def burst_users(clients: int, distinct: int, seed: int = 7) -> list[str]:
     return order
 
 
+def client_address(user_id: str) -> str:
+    """A stable made-up address per simulated client, sent as X-Forwarded-For.
+
+    Only a header value: the gateway, trusting the load generator's hop, gives each
+    simulated client its own bucket. No traffic ever goes to these addresses.
+    """
+    n = zlib.crc32(user_id.encode())
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
 async def run_burst(
-    url: str, event_id: str, users: Sequence[str], concurrency: int, show_progress: bool = True
-) -> list[Answer]:
+    url: str, event_id: str, users: Sequence[str], concurrency: int, show_progress: bool = True,
+    forwarded_for: bool = False,
+) -> list[Answer]:  # fmt: skip
     queue: asyncio.Queue[str] = asyncio.Queue()
     for user in users:
         queue.put_nowait(user)
@@ -43,7 +55,9 @@ async def run_burst(
 
             async def worker() -> None:
                 while not queue.empty():
-                    answer = await client.issue(event_id, queue.get_nowait())
+                    user = queue.get_nowait()
+                    headers = {"X-Forwarded-For": client_address(user)} if forwarded_for else None
+                    answer = await client.issue(event_id, user, headers)
                     answers.append(answer)
                     counts[answer.result] += 1
                     if len(answers) % 500 == 0 or len(answers) == len(users):

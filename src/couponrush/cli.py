@@ -134,8 +134,15 @@ def demo(
     concurrency: Annotated[int, typer.Option(help="Connections at once")] = 256,
     workers: Workers = None,
 ) -> None:
-    """Bring the stack up, run a flash sale against it, and check the invariants."""
-    ok = demo_mod.run(_stack(), console, clients, users, stock, concurrency, workers)
+    """Bring the stack up, run a flash sale against it, and check the invariants.
+
+    The simulated clients each send their own X-Forwarded-For, so a stack this command
+    starts trusts the loopback hop (COUPONRUSH_TRUSTED_PROXIES, unless set otherwise).
+    """
+    settings = Settings()
+    if not settings.trusted_proxies:
+        settings = settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]})
+    ok = demo_mod.run(Stack(settings), console, clients, users, stock, concurrency, workers)
     if not ok:
         raise typer.Exit(1)
 

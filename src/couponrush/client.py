@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +37,16 @@ class CouponClient:
         self._http = http
         self._policy = policy or RetryPolicy()
 
-    async def issue(self, event_id: str, user_id: str) -> Answer:
+    async def issue(
+        self, event_id: str, user_id: str, headers: Mapping[str, str] | None = None
+    ) -> Answer:
         policy = self._policy
         answer = Answer(user_id, 0, "no_answer")
         for attempt in range(policy.attempts):
             retry_after = None
             try:
                 async with self._http.post(
-                    f"/v1/events/{event_id}/issue", json={"user_id": user_id}
+                    f"/v1/events/{event_id}/issue", json={"user_id": user_id}, headers=headers
                 ) as response:
                     answer = to_answer(user_id, response.status, await _json(response))
                     retry_after = response.headers.get("retry-after")

@@ -54,7 +54,7 @@ def run(
     order = burst_users(clients, users)
     console.print(f"event {event_id}: {stock} coupons; {clients} requests from {users} users")
     started = time.perf_counter()
-    answers = asyncio.run(run_burst(state.url, event_id, order, concurrency))
+    answers = asyncio.run(run_burst(state.url, event_id, order, concurrency, forwarded_for=True))
     elapsed = time.perf_counter() - started
     winners, stock_left = redis_truth(state.redis_url, event_id)
     breaches = invariants.check(stock, answers, winners, stock_left,
