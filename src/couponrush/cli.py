@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from couponrush import demo as demo_mod
 from couponrush.errors import CouponrushError
+from couponrush.rush import command as rush_command
+from couponrush.rush.command import RushOptions, new_event_id
+from couponrush.rush.plan import RushPlan
 from couponrush.settings import Settings
 from couponrush.stack import Stack, require_running
 
@@ -126,25 +130,57 @@ def issue(event_id: str, user_id: str) -> None:
         raise typer.Exit(1)
 
 
+Arrival = Annotated[str, typer.Option(help="burst (all at the opening), ramp, or rate")]
+
+
 @app.command()
-def demo(
-    clients: Annotated[int, typer.Option(help="Requests in the burst")] = 20_000,
-    users: Annotated[int, typer.Option(help="Distinct users among them")] = 10_000,
+def rush(
+    clients: Annotated[int, typer.Option(help="Distinct clients (users)")] = 1_000_000,
     stock: Annotated[int, typer.Option(help="Coupons in the event")] = 1_000,
-    concurrency: Annotated[int, typer.Option(help="Connections at once")] = 256,
+    connections: Annotated[int, typer.Option(help="Connections at once")] = 256,
+    processes: Annotated[int, typer.Option(help="Generator processes")] = 1,
+    arrival: Arrival = "burst",
+    arrival_value: Annotated[float, typer.Option(help="ramp: seconds; rate: clients/s")] = 0.0,
+    retry_budget: Annotated[int, typer.Option(help="Retries per client on 429/503")] = 5,
+    max_duration: Annotated[float, typer.Option(help="Stop sending after (s)")] = 300.0,
+    expect_stock: Annotated[int | None, typer.Option(help="Stock the check expects")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder")] = None,
     workers: Workers = None,
 ) -> None:
-    """Bring the stack up, run a flash sale against it, and check the invariants.
+    """A flash sale through the gateway with many clients, then the report and the check.
 
-    The simulated clients each send their own X-Forwarded-For, so a stack this command
-    starts trusts the loopback hop (COUPONRUSH_TRUSTED_PROXIES, unless set otherwise).
+    Each client sends its own X-Forwarded-For, so a stack this command starts trusts the
+    loopback hop (COUPONRUSH_TRUSTED_PROXIES, unless set otherwise).
     """
+    if arrival not in ("burst", "ramp", "rate"):
+        raise typer.BadParameter("arrival is burst, ramp or rate")
+    plan = RushPlan(event_id=new_event_id(), clients=clients, stock=stock,
+                    connections=connections, processes=processes, arrival=arrival,  # type: ignore[arg-type]
+                    arrival_value=arrival_value, retry_budget=retry_budget,
+                    max_duration_s=max_duration)  # fmt: skip
+    options = RushOptions(plan, expect_stock or stock, out, workers)
+    if not rush_command.run(Stack(_trusting_loopback()), console, options):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    clients: Annotated[int, typer.Option(help="Distinct clients (users)")] = 1_000_000,
+    stock: Annotated[int, typer.Option(help="Coupons in the event")] = 1_000,
+    workers: Workers = None,
+) -> None:
+    """The brief: stack up, 1,000 coupons, 1,000,000 clients, the report (see `rush`)."""
+    plan = RushPlan(event_id=new_event_id(), clients=clients, stock=stock)
+    if not rush_command.run(Stack(_trusting_loopback()), console,
+                            RushOptions(plan, stock, None, workers)):  # fmt: skip
+        raise typer.Exit(1)
+
+
+def _trusting_loopback() -> Settings:
     settings = Settings()
     if not settings.trusted_proxies:
         settings = settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]})
-    ok = demo_mod.run(Stack(settings), console, clients, users, stock, concurrency, workers)
-    if not ok:
-        raise typer.Exit(1)
+    return settings
 
 
 def main() -> None:
@@ -152,4 +188,7 @@ def main() -> None:
         app()
     except CouponrushError as exc:
         console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from exc
+    except ValidationError as exc:  # settings from the environment
+        console.print(f"[red]invalid settings:[/] {exc}")
         raise SystemExit(2) from exc

@@ -1,0 +1,1 @@
+"""`couponrush rush`: a many-client flash-sale load generator with a report."""

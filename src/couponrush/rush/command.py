@@ -1,0 +1,59 @@
+"""`couponrush rush` (and `demo`): stack up, one event, many clients, the report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from couponrush.rush import report, runner
+from couponrush.rush.plan import RushPlan
+from couponrush.rush.verify import verify
+from couponrush.stack import Stack, StackState
+
+
+@dataclass(frozen=True)
+class RushOptions:
+    plan: RushPlan
+    expected_stock: int
+    out: Path | None
+    workers: int | None
+
+
+def new_event_id() -> str:
+    return "rush-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def create_event(state: StackState, event_id: str, stock: int) -> None:
+    response = httpx.post(
+        f"{state.url}/v1/events",
+        json={"event_id": event_id, "name": f"Flash sale {event_id}", "total_stock": stock},
+        headers={"Authorization": f"Bearer {state.admin_token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+def run(stack: Stack, console: Console, options: RushOptions) -> bool:
+    """Returns whether every invariant held."""
+    plan = options.plan
+    with console.status("bringing the stack up…"):
+        state = stack.up(options.workers)
+    console.print(f"stack at {state.url}: {state.workers} app workers behind the gateway")
+    create_event(state, plan.event_id, plan.stock)
+    console.print(f"event {plan.event_id}: {plan.stock:,} coupons; {plan.clients:,} clients over "
+                  f"{plan.connections} connections, {plan.arrival} arrival")  # fmt: skip
+    started = time.monotonic()
+    merged = runner.run(plan, state.url)
+    console.print(f"run finished in {time.monotonic() - started:.1f} s; checking the servers…")
+    check = verify(plan, merged, state.redis_url, options.expected_stock)
+    doc = report.build(plan, merged, check, {})
+    folder = options.out or stack.var / "rush" / plan.event_id
+    json_path, png_path = report.write(doc, folder)
+    report.summary(doc, console)
+    console.print(f"report: {json_path}  figure: {png_path}")
+    return check.ok

@@ -1,0 +1,58 @@
+"""What a rush run does, as plain values: who the clients are and when they arrive."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+Arrival = Literal["burst", "ramp", "rate"]
+
+
+@dataclass(frozen=True, slots=True)
+class RushPlan:
+    event_id: str
+    clients: int
+    stock: int
+    connections: int = 256
+    processes: int = 1
+    arrival: Arrival = "burst"
+    # ramp: seconds over which the clients arrive; rate: clients per second
+    arrival_value: float = 0.0
+    retry_budget: int = 5
+    max_duration_s: float = 300.0
+    request_timeout_s: float = 10.0
+
+    def offset_s(self, index: int) -> float:
+        """When client ``index`` first sends, in seconds after the start."""
+        if self.arrival == "ramp" and self.arrival_value > 0:
+            return index * self.arrival_value / self.clients
+        if self.arrival == "rate" and self.arrival_value > 0:
+            return index / self.arrival_value
+        return 0.0
+
+    def share(self, process: int) -> range:
+        """The client indices process ``process`` of ``processes`` simulates."""
+        return range(process, self.clients, self.processes)
+
+    def connections_of(self, process: int) -> int:
+        base, extra = divmod(self.connections, self.processes)
+        return max(1, base + (process < extra))
+
+
+def user_id(index: int) -> str:
+    return f"rush-{index:07d}"
+
+
+def client_address(index: int) -> str:
+    """A distinct made-up address per client, sent only as X-Forwarded-For."""
+    n = zlib.crc32(index.to_bytes(4, "big")) & 0xFFFF | (index & 0xFF) << 16
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def retry_delay_s(retry_after: float, attempt: int, jitter: float) -> float:
+    """Retry-After when the server sent one (spread by ``jitter`` in [0, 1)), else a
+    capped exponential backoff with full jitter."""
+    if retry_after > 0:
+        return retry_after * (0.5 + jitter / 2)
+    return jitter * min(2.0, 0.05 * 2.0**attempt)

@@ -1,0 +1,105 @@
+"""The rush report: JSON for machines, one screen of text, and a PNG figure."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from couponrush.rush.plan import RushPlan
+from couponrush.rush.plot import plot
+from couponrush.rush.runner import Merged
+from couponrush.rush.verify import Verification
+
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+
+
+def build(
+    plan: RushPlan, merged: Merged, check: Verification, extra: dict[str, Any]
+) -> dict[str, Any]:
+    seconds = sorted(set(merged.sent_by_s) | set(merged.answers_by_s))
+    answered = sum(merged.statuses.values())
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": _cpus(), "python": platform.python_version()},
+        "plan": {k: getattr(plan, k) for k in plan.__dataclass_fields__},
+        "requests": {"sent": sum(merged.sent_by_s.values()), "answered": answered,
+                     "retries": merged.retries, "network_errors": merged.network_errors},
+        "final": dict(sorted(merged.final.items())),
+        "statuses": {str(k): v for k, v in sorted(merged.statuses.items())},
+        "throughput_rps": round(answered / merged.last_final_s, 1) if merged.last_final_s else 0,
+        "latency_ms": {**{f"p{p:g}": merged.latency.get_value_at_percentile(p) / 1000
+                          for p in PERCENTILES},
+                       "max": merged.latency.get_max_value() / 1000},
+        "sold_out_after_s": merged.first_sold_out_s,
+        "all_answered_after_s": merged.last_final_s,
+        "unfinished": merged.unfinished,
+        "timeline": [_second(merged, s) for s in seconds],
+        "invariants": {"ok": check.ok, "breaches": check.breaches[:50],
+                       "redis_winners": check.redis_winners, "stock_left": check.stock_left},
+        **extra,
+    }  # fmt: skip
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 0
+
+
+def _second(merged: Merged, second: int) -> dict[str, Any]:
+    hist = merged.latency_by_s.get(second)
+    return {
+        "s": second,
+        "sent": merged.sent_by_s.get(second, 0),
+        "answers": dict(merged.answers_by_s.get(second, {})),
+        "p50_ms": hist.get_value_at_percentile(50) / 1000 if hist else None,
+        "p99_ms": hist.get_value_at_percentile(99) / 1000 if hist else None,
+    }
+
+
+def summary(report: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"rush: {report['plan']['clients']:,} clients, "
+                        f"{report['plan']['stock']:,} coupons")  # fmt: skip
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    req, lat = report["requests"], report["latency_ms"]
+    rows = [
+        ("requests sent / answered", f"{req['sent']:,} / {req['answered']:,}"),
+        ("retries / network errors", f"{req['retries']:,} / {req['network_errors']:,}"),
+        *((f"final: {k}", f"{v:,}") for k, v in report["final"].items()),
+        ("statuses", ", ".join(f"{k}: {v:,}" for k, v in report["statuses"].items())),
+        ("throughput", f"{report['throughput_rps']:,.0f} req/s"),
+        ("latency p50 / p90 / p99 / p99.9 / max",
+         " / ".join(f"{lat[k]:.1f}" for k in ("p50", "p90", "p99", "p99.9", "max")) + " ms"),
+        ("sold out after", _secs(report["sold_out_after_s"])),
+        ("every client answered after", _secs(report["all_answered_after_s"])),
+    ]  # fmt: skip
+    rows += [(k.replace("_", " "), str(v)) for k, v in report.get("pipeline", {}).items()]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    inv = report["invariants"]
+    if inv["ok"]:
+        console.print("[green]invariants hold[/]: exactly N issued to distinct users, slots 1..N, "
+                      "Redis agrees with every answer")  # fmt: skip
+    else:
+        console.print(f"[red]INVARIANTS BROKEN[/] ({len(inv['breaches'])}):")
+        for line in inv["breaches"][:20]:
+            console.print(f"  - {line}")
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def write(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = folder / "report.json", folder / "report.png"
+    json_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    plot(report, png_path)
+    return json_path, png_path

@@ -1,0 +1,111 @@
+"""Runs the generator processes, shows progress, and merges what they saw."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import queue
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import SynchronizedArray
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvloop
+from hdrh.histogram import HdrHistogram
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from couponrush.errors import CouponrushError
+from couponrush.rush import engine
+from couponrush.rush.plan import RushPlan
+from couponrush.rush.recorder import new_histogram
+
+START_DELAY_S = 1.5  # lets every process connect before the opening second
+
+
+@dataclass
+class Merged:
+    latency: HdrHistogram = field(default_factory=new_histogram)
+    latency_by_s: dict[int, HdrHistogram] = field(default_factory=dict)
+    sent_by_s: Counter[int] = field(default_factory=Counter)
+    answers_by_s: dict[int, Counter[str]] = field(default_factory=dict)
+    final: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    winners: list[tuple[str, int, str]] = field(default_factory=list)
+    retries: int = 0
+    network_errors: int = 0
+    first_sold_out_s: float | None = None
+    last_final_s: float = 0.0
+    unfinished: int = 0
+    wall_s: float = 0.0
+
+    def add(self, part: dict[str, Any]) -> None:
+        self.latency.add(HdrHistogram.decode(part["latency"]))
+        for second, encoded in part["latency_by_s"].items():
+            self.latency_by_s.setdefault(second, new_histogram()).add(HdrHistogram.decode(encoded))
+        self.sent_by_s.update(part["sent_by_s"])
+        for second, counts in part["answers_by_s"].items():
+            self.answers_by_s.setdefault(second, Counter()).update(counts)
+        self.final.update(part["final"])
+        self.statuses.update(part["statuses"])
+        self.winners.extend(part["winners"])
+        self.retries += part["retries"]
+        self.network_errors += part["network_errors"]
+        firsts = [s for s in (self.first_sold_out_s, part["first_sold_out_s"]) if s is not None]
+        self.first_sold_out_s = min(firsts) if firsts else None
+        self.last_final_s = max(self.last_final_s, part["last_final_s"])
+        self.unfinished += part["unfinished"]
+
+
+def _child(plan: RushPlan, process: int, host: str, port: int, start_at: float,
+           progress: SynchronizedArray[Any], results: mp.Queue[Any]) -> None:  # fmt: skip
+    gc.disable()  # every object of a run is short-lived and acyclic; collection only costs
+    runner = engine.Engine(plan, process, host, port, start_at, progress)
+    results.put((process, uvloop.run(runner.run())))
+
+
+def run(plan: RushPlan, url: str, show_progress: bool = True) -> Merged:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    ctx = mp.get_context("spawn")
+    progress: SynchronizedArray[Any] = ctx.Array("q", 6)
+    results: mp.Queue[Any] = ctx.Queue()
+    start_at = time.time() + START_DELAY_S
+    children = [
+        ctx.Process(target=_child, args=(plan, k, host, port, start_at, progress, results))
+        for k in range(plan.processes)
+    ]
+    for child in children:
+        child.start()
+    merged = Merged()
+    _watch(plan, progress, results, children, merged, show_progress)
+    merged.wall_s = time.time() - start_at
+    return merged
+
+
+def _watch(plan: RushPlan, progress: SynchronizedArray[Any], results: mp.Queue[Any],
+           children: list[Any], merged: Merged, show: bool) -> None:  # fmt: skip
+    columns = (TextColumn("[bold]rush"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.description}"))  # fmt: skip
+    received = 0
+    deadline = time.monotonic() + START_DELAY_S + plan.max_duration_s + 60
+    with Progress(*columns, disable=not show, refresh_per_second=4) as bar:
+        task = bar.add_task("", total=plan.clients)
+        while received < len(children):
+            try:
+                _, part = results.get(timeout=0.25)
+                merged.add(part)
+                received += 1
+            except queue.Empty:
+                if time.monotonic() > deadline or not any(c.is_alive() for c in children):
+                    raise CouponrushError("a generator process died or overran") from None
+            bar.update(task, completed=progress[engine.FINISHED], description=_line(progress))
+    for child in children:
+        child.join(timeout=10)
+
+
+def _line(progress: SynchronizedArray[Any]) -> str:
+    sent, _, issued, sold_out, retries, errors = progress[:]
+    return (f"sent={sent:,} issued={issued:,} sold_out={sold_out:,} "
+            f"retries={retries:,} errors={errors:,}")  # fmt: skip
