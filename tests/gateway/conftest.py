@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import signal
 import subprocess
@@ -52,6 +54,8 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever the process left behind
 
 
 def _spawn(
@@ -59,7 +63,9 @@ def _spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a process logging to ``log``; the child keeps its own copy of the file."""
     with log.open("wb") as out:
-        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # A session of its own: a "kill -9 of the worker" takes granian's whole process group.
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
 
 
 def start_pool(redis_url: str, work: Path, count: int, **env: str) -> AppPool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections import Counter
 from pathlib import Path
 from typing import cast
@@ -52,7 +53,8 @@ async def test_killing_a_worker_fails_only_its_in_flight_requests(
 async def _run(pool: AppPool, redis: Redis, start_gateway: GatewayFactory, event_id: str) -> None:
     with pool.direct() as direct:
         create_event(direct, pool.admin, event_id, USERS * 2)
-    gw = start_gateway(pool, client_rate_per_s=100_000, client_burst=100_000, worker_max_conns=32)
+    # Capacity well above the clients' concurrency: no 503 here may come from shedding.
+    gw = start_gateway(pool, client_rate_per_s=100_000, client_burst=100_000, worker_max_conns=512)
     url = f"{gw.url}/v1/events/{event_id}/issue"
     queue = [f"fo-{i:05d}" for i in range(USERS)]
     answers: list[invariants.Answer] = []
@@ -62,11 +64,11 @@ async def _run(pool: AppPool, redis: Redis, start_gateway: GatewayFactory, event
             *(_client(http, url, queue, answers, third) for _ in range(CONCURRENCY))
         )
         await asyncio.wait_for(third.wait(), timeout=30)
-        os.kill(pool.processes[0].pid, signal.SIGKILL)
+        os.killpg(pool.processes[0].pid, signal.SIGKILL)  # granian and its worker
         await clients
     statuses = Counter(a.status for a in answers)
     assert set(statuses) <= {201, 503}, statuses  # 503: in flight on the killed worker
-    assert statuses[503] <= 32 + CONCURRENCY, statuses
+    assert statuses[503] <= CONCURRENCY, statuses  # at most what was in flight
     assert statuses[201] >= USERS - statuses[503]
     assert not [a for a in answers if a.result == "already_issued"]  # no POST went twice
     winners, stock_left = await redis_truth(redis, event_id)
@@ -75,6 +77,8 @@ async def _run(pool: AppPool, redis: Redis, start_gateway: GatewayFactory, event
     entries = [cast(dict[str, str], fields) for _, fields in outbox]
     assert entries
     assert all(f["request_id"] == f"rq-{f['user_id']}" for f in entries)
-    assert pool.processes[0].poll() == -signal.SIGKILL
-    if not winners:
-        pytest.fail("no winner at all")
+    assert pool.processes[0].wait(timeout=5) == -signal.SIGKILL
+    with pytest.raises(ConnectionRefusedError), socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(pool.sockets[0])  # nothing serves the killed worker's socket
+    served_after = [a for a in answers[-USERS // 3 :] if a.status == 201]
+    assert len(served_after) == USERS // 3  # the gateway routed around it
