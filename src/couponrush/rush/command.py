@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ class RushOptions:
 
 
 def new_event_id() -> str:
-    return "rush-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"rush-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def create_event(state: StackState, event_id: str, stock: int) -> None:

@@ -1,0 +1,68 @@
+"""The load harness against the real stack: its report agrees with the servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from couponrush import procs
+from couponrush.rush.verify import redis_truth
+
+CLI = [sys.executable, "-m", "couponrush"]
+
+
+@pytest.fixture(scope="module")
+def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
+    env.update(
+        COUPONRUSH_VAR_DIR=str(tmp_path_factory.mktemp("rush") / "var"),
+        COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
+        COUPONRUSH_WORKERS="2",
+    )
+    yield env
+    subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60, check=False)
+
+
+def _rush(env: dict[str, str], out: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    done = subprocess.run(
+        [*CLI, "rush", "--clients", "20000", "--stock", "500", "--connections", "128",
+         "--out", str(out), *args],
+        env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    report_file = out / "report.json"
+    assert report_file.exists(), done.stdout + done.stderr
+    return done.returncode, json.loads(report_file.read_text())
+
+
+def test_a_20000_client_rush_agrees_with_the_servers(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    code, report = _rush(stack_env, tmp_path / "ok")
+    assert code == 0, report["invariants"]
+    assert report["invariants"] == {
+        "ok": True, "breaches": [], "redis_winners": 500, "stock_left": 0,
+    }  # fmt: skip
+    assert report["final"] == {"issued": 500, "sold_out": 19_500}
+    assert report["requests"]["answered"] == sum(report["statuses"].values())
+    assert report["unfinished"] == 0
+    state = json.loads((Path(stack_env["COUPONRUSH_VAR_DIR"]) / "state.json").read_text())
+    winners, stock_left = redis_truth(state["redis_url"], report["plan"]["event_id"])
+    assert (len(winners), stock_left) == (500, 0)
+    assert (tmp_path / "ok" / "report.png").stat().st_size > 10_000
+
+
+def test_a_run_checked_against_the_wrong_stock_fails(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    code, report = _rush(stack_env, tmp_path / "broken", "--expect-stock", "499")
+    assert code == 1
+    invariants = report["invariants"]
+    assert invariants["ok"] is False
+    assert any("expected 499" in b for b in invariants["breaches"])
