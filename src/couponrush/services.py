@@ -30,16 +30,22 @@ class Services:
     metrics: Metrics
     issue: IssueEndpoint
 
+    hot_redis: Redis | None = None
+
     async def aclose(self) -> None:
         await self.redis.aclose()
+        if self.hot_redis is not None:
+            await self.hot_redis.aclose()
 
 
-def redis_client(settings: Settings) -> Redis:
+def redis_client(settings: Settings, read_timeout: bool = True) -> Redis:
+    """``read_timeout=False`` for the batcher, whose deadline covers a whole pipeline:
+    a timeout per reply would cost a timer per request on the hottest path."""
     timeout = settings.redis_timeout_ms / 1000
     return Redis.from_url(
         settings.redis_url,
         decode_responses=True,
-        socket_timeout=timeout,
+        socket_timeout=timeout if read_timeout else None,
         socket_connect_timeout=timeout,
         max_connections=settings.redis_pool_size,
         health_check_interval=30,
@@ -55,7 +61,8 @@ async def build(settings: Settings, metrics: Metrics) -> Services:
         # Serve anyway: readyz says not ready, and NOSCRIPT handling loads them later.
         log.warning("redis_unreachable_at_start", error=repr(exc))
     timeout = settings.redis_timeout_ms / 1000
-    batcher = ScriptBatcher(redis, scripts, scripts.issue, timeout, settings.batch_max)
+    hot = redis_client(settings, read_timeout=False)
+    batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max)
     issuer = Issuer(
         batcher, SoldOutCache(redis, timeout),
         settings.user_rate_per_s, settings.user_burst, settings.max_in_flight,
@@ -64,4 +71,5 @@ async def build(settings: Settings, metrics: Metrics) -> Services:
     endpoint = IssueEndpoint(
         issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s
     )
-    return Services(settings, redis, EventStore(redis, scripts), signer, metrics, endpoint)
+    events = EventStore(redis, scripts)
+    return Services(settings, redis, events, signer, metrics, endpoint, hot_redis=hot)

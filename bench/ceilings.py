@@ -1,0 +1,89 @@
+"""The ceilings measured in the same run: nginx serving a static 200, Redis alone."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench.common import WrkResult, need, wrk
+from couponrush import procs
+from couponrush.keys import bucket_key, event_keys
+from couponrush.scripts import load
+
+NGINX_STATIC = """
+worker_processes auto;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok"; }} }}
+}}
+"""
+
+
+def nginx_static(seconds: int, connections: int, threads: int) -> WrkResult:
+    with tempfile.TemporaryDirectory(prefix="couponrush-ceiling-") as folder:
+        port = procs.free_port()
+        conf = Path(folder) / "nginx.conf"
+        conf.write_text(NGINX_STATIC.format(d=folder, port=port))
+        argv = [
+            need("nginx"),
+            "-c",
+            str(conf),
+            "-p",
+            folder,
+            "-e",
+            f"{folder}/error.log",
+            "-g",
+            "daemon off;",
+        ]
+        server = subprocess.Popen(argv)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            procs.wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, "nginx", 10)
+            return wrk(url, seconds, connections, threads, script=None)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:
+    """issue.lua at Redis alone: requests per second, one per round trip or pipelined."""
+    script = load("issue")
+    subprocess.run(
+        [need("redis-cli"), "-p", str(redis_port), "SCRIPT", "LOAD", script.source],
+        check=True,
+        capture_output=True,
+    )
+    keys = [*event_keys(event_id).script_keys, bucket_key(event_id, "x")]
+    argv = [
+        need("redis-benchmark"),
+        "-p",
+        str(redis_port),
+        "-n",
+        "200000",
+        "-c",
+        "50",
+        "-r",
+        "100000000",
+        "-P",
+        str(pipeline),
+        "--csv",
+        "EVALSHA",
+        script.sha,
+        "5",
+        *keys,
+        "user:__rand_int__",
+        "req",
+        "0",
+        "1",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+    last = [line for line in done.stdout.splitlines() if line.strip()][-1]
+    return float(last.split(",")[1].strip('"'))

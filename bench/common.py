@@ -1,0 +1,140 @@
+"""Shared pieces of the benchmarks: a stack of their own, wrk, the ceilings, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from couponrush import procs
+from couponrush.settings import Settings
+from couponrush.stack import Stack, StackState
+
+ROOT = Path(__file__).resolve().parent.parent
+POST_LUA = ROOT / "bench" / "issue_path" / "post.lua"
+# Limits raised so the benchmark measures the path, not the per-client protection.
+BENCH_ENV = {
+    "COUPONRUSH_CLIENT_RATE_PER_S": "1000000",
+    "COUPONRUSH_CLIENT_BURST": "1000000",
+    "COUPONRUSH_CONN_PER_CLIENT": "60000",
+    "COUPONRUSH_WORKER_MAX_CONNS": "4096",
+}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+
+
+def need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        sys.exit(f"{binary} is not installed: run 'make install' (Debian package {binary})")
+    return path
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(text: str) -> WrkResult:
+    pct = {
+        p: _ms(v, u) for p, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    }
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    return WrkResult(
+        rps,
+        pct.get("50", 0.0),
+        pct.get("90", 0.0),
+        pct.get("99", 0.0),
+        total,
+        int(non2xx.group(1)) if non2xx else 0,
+        sum(int(g) for g in errors.groups()) if errors else 0,
+    )
+
+
+def wrk(
+    url: str, seconds: int, connections: int, threads: int, script: Path | None = POST_LUA
+) -> WrkResult:
+    argv = [need("wrk"), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv += ["-s", str(script)] if script else []
+    done = subprocess.run(
+        [*argv, url], capture_output=True, text=True, timeout=seconds + 60, check=True
+    )
+    return parse_wrk(done.stdout)
+
+
+@contextmanager
+def bench_stack(workers: int | None, **env: str) -> Iterator[tuple[Stack, StackState]]:
+    """A stack of the benchmark's own (its own folder and ports), stopped afterwards."""
+    folder = tempfile.mkdtemp(prefix="couponrush-bench-")
+    values = {
+        **BENCH_ENV,
+        **env,
+        "COUPONRUSH_VAR_DIR": folder,
+        "COUPONRUSH_GATEWAY_PORT": str(procs.free_port()),
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    stack = Stack(Settings())
+    try:
+        print(f"starting a benchmark stack in {folder} …", flush=True)
+        yield stack, stack.up(workers)
+    finally:
+        stack.down()
+        for key, old in saved.items():
+            os.environ.pop(key, None) if old is None else os.environ.__setitem__(key, old)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def create_event(url: str, token: str, event_id: str, stock: int) -> None:
+    body = {"event_id": event_id, "name": event_id, "total_stock": stock}
+    response = httpx.post(
+        f"{url}/v1/events", json=body, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
+    response.raise_for_status()
+
+
+def sell_out(url: str, event_id: str, stock: int) -> None:
+    with httpx.Client(base_url=url, timeout=10) as http:
+        for i in range(stock + 5):
+            http.post(f"/v1/events/{event_id}/issue", json={"user_id": f"seed-{i}"})
+
+
+def write_result(name: str, doc: dict[str, Any], out: Path | None) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out or ROOT / "bench" / "results" / f"{name}-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "benchmark": name,
+        "when": stamp,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        **doc,
+    }
+    path.write_text(json.dumps(doc, indent=2, default=lambda o: asdict(o)))
+    return path
