@@ -47,12 +47,15 @@ def direct_app(state: StackState, workers: int) -> tuple[subprocess.Popen[bytes]
     return server, url
 
 
-def app_phases(url: str, token: str, args: argparse.Namespace) -> dict[str, WrkResult]:
-    create_event(url, token, "bench-issuing", 10_000_000)
-    create_event(url, token, "bench-sold-out", 1_000)
-    sell_out(url, "bench-sold-out", 1_000)
+def app_phases(
+    url: str, token: str, args: argparse.Namespace, tag: str = "bench"
+) -> dict[str, WrkResult]:
+    issuing, sold_out = f"{tag}-issuing", f"{tag}-sold-out"
+    create_event(url, token, issuing, 10_000_000)
+    create_event(url, token, sold_out, 1_000)
+    sell_out(url, sold_out, 1_000)
     results = {}
-    for phase, event in (("issuing", "bench-issuing"), ("sold_out", "bench-sold-out")):
+    for phase, event in (("issuing", issuing), ("sold_out", sold_out)):
         print(f"phase {phase}: wrk {args.seconds} s, {args.connections} connections", flush=True)
         wrk(f"{url}/v1/events/{event}/issue", 1, args.connections, args.threads)  # warm-up
         results[phase] = wrk(
@@ -61,13 +64,16 @@ def app_phases(url: str, token: str, args: argparse.Namespace) -> dict[str, WrkR
     return results
 
 
-def show(title: str, rows: dict[str, Any], console: Console) -> None:
+def show(
+    title: str, rows: dict[str, Any], console: Console, targets: dict[str, float] = TARGETS
+) -> None:
     table = Table(title=title)
-    for column in ("phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "errors", "target"):
+    table.add_column("phase", no_wrap=True)
+    for column in ("req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "errors", "target"):
         table.add_column(column, justify="right")
     for phase, r in rows.items():
         if isinstance(r, WrkResult):
-            target = TARGETS.get(phase)
+            target = targets.get(phase)
             verdict = (
                 "" if target is None else ("met" if r.rps >= target else f"MISSED ({target:,.0f})")
             )

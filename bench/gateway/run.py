@@ -1,0 +1,63 @@
+"""bench/gateway: the issue route through the nginx gateway, against the direct figures.
+
+    .venv/bin/python -m bench.gateway.run [--seconds 10] [--connections 128]
+
+Through the gateway (per-client limits raised so one wrk client is not throttled):
+(a) issuing, (b) sold out; in the same run the same phases straight at the app
+workers, nginx serving a static 200, and the cost of the gateway hop as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench import ceilings
+from bench.common import WrkResult, bench_stack, write_result
+from bench.issue_path.run import app_phases, direct_app, show
+
+TARGETS = {"gateway_issuing": 12_000.0, "gateway_sold_out": 30_000.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    rows: dict[str, Any] = {}
+    with bench_stack(args.workers) as (_, state):
+        print(f"through the gateway at {state.url}", flush=True)
+        for phase, result in app_phases(state.url, state.admin_token, args).items():
+            rows[f"gateway_{phase}"] = result
+        server, url = direct_app(state, args.workers)
+        try:
+            print(f"direct to the app workers at {url}", flush=True)
+            for phase, result in app_phases(url, state.admin_token, args, "direct").items():
+                rows[f"direct_{phase}"] = result
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    print("ceiling: nginx static", flush=True)
+    rows["nginx_static"] = ceilings.nginx_static(args.seconds, args.connections, args.threads)
+    ratios = {
+        phase: round(rows[f"gateway_{phase}"].rps / rows[f"direct_{phase}"].rps, 3)
+        for phase in ("issuing", "sold_out")
+    }
+    show("bench/gateway", rows, Console(), TARGETS)
+    print("gateway / direct throughput: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+    met = {p: isinstance(rows[p], WrkResult) and rows[p].rps >= t for p, t in TARGETS.items()}
+    doc = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections,
+           "results": rows, "gateway_over_direct": ratios, "targets": TARGETS,
+           "targets_met": met}  # fmt: skip
+    print(f"written: {write_result('gateway', doc, args.out)}")
+
+
+if __name__ == "__main__":
+    main()
