@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -43,6 +44,16 @@ class WrkResult:
     requests: int
     non_2xx: int
     socket_errors: int
+
+
+def arguments(doc: str | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--seconds", type=int, default=10, help="per phase")
+    parser.add_argument("--connections", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="app workers")
+    parser.add_argument("--out", type=Path, help="JSON result path")
+    return parser.parse_args()
 
 
 def need(binary: str) -> str:

@@ -9,28 +9,19 @@ workers, nginx serving a static 200, and the cost of the gateway hop as a ratio.
 
 from __future__ import annotations
 
-import argparse
-import os
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from bench import ceilings
-from bench.common import WrkResult, bench_stack, write_result
+from bench.common import WrkResult, arguments, bench_stack, write_result
 from bench.issue_path.run import app_phases, direct_app, show
 
 TARGETS = {"gateway_issuing": 12_000.0, "gateway_sold_out": 30_000.0}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     rows: dict[str, Any] = {}
     with bench_stack(args.workers) as (_, state):
         print(f"through the gateway at {state.url}", flush=True)
@@ -50,7 +41,7 @@ def main() -> None:
         phase: round(rows[f"gateway_{phase}"].rps / rows[f"direct_{phase}"].rps, 3)
         for phase in ("issuing", "sold_out")
     }
-    show("bench/gateway", rows, Console(), TARGETS)
+    show("bench/gateway", rows, Console(width=120), TARGETS)
     print("gateway / direct throughput: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
     met = {p: isinstance(rows[p], WrkResult) and rows[p].rps >= t for p, t in TARGETS.items()}
     doc = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections,

@@ -12,14 +12,21 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from bench import ceilings
-from bench.common import WrkResult, bench_stack, create_event, sell_out, write_result, wrk
+from bench.common import (
+    WrkResult,
+    arguments,
+    bench_stack,
+    create_event,
+    sell_out,
+    write_result,
+    wrk,
+)
 from couponrush import procs
 from couponrush.stack import StackState
 
@@ -93,13 +100,7 @@ def show(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = arguments(__doc__)
     with bench_stack(1) as (_, state):
         server, url = direct_app(state, args.workers)
         try:
@@ -114,7 +115,7 @@ def main() -> None:
         rows["redis_issue_lua_pipelined"] = ceilings.redis_issue(
             state.redis_port, "bench-redis", 32
         )
-    show("bench/issue_path (direct to the app workers)", rows, Console())
+    show("bench/issue_path (direct to the app workers)", rows, Console(width=120))
     met = {p: rows[p].rps >= t for p, t in TARGETS.items()}
     path = write_result(
         "issue_path",

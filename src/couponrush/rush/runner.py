@@ -6,8 +6,7 @@ import gc
 import multiprocessing as mp
 import queue
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,25 +18,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from couponrush.errors import CouponrushError
 from couponrush.rush import engine
 from couponrush.rush.plan import RushPlan
-from couponrush.rush.recorder import new_histogram
+from couponrush.rush.recorder import Recorder, new_histogram
 
 START_DELAY_S = 1.5  # lets every process connect before the opening second
 
 
 @dataclass
-class Merged:
-    latency: HdrHistogram = field(default_factory=new_histogram)
-    latency_by_s: dict[int, HdrHistogram] = field(default_factory=dict)
-    sent_by_s: Counter[int] = field(default_factory=Counter)
-    answers_by_s: dict[int, Counter[str]] = field(default_factory=dict)
-    final: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[int] = field(default_factory=Counter)
-    winners: list[tuple[str, int, str]] = field(default_factory=list)
-    retries: int = 0
-    network_errors: int = 0
-    first_sold_out_s: float | None = None
-    last_final_s: float = 0.0
-    unfinished: int = 0
+class Merged(Recorder):
+    """What every process saw, summed."""
+
     wall_s: float = 0.0
 
     def add(self, part: dict[str, Any]) -> None:
@@ -46,7 +35,7 @@ class Merged:
             self.latency_by_s.setdefault(second, new_histogram()).add(HdrHistogram.decode(encoded))
         self.sent_by_s.update(part["sent_by_s"])
         for second, counts in part["answers_by_s"].items():
-            self.answers_by_s.setdefault(second, Counter()).update(counts)
+            self.answers_by_s[second].update(counts)
         self.final.update(part["final"])
         self.statuses.update(part["statuses"])
         self.winners.extend(part["winners"])
