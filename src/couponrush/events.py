@@ -8,6 +8,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from couponrush.db import repo
 from couponrush.errors import EventExists
 from couponrush.keys import EVENTS, decode_participant, event_keys
 from couponrush.models import CreateEventRequest, EventStatus
@@ -49,11 +50,20 @@ def _opt_int(value: str | None) -> int | None:
 
 
 class EventStore:
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, db: repo.Pool | None = None) -> None:
         self._redis = redis
         self._scripts = scripts
+        self._db = db
 
     async def create(self, req: CreateEventRequest) -> None:
+        """The coupons row first, then Redis: wins can only exist for an event the database
+        knows. A crash between leaves a row without Redis state, which a retried create
+        (same values) or ``restore`` mends; different values for the id are a conflict."""
+        if self._db is not None:
+            row = repo.CouponRow(
+                req.event_id, req.name, req.total_stock, req.starts_at, req.ends_at
+            )
+            await repo.create_coupon(self._db, row)
         keys = event_keys(req.event_id)
         args = (
             req.total_stock,

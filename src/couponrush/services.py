@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from couponrush.batcher import ScriptBatcher
 from couponrush.codes import CodeSigner
+from couponrush.db import repo
 from couponrush.events import EventStore
 from couponrush.http_issue import IssueEndpoint
 from couponrush.issuer import Issuer
@@ -31,11 +32,21 @@ class Services:
     issue: IssueEndpoint
 
     hot_redis: Redis | None = None
+    # asyncpg pool for event creation only; the issue path never touches the database.
+    db: repo.Pool | None = None
 
     async def aclose(self) -> None:
         await self.redis.aclose()
         if self.hot_redis is not None:
             await self.hot_redis.aclose()
+        if self.db is not None:
+            await self.db.close()
+
+
+def database_configured(settings: Settings) -> bool:
+    """Whether COUPONRUSH_DATABASE_URL was given. Without it the app runs Redis-only and the
+    consumer creates an event's coupons row from its Redis meta on the first win."""
+    return "database_url" in settings.model_fields_set
 
 
 def redis_client(settings: Settings, read_timeout: bool = True) -> Redis:
@@ -71,5 +82,6 @@ async def build(settings: Settings, metrics: Metrics) -> Services:
     endpoint = IssueEndpoint(
         issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s
     )
-    events = EventStore(redis, scripts)
-    return Services(settings, redis, events, signer, metrics, endpoint, hot_redis=hot)
+    db = await repo.create_pool(settings.database_url) if database_configured(settings) else None
+    events = EventStore(redis, scripts, db)
+    return Services(settings, redis, events, signer, metrics, endpoint, hot_redis=hot, db=db)
