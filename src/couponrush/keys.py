@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 EVENTS = "coupon:events"
+# Dead letters of the persistence pipeline: one entry per message that will never go
+# through unaided. Never trimmed: an entry leaves by a successful replay or a deliberate
+# delete.
+DLQ = "coupon:dlq"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The persistence pipeline: outbox -> [relay -> Kafka] -> consumer -> PostgreSQL (DESIGN §5)."""

@@ -1,0 +1,41 @@
+"""Retryable, permanent or a bug: one decision over exception types (pure)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import asyncpg  # type: ignore[import-untyped]
+from confluent_kafka import KafkaError, KafkaException
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from couponrush.errors import PermanentError, RetryableError
+
+Verdict = Literal["retry", "permanent", "bug"]
+# The server is away, restarting, overloaded, or the statement lost a race.
+_TRANSIENT = (
+    OSError, TimeoutError, RedisConnectionError, RedisTimeoutError, asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError, asyncpg.TransactionRollbackError,
+    asyncpg.QueryCanceledError,
+)  # fmt: skip
+
+
+def classify(exc: BaseException) -> Verdict:
+    """``retry``: may succeed later; ``permanent``: the message is at fault (dead-letter it);
+    ``bug``: neither is known, so the process stops with its batch unacknowledged rather
+    than dead-lettering good messages or spinning on a mistake."""
+    if isinstance(exc, PermanentError | asyncpg.IntegrityConstraintViolationError):
+        return "permanent"
+    if isinstance(exc, asyncpg.DataError):
+        return "permanent"
+    if isinstance(exc, RetryableError):
+        return "retry"
+    if isinstance(exc, KafkaException):
+        error = exc.args[0] if exc.args else None
+        return "bug" if isinstance(error, KafkaError) and error.fatal() else "retry"
+    return "retry" if isinstance(exc, _TRANSIENT) else "bug"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return classify(exc) == "retry"
