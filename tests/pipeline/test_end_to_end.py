@@ -1,0 +1,52 @@
+"""5,000 users race for 1,000 coupons; every win lands in PostgreSQL, in both modes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from couponrush.burst import burst_users, run_burst
+from couponrush.invariants import WIN_RESULTS, Answer, check
+from tests.conftest import AppServer
+from tests.pipeline.helpers import Pipeline, db_rows, redis_state, wait_rows
+
+TOTAL, USERS = 1_000, 5_000
+
+
+def create_event(app: AppServer, event_id: str, total: int) -> None:
+    body = {"event_id": event_id, "name": event_id, "total_stock": total}
+    response = httpx.post(f"{app.url}/v1/events", json=body, headers=app.admin, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+async def assert_persisted(
+    db: Any, redis: Redis, pipeline: Pipeline, event_id: str, total: int,
+    answers: list[Answer], sold_out: bool = True,
+) -> None:  # fmt: skip
+    """DESIGN §1 in Redis, then the database holds exactly the winners the clients were told."""
+    winners, stock = await redis_state(redis, event_id)
+    assert check(total, answers, winners, stock, expect_sold_out=sold_out) == []
+    await wait_rows(db, event_id, len(winners), timeout_s=30)
+    rows = await db_rows(db, event_id)
+    assert {u: slot for u, (slot, _) in rows.items()} == winners
+    told = {a.user_id: (a.slot, a.coupon_code) for a in answers if a.result in WIN_RESULTS}
+    assert all(rows[user] == coupon for user, coupon in told.items())
+    done = pipeline.cli("reconcile", event_id, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+
+
+@pytest.mark.parametrize("mode", ["stream", "kafka"])
+async def test_every_win_reaches_the_database(
+    mode: str, db_app: AppServer, pipeline: Pipeline, db: Any, redis: Redis, event_id: str
+) -> None:  # fmt: skip
+    create_event(db_app, event_id, TOTAL)
+    pipeline.start_mode(mode)
+    answers = await run_burst(db_app.url, event_id, burst_users(USERS, USERS), 64,
+                              show_progress=False)  # fmt: skip
+    await assert_persisted(db, redis, pipeline, event_id, TOTAL, answers)
+    assert pipeline.alive()
