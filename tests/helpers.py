@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,3 +30,15 @@ async def redis_truth(redis: Redis, event_id: str) -> tuple[dict[str, int], int]
         pipe.get(keys.stock)
         raw, stock = await pipe.execute()
     return {u: decode_participant(v)[0] for u, v in raw.items()}, int(stock or 0)
+
+
+@contextmanager
+def stack_folder() -> Iterator[Path]:
+    """A state folder for a whole local stack. PostgreSQL runs as its own account when we
+    are root, so the folder must be reachable by it (pytest's tmp root is owner-only)."""
+    folder = Path(tempfile.mkdtemp(prefix="couponrush-stack-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

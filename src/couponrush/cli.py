@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from couponrush.cli_pipeline import pipeline_app
 from couponrush.errors import CouponrushError
 from couponrush.rush import command as rush_command
 from couponrush.rush.command import RushOptions, new_event_id
@@ -26,6 +28,9 @@ app = typer.Typer(
 )
 event_app = typer.Typer(no_args_is_help=True, help="Create and inspect events.")
 app.add_typer(event_app, name="event")
+# The pipeline's commands (db, consume, relay, dlq, reconcile, restore) at the top level.
+app.registered_commands += pipeline_app.registered_commands
+app.registered_groups += pipeline_app.registered_groups
 console = Console()
 
 Workers = Annotated[int | None, typer.Option(help="App worker processes (default: one per core)")]
@@ -44,16 +49,23 @@ def _print_json(body: Any) -> None:
     console.print_json(json.dumps(body))
 
 
+Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
+
+
 @app.command()
-def up(workers: Workers = None) -> None:
-    """Start Redis, the app workers and the gateway on loopback (state under ./var)."""
+def up(workers: Workers = None, queue: Queue = None) -> None:
+    """Start Redis, PostgreSQL, the app workers, the gateway and the consumer on loopback
+    (state under ./var); with --queue kafka also a Kafka-protocol broker and the relay."""
+    if queue not in (None, "stream", "kafka"):
+        raise typer.BadParameter("queue is stream or kafka")
     stack = _stack()
     with console.status("starting the stack…"):
-        state = stack.up(workers)
+        state = stack.up(workers, queue)
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
     apps = state.app_urls or state.app_sockets
-    console.print(f"redis: {state.redis_url}  app workers: {', '.join(apps)}")
+    console.print(f"redis: {state.redis_url}  database: {state.database_url}  queue: {state.queue}")
+    console.print(f"app workers: {', '.join(apps)}")
 
 
 @app.command()
@@ -79,7 +91,8 @@ def status(
         "gateway_url": state.url if state else None,
         "app_urls": state.app_urls if state else [],
         "app_sockets": state.app_sockets if state else [],
-        "database_url": None,
+        "database_url": state.database_url if state else None,
+        "queue": state.queue if state else None,
         "processes": stack.processes() if running else [],
     }
     if as_json:
@@ -183,8 +196,27 @@ def _trusting_loopback() -> Settings:
     return settings
 
 
+def _local_stack_defaults() -> None:
+    """Point the commands at the local stack when it runs and nothing else was set."""
+    stack = _stack()
+    state = stack.load_state()
+    if state is None or not stack.running():
+        return
+    defaults = {
+        "REDIS_URL": state.redis_url,
+        "DATABASE_URL": state.database_url,
+        "COUPON_SECRET": state.coupon_secret,
+        "QUEUE": state.queue,
+    }
+    for name, value in defaults.items():
+        os.environ.setdefault(f"COUPONRUSH_{name}", value)
+    if state.queue == "kafka":
+        os.environ.setdefault("COUPONRUSH_KAFKA_BOOTSTRAP", f"127.0.0.1:{state.kafka_port}")
+
+
 def main() -> None:
     try:
+        _local_stack_defaults()
         app()
     except CouponrushError as exc:
         console.print(f"[red]error:[/] {exc}")

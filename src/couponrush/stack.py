@@ -11,10 +11,10 @@ import os
 import secrets
 import shutil
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-from couponrush import gateway, procs
+from couponrush import procs, stack_programs
+from couponrush.db import localpg, migrate
 from couponrush.errors import StackError
 from couponrush.settings import Settings
 from couponrush.supervisor import Supervisor, render_conf
@@ -33,6 +33,13 @@ class StackState:
     app_ports: list[int] = field(default_factory=list)
     app_sockets: list[str] = field(default_factory=list)
     gateway_port: int = 0
+    pg_port: int = 0
+    queue: str = "stream"
+    kafka_port: int = 0
+
+    @property
+    def database_url(self) -> str:
+        return localpg.database_url(self.pg_port)
 
     @property
     def app_urls(self) -> list[str]:
@@ -74,10 +81,13 @@ class Stack:
     def processes(self) -> list[dict[str, Any]]:
         return self.supervisor.processes()
 
-    def _choose(self, workers: int | None, previous: StackState | None) -> StackState:
+    def _choose(self, workers: int | None, queue: str | None,
+                previous: StackState | None) -> StackState:  # fmt: skip
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
         redis_port = _port(s.stack_redis_port or (previous.redis_port if previous else 0), 0)
+        pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
+        queue = queue or s.queue
         count = workers or s.workers
         uds = s.app_transport == "uds"
         run = self.var / "run"
@@ -91,21 +101,27 @@ class Stack:
             app_ports=[] if uds else [procs.free_port() for _ in range(count)],
             app_sockets=[str(run / f"app-{i}.sock") for i in range(count)] if uds else [],
             gateway_port=gateway_port,
+            pg_port=pg_port,
+            queue=queue,
+            kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
         )
 
-    def up(self, workers: int | None = None) -> StackState:
+    def up(self, workers: int | None = None, queue: str | None = None) -> StackState:
         """Start everything, or return the state of the stack that already runs."""
         previous = self.load_state()
         if previous and self.running():
             return previous
-        state = self._choose(workers, previous)
-        for sub in ("redis", "logs", "run"):
-            (self.var / sub).mkdir(parents=True, exist_ok=True)
+        state = self._choose(workers, queue, previous)
+        stack_programs.prepare(self.var)
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
         self._save_state(state)
-        self.supervisor.start(render_conf(self.var, self._programs(state), self._env(state)))
+        programs = stack_programs.programs(self.settings, state, self.var)
+        env = stack_programs.environment(state, self.var)
+        self.supervisor.start(render_conf(self.var, programs, env))
         try:
+            self._wait_stores(state)
+            self.supervisor.start_programs([n for n, p in programs.items() if not p.autostart])
             self._wait_ready(state)
         except StackError as exc:
             failed = self._failure_report()
@@ -127,9 +143,15 @@ class Stack:
                 lines.append(f"\n  {p['name']} is {p['state']}: " + " | ".join(tail))
         return "".join(lines)
 
-    def _wait_ready(self, state: StackState) -> None:
+    def _wait_stores(self, state: StackState) -> None:
+        """Redis and PostgreSQL answer, and the schema is current."""
         procs.wait_until(self.running, "supervisord", 20)
         procs.wait_until(procs.redis_ready(state.redis_url), "Redis", 30)
+        procs.wait_until(localpg.pg_ready(state.database_url), "PostgreSQL", 60)
+        localpg.ensure_database(state.database_url)
+        migrate.upgrade(state.database_url)
+
+    def _wait_ready(self, state: StackState) -> None:
         for url in state.app_urls:
             procs.wait_until(procs.http_ready(url), f"the app worker at {url}", 60)
         for sock in state.app_sockets:
@@ -148,25 +170,6 @@ class Stack:
         self.supervisor.shutdown()
         procs.wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
         return True
-
-    def _env(self, state: StackState) -> dict[str, str]:
-        return {
-            "COUPONRUSH_REDIS_URL": state.redis_url,
-            "COUPONRUSH_ADMIN_TOKEN": state.admin_token,
-            "COUPONRUSH_COUPON_SECRET": state.coupon_secret,
-            "PROMETHEUS_MULTIPROC_DIR": str(self.var / "metrics"),
-        }
-
-    def _programs(self, state: StackState) -> dict[str, list[str]]:
-        listen = f"{self.settings.gateway_host}:{state.gateway_port}"
-        conf = gateway.write_config(self.settings, listen, state.app_addrs, self.var / "nginx")
-        programs = {"redis": procs.redis_argv(state.redis_port, self.var / "redis")}
-        for i, port in enumerate(state.app_ports):
-            programs[f"app-{i}"] = procs.app_argv("127.0.0.1", port, 1)
-        for i, sock in enumerate(state.app_sockets):
-            programs[f"app-{i}"] = procs.app_argv("", 0, 1, uds=Path(sock))
-        programs["gateway"] = gateway.nginx_argv(conf)
-        return programs
 
 
 def _port(configured: int, preferred: int) -> int:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import xmlrpc.client
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ from supervisor.xmlrpc import SupervisorTransport
 from couponrush.errors import StackError
 
 
-def render_conf(var: Path, programs: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> str:
+@dataclass(frozen=True)
+class Program:
+    argv: Sequence[str]
+    # False: started by `up` once what it needs is ready (the schema, for example).
+    autostart: bool = True
+    stopsignal: str = "TERM"
+
+
+def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, str]) -> str:
     environment = ",".join(f'{k}="{v}"' for k, v in env.items())
     lines = [
         "[unix_http_server]", f"file={var / 'supervisor.sock'}", "chmod=0700", "",
@@ -26,11 +35,12 @@ def render_conf(var: Path, programs: Mapping[str, Sequence[str]], env: Mapping[s
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
         "[supervisorctl]", f"serverurl=unix://{var / 'supervisor.sock'}", "",
     ]  # fmt: skip
-    for priority, (name, argv) in enumerate(programs.items()):
-        command = shlex.join(argv).replace("%", "%%")
+    for priority, (name, program) in enumerate(programs.items()):
+        command = shlex.join(program.argv).replace("%", "%%")
         lines += [
             f"[program:{name}]", f"command={command}", f"environment={environment}",
-            "autostart=true", "autorestart=true", "startsecs=1", "stopwaitsecs=15",
+            f"autostart={str(program.autostart).lower()}", "autorestart=true", "startsecs=1",
+            f"stopsignal={program.stopsignal}", "stopwaitsecs=15",
             "stopasgroup=true", "killasgroup=true", "redirect_stderr=true",
             f"stdout_logfile={var / 'logs' / name}.log", "stdout_logfile_maxbytes=50MB",
             f"priority={10 + priority}", "",
@@ -76,5 +86,7 @@ class Supervisor:
             for p in self._rpc().getAllProcessInfo()
         ]
 
-    def signal(self, name: str, signal: str) -> None:
-        self._rpc().signalProcess(name, signal)
+    def start_programs(self, names: Sequence[str]) -> None:
+        rpc = self._rpc()
+        for name in names:
+            rpc.startProcess(name, False)

@@ -15,14 +15,21 @@ import pytest
 
 from couponrush import procs
 
+from ..helpers import stack_folder
+
 CLI = [sys.executable, "-m", "couponrush"]
 
 
 @pytest.fixture
-def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def stack_env() -> Iterator[dict[str, str]]:
+    with stack_folder() as folder:
+        yield from _env(folder)
+
+
+def _env(folder: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
     env.update(
-        COUPONRUSH_VAR_DIR=str(tmp_path / "var"),
+        COUPONRUSH_VAR_DIR=str(folder / "var"),
         COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
         COUPONRUSH_WORKERS="1",
     )
@@ -47,7 +54,14 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
     assert status["url"] == f"http://127.0.0.1:{stack_env['COUPONRUSH_GATEWAY_PORT']}"
     assert len(status["app_sockets"]) == 1
     assert not status["redis_url"].endswith(f":{stack_env['COUPONRUSH_STACK_REDIS_PORT']}/0")
-    assert {p["name"] for p in status["processes"]} == {"redis", "app-0", "gateway"}
+    assert {p["name"] for p in status["processes"]} == {
+        "redis",
+        "postgres",
+        "app-0",
+        "gateway",
+        "consumer",
+    }
+    assert status["database_url"].startswith("postgresql://")
     assert all(p["state"] == "RUNNING" for p in status["processes"])
     assert _cli(stack_env, "up").returncode == 0  # idempotent
 

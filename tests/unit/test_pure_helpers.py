@@ -7,7 +7,7 @@ import pytest
 from couponrush.client import RetryPolicy
 from couponrush.events import event_status
 from couponrush.keys import decode_participant, encode_participant, event_keys
-from couponrush.supervisor import render_conf
+from couponrush.supervisor import Program, render_conf
 from couponrush.validation import problem_for_errors
 
 
@@ -53,7 +53,10 @@ def test_retry_policy_honours_retry_after_and_caps_backoff() -> None:
 
 
 def test_supervisord_conf_quotes_arguments_and_escapes_percent(tmp_path: Path) -> None:
-    conf = render_conf(tmp_path, {"redis": ["redis-server", "--save", "", "a%b"]},
-                                   {"K": "v"})  # fmt: skip
+    programs = {"redis": Program(["redis-server", "--save", "", "a%b"]),
+                "later": Program(["x"], autostart=False, stopsignal="INT")}  # fmt: skip
+    conf = render_conf(tmp_path, programs, {"K": "v"})
     assert "command=redis-server --save '' a%%b" in conf
     assert 'environment=K="v"' in conf
+    assert "autostart=false" in conf
+    assert "stopsignal=INT" in conf
