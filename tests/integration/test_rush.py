@@ -15,14 +15,21 @@ import pytest
 from couponrush import procs
 from couponrush.rush.verify import redis_truth
 
+from ..helpers import stack_folder
+
 CLI = [sys.executable, "-m", "couponrush"]
 
 
 @pytest.fixture(scope="module")
-def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def stack_env() -> Iterator[dict[str, str]]:
+    with stack_folder() as folder:
+        yield from _env(folder)
+
+
+def _env(folder: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
     env.update(
-        COUPONRUSH_VAR_DIR=str(tmp_path_factory.mktemp("rush") / "var"),
+        COUPONRUSH_VAR_DIR=str(folder / "var"),
         COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
         COUPONRUSH_WORKERS="2",
     )
@@ -56,6 +63,9 @@ def test_a_20000_client_rush_agrees_with_the_servers(
     winners, stock_left = redis_truth(state["redis_url"], report["plan"]["event_id"])
     assert (len(winners), stock_left) == (500, 0)
     assert (tmp_path / "ok" / "report.png").stat().st_size > 10_000
+    pipeline = report["pipeline"]  # every win persisted, with the slot and code told
+    assert pipeline["database_rows"] == 500
+    assert set(pipeline["win_to_row_lag_ms"]) == {"p50", "p99", "max"}
 
 
 def test_a_run_checked_against_the_wrong_stock_fails(

@@ -51,8 +51,9 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     started = time.monotonic()
     merged = runner.run(plan, state.url)
     console.print(f"run finished in {time.monotonic() - started:.1f} s; checking the servers…")
-    check = verify(plan, merged, state.redis_url, options.expected_stock)
-    doc = report.build(plan, merged, check, {})
+    check = verify(plan, merged, state.redis_url, options.expected_stock, state.database_url)
+    pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms}
+    doc = report.build(plan, merged, check, {"pipeline": pipeline})
     folder = options.out or stack.var / "rush" / plan.event_id
     json_path, png_path = report.write(doc, folder)
     report.summary(doc, console)

@@ -79,7 +79,7 @@ def summary(report: dict[str, Any], console: Console) -> None:
         ("sold out after", _secs(report["sold_out_after_s"])),
         ("every client answered after", _secs(report["all_answered_after_s"])),
     ]  # fmt: skip
-    rows += [(k.replace("_", " "), str(v)) for k, v in report.get("pipeline", {}).items()]
+    rows += [(k.replace("_", " "), _plain(v)) for k, v in report.get("pipeline", {}).items()]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -91,6 +91,12 @@ def summary(report: dict[str, Any], console: Console) -> None:
         console.print(f"[red]INVARIANTS BROKEN[/] ({len(inv['breaches'])}):")
         for line in inv["breaches"][:20]:
             console.print(f"  - {line}")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return " / ".join(f"{k} {v:,.0f}" for k, v in value.items()) or "-"
+    return "-" if value is None else f"{value:,}"
 
 
 def _secs(value: float | None) -> str:

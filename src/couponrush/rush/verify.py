@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 
 import redis
 
 from couponrush import invariants
+from couponrush.db import repo
+from couponrush.db.repo import IssuanceRow
 from couponrush.keys import decode_participant, event_keys
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.runner import Merged
+
+DRAIN_DEADLINE_S = 30.0
 
 
 @dataclass
@@ -17,6 +23,8 @@ class Verification:
     breaches: list[str] = field(default_factory=list)
     redis_winners: int = 0
     stock_left: int = 0
+    db_rows: int | None = None
+    lag_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -50,11 +58,53 @@ def run_breaches(plan: RushPlan, merged: Merged, expected_stock: int) -> list[st
     return breaches
 
 
-def verify(plan: RushPlan, merged: Merged, redis_url: str, expected_stock: int) -> Verification:
+def verify(plan: RushPlan, merged: Merged, redis_url: str, expected_stock: int,
+           database_url: str | None = None) -> Verification:  # fmt: skip
     winners, stock_left = redis_truth(redis_url, plan.event_id)
     told = [invariants.Answer(user, 201, "issued", slot, code)
             for user, slot, code in merged.winners]  # fmt: skip
     breaches = run_breaches(plan, merged, expected_stock)
     breaches += invariants.check(expected_stock, told, winners, stock_left,
                                  expect_sold_out=plan.clients >= expected_stock)  # fmt: skip
-    return Verification(breaches, len(winners), stock_left)
+    check = Verification(breaches, len(winners), stock_left)
+    if database_url:
+        rows = asyncio.run(_persisted(database_url, plan.event_id, len(winners)))
+        check.breaches += persisted_breaches(told, rows)
+        check.db_rows, check.lag_ms = len(rows), lag_ms(rows)
+    return check
+
+
+async def _persisted(database_url: str, event_id: str, expected: int) -> list[IssuanceRow]:
+    """The event's rows once the pipeline has drained (or what is there at the deadline)."""
+    pool = await repo.create_pool(database_url)
+    try:
+        deadline = time.monotonic() + DRAIN_DEADLINE_S
+        while True:
+            rows = await repo.issuances(pool, event_id)
+            if len(rows) >= expected or time.monotonic() > deadline:
+                return rows
+            await asyncio.sleep(0.1)
+    finally:
+        await pool.close()
+
+
+def persisted_breaches(told: list[invariants.Answer], rows: list[IssuanceRow]) -> list[str]:
+    """Invariant 3: every client told 'issued' has its row, with the slot and code it was told."""
+    stored = {r.user_id: (r.slot, r.coupon_code) for r in rows}
+    breaches = [f"{a.user_id}: told 'issued' but the database has {stored.get(a.user_id)}"
+                for a in told if stored.get(a.user_id) != (a.slot, a.coupon_code)]  # fmt: skip
+    if len(rows) != len(told):
+        breaches.append(f"the database holds {len(rows)} rows for {len(told)} winners")
+    return breaches
+
+
+def lag_ms(rows: list[IssuanceRow]) -> dict[str, float]:
+    """Win-to-row lag: persisted_at minus issued_at (both stamped by the servers)."""
+    lags = sorted((r.persisted_at - r.issued_at).total_seconds() * 1000 for r in rows)
+    if not lags:
+        return {}
+
+    def pick(quantile: float) -> float:
+        return round(lags[min(len(lags) - 1, int(quantile * len(lags)))], 1)
+
+    return {"p50": pick(0.5), "p99": pick(0.99), "max": round(lags[-1], 1)}
