@@ -20,7 +20,10 @@ from couponrush.keys import EVENTS, event_keys
 from couponrush.pipeline.model import BadMessage, parse_entry
 from couponrush.pipeline.source import Delivery
 
-_REFRESH_S = 1.0
+# How often the event set is re-read; faster while some event has no outbox stream yet,
+# so that the first wins of a sale that just opened do not wait for the next look.
+_REFRESH_S = 0.25
+_WAITING_REFRESH_S = 0.05
 _TRIM_EVERY_S = 1.0
 _TAG_START = len("coupon:{")
 
@@ -47,11 +50,12 @@ class StreamSource:
         self._batch, self._block_ms, self._idle_ms = batch, block_ms, reclaim_idle_ms
         self._streams: list[str] = []
         self._grouped: set[str] = set()
+        self._waiting = False
         self._refreshed = self._reclaimed = self._trimmed = 0.0
 
     async def fetch(self) -> list[Delivery]:
         now = time.monotonic()
-        if now - self._refreshed >= _REFRESH_S:
+        if now - self._refreshed >= (_WAITING_REFRESH_S if self._waiting else _REFRESH_S):
             await self._refresh()
         if not self._streams:
             await asyncio.sleep(self._block_ms / 1000)
@@ -66,10 +70,17 @@ class StreamSource:
     async def _refresh(self) -> None:
         events: Any = await self._redis.smembers(EVENTS)
         streams = [event_keys(str(e)).outbox for e in sorted(events)]
-        for stream in streams:
-            if stream not in self._grouped:
-                await self._create_group(stream)
+        ungrouped = [s for s in streams if s not in self._grouped]
+        if ungrouped:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for stream in ungrouped:
+                    pipe.exists(stream)
+                present: list[Any] = await pipe.execute()
+            for stream, exists in zip(ungrouped, present, strict=True):
+                if exists:
+                    await self._create_group(stream)
         self._streams = [s for s in streams if s in self._grouped]
+        self._waiting = len(self._streams) < len(streams)
         self._refreshed = time.monotonic()
 
     async def _create_group(self, stream: str) -> None:
