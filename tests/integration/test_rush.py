@@ -65,6 +65,7 @@ def test_a_20000_client_rush_agrees_with_the_servers(
     assert (tmp_path / "ok" / "report.png").stat().st_size > 10_000
     pipeline = report["pipeline"]  # every win persisted, with the slot and code told
     assert pipeline["database_rows"] == 500
+    assert pipeline["reconcile_breaches"] == {}
     assert set(pipeline["win_to_row_lag_ms"]) == {"p50", "p99", "max"}
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from couponrush.rush import report, runner
 from couponrush.rush.plan import RushPlan
-from couponrush.rush.verify import verify
+from couponrush.rush.verify import Stores, verify
 from couponrush.stack import Stack, StackState
 
 
@@ -51,8 +51,10 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     started = time.monotonic()
     merged = runner.run(plan, state.url)
     console.print(f"run finished in {time.monotonic() - started:.1f} s; checking the servers…")
-    check = verify(plan, merged, state.redis_url, options.expected_stock, state.database_url)
-    pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms}
+    stores = Stores(state.redis_url, state.database_url, state.coupon_secret)
+    check = verify(plan, merged, stores, options.expected_stock)
+    pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms,
+                "reconcile_breaches": check.reconcile}  # fmt: skip
     doc = report.build(plan, merged, check, {"pipeline": pipeline})
     folder = options.out or stack.var / "rush" / plan.event_id
     json_path, png_path = report.write(doc, folder)

@@ -79,14 +79,18 @@ def summary(report: dict[str, Any], console: Console) -> None:
         ("sold out after", _secs(report["sold_out_after_s"])),
         ("every client answered after", _secs(report["all_answered_after_s"])),
     ]  # fmt: skip
-    rows += [(k.replace("_", " "), _plain(v)) for k, v in report.get("pipeline", {}).items()]
+    pipeline = dict(report.get("pipeline", {}))
+    found = pipeline.pop("reconcile_breaches", None)
+    rows += [(k.replace("_", " "), _plain(v)) for k, v in pipeline.items()]
+    if found is not None:
+        rows.append(("reconcile", "clean" if found == {} else _plain(found)))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
     inv = report["invariants"]
     if inv["ok"]:
         console.print("[green]invariants hold[/]: exactly N issued to distinct users, slots 1..N, "
-                      "Redis agrees with every answer")  # fmt: skip
+                      "Redis and the database agree with every answer")  # fmt: skip
     else:
         console.print(f"[red]INVARIANTS BROKEN[/] ({len(inv['breaches'])}):")
         for line in inv["breaches"][:20]:

@@ -7,11 +7,14 @@ import time
 from dataclasses import dataclass, field
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from couponrush import invariants
+from couponrush.codes import CodeSigner
 from couponrush.db import repo
 from couponrush.db.repo import IssuanceRow
 from couponrush.keys import decode_participant, event_keys
+from couponrush.pipeline import recovery
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.runner import Merged
 
@@ -25,6 +28,7 @@ class Verification:
     stock_left: int = 0
     db_rows: int | None = None
     lag_ms: dict[str, float] = field(default_factory=dict)
+    reconcile: dict[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,33 +62,47 @@ def run_breaches(plan: RushPlan, merged: Merged, expected_stock: int) -> list[st
     return breaches
 
 
-def verify(plan: RushPlan, merged: Merged, redis_url: str, expected_stock: int,
-           database_url: str | None = None) -> Verification:  # fmt: skip
-    winners, stock_left = redis_truth(redis_url, plan.event_id)
+@dataclass(frozen=True)
+class Stores:
+    redis_url: str
+    database_url: str | None = None
+    coupon_secret: str = ""
+
+
+def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) -> Verification:
+    winners, stock_left = redis_truth(stores.redis_url, plan.event_id)
     told = [invariants.Answer(user, 201, "issued", slot, code)
             for user, slot, code in merged.winners]  # fmt: skip
     breaches = run_breaches(plan, merged, expected_stock)
     breaches += invariants.check(expected_stock, told, winners, stock_left,
                                  expect_sold_out=plan.clients >= expected_stock)  # fmt: skip
     check = Verification(breaches, len(winners), stock_left)
-    if database_url:
-        rows = asyncio.run(_persisted(database_url, plan.event_id, len(winners)))
+    if stores.database_url:
+        rows, found = asyncio.run(_persisted(stores, plan.event_id, len(winners)))
         check.breaches += persisted_breaches(told, rows)
+        check.breaches += [f"reconcile: {kind} x{n}" for kind, n in found.breaches().items()]
         check.db_rows, check.lag_ms = len(rows), lag_ms(rows)
+        check.reconcile = found.breaches()
     return check
 
 
-async def _persisted(database_url: str, event_id: str, expected: int) -> list[IssuanceRow]:
-    """The event's rows once the pipeline has drained (or what is there at the deadline)."""
-    pool = await repo.create_pool(database_url)
+async def _persisted(stores: Stores, event_id: str,
+                     expected: int) -> tuple[list[IssuanceRow], recovery.Report]:  # fmt: skip
+    """The event's rows once the pipeline has drained (or what is there at the deadline),
+    and what ``couponrush reconcile`` finds then."""
+    assert stores.database_url
+    pool = await repo.create_pool(stores.database_url)
+    client = AsyncRedis.from_url(stores.redis_url, decode_responses=True)
     try:
         deadline = time.monotonic() + DRAIN_DEADLINE_S
-        while True:
-            rows = await repo.issuances(pool, event_id)
-            if len(rows) >= expected or time.monotonic() > deadline:
-                return rows
+        rows = await repo.issuances(pool, event_id)
+        while len(rows) < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
+            rows = await repo.issuances(pool, event_id)
+        signer = CodeSigner(stores.coupon_secret.encode())
+        return rows, await recovery.reconcile(client, pool, signer, event_id)
     finally:
+        await client.aclose()
         await pool.close()
 
 
