@@ -46,12 +46,14 @@ class WrkResult:
     socket_errors: int
 
 
-def arguments(doc: str | None) -> argparse.Namespace:
+def arguments(doc: str | None, workers: int | None = None) -> argparse.Namespace:
+    """``workers``: the default number of app workers (else one per core)."""
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--seconds", type=int, default=10, help="per phase")
     parser.add_argument("--connections", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="app workers")
+    default = workers or os.cpu_count() or 1
+    parser.add_argument("--workers", type=int, default=default, help="app workers")
     parser.add_argument("--out", type=Path, help="JSON result path")
     return parser.parse_args()
 

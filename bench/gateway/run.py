@@ -16,12 +16,14 @@ from rich.console import Console
 from bench import ceilings
 from bench.common import WrkResult, arguments, bench_stack, write_result
 from bench.issue_path.run import app_phases, direct_app, show
+from couponrush.settings import Settings
 
 TARGETS = {"gateway_issuing": 12_000.0, "gateway_sold_out": 30_000.0}
 
 
 def main() -> None:
-    args = arguments(__doc__)
+    # The stack's default worker count, for the gateway and the direct phases alike.
+    args = arguments(__doc__, Settings().workers)
     rows: dict[str, Any] = {}
     with bench_stack(args.workers) as (_, state):
         print(f"through the gateway at {state.url}", flush=True)

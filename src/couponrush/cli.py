@@ -33,7 +33,9 @@ app.registered_commands += pipeline_app.registered_commands
 app.registered_groups += pipeline_app.registered_groups
 console = Console()
 
-Workers = Annotated[int | None, typer.Option(help="App worker processes (default: one per core)")]
+Workers = Annotated[
+    int | None, typer.Option(help="App worker processes (default: cores - 1, at least 1)")
+]
 
 
 def _stack() -> Stack:

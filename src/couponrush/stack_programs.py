@@ -62,6 +62,7 @@ def stores(state: StackState, var: Path) -> dict[str, Program]:
 
 def prepare(var: Path) -> None:
     """Folders and the database cluster, once."""
+    localpg.open_to_server_user(var)
     for sub in ("redis", "logs", "run"):
         (var / sub).mkdir(parents=True, exist_ok=True)
     localpg.give_to_server_user(var / "pg-run")

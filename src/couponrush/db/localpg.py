@@ -69,6 +69,24 @@ def give_to_server_user(*paths: Path) -> None:
             path.chmod(0o700)
 
 
+def open_to_server_user(folder: Path) -> None:
+    """Let the server user reach ``folder`` (a folder of ours) when we are root.
+
+    Adds only the search bit to ``folder``; its parents are not ours to change, so one the
+    server user cannot pass through is a clear error instead of initdb's "Permission denied".
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return
+    folder.chmod(folder.stat().st_mode | 0o011)
+    for parent in folder.resolve().parents:
+        if not parent.stat().st_mode & 0o001:
+            raise StackError(
+                f"PostgreSQL runs as '{SERVER_USER}' and cannot reach {folder}: {parent} is "
+                "closed to other users; set COUPONRUSH_VAR_DIR to a folder outside it"
+            )
+
+
 def initdb(data_dir: Path, fast: bool = False) -> None:
     """Create a cluster whose one role is ``couponrush``, trusted on loopback only.
 
