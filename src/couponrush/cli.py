@@ -68,6 +68,10 @@ def up(workers: Workers = None, queue: Queue = None) -> None:
     apps = state.app_urls or state.app_sockets
     console.print(f"redis: {state.redis_url}  database: {state.database_url}  queue: {state.queue}")
     console.print(f"app workers: {', '.join(apps)}")
+    if (workers and workers != state.workers) or (queue and queue != state.queue):
+        console.print("[yellow]note:[/] the stack was already running with "
+                      f"{state.workers} workers and queue {state.queue}; "
+                      "'couponrush down' first to change them")  # fmt: skip
 
 
 @app.command()

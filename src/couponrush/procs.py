@@ -26,6 +26,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def children(pid: int) -> set[int]:
+    """The child processes of ``pid`` (Linux), empty when it is gone."""
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from couponrush import procs, stack_programs
+from couponrush import gateway, procs, stack_programs
 from couponrush.db import localpg, migrate
 from couponrush.errors import StackError
 from couponrush.settings import Settings
@@ -110,6 +110,7 @@ class Stack:
         """Start everything, or return the state of the stack that already runs."""
         previous = self.load_state()
         if previous and self.running():
+            self._refresh_gateway(previous)
             return previous
         state = self._choose(workers, queue, previous)
         stack_programs.prepare(self.var)
@@ -128,6 +129,22 @@ class Stack:
             self.down()
             raise StackError(f"{exc}{failed}; the stack was stopped again") from exc
         return state
+
+    def _refresh_gateway(self, state: StackState) -> None:
+        """Apply changed gateway settings (limits, trusted proxies) to a running stack:
+        nginx reloads gracefully, without dropping a request."""
+        conf = self.var / "nginx" / "nginx.conf"
+        before = conf.read_text() if conf.exists() else ""
+        listen = f"{self.settings.gateway_host}:{state.gateway_port}"
+        gateway.write_config(self.settings, listen, state.app_addrs, conf.parent)
+        if conf.read_text() == before:
+            return
+        master = next(p["pid"] for p in self.processes() if p["name"] == "gateway")
+        old = procs.children(master)
+        self.supervisor.signal("gateway", "HUP")
+        # Done once the workers of the old configuration have left (they stop accepting
+        # at once and finish what they hold).
+        procs.wait_until(lambda: not old & procs.children(master), "the gateway reload", 30)
 
     def _failure_report(self) -> str:
         """The processes that are not running, each with the end of its log."""

@@ -86,6 +86,9 @@ class Supervisor:
             for p in self._rpc().getAllProcessInfo()
         ]
 
+    def signal(self, name: str, signal: str) -> None:
+        self._rpc().signalProcess(name, signal)
+
     def start_programs(self, names: Sequence[str]) -> None:
         rpc = self._rpc()
         for name in names:

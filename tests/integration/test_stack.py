@@ -71,6 +71,13 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
     shown = httpx.get(f"{status['url']}/v1/events/stack-e1").json()
     assert (shown["issued"], shown["remaining"], shown["status"]) == (1, 0, "sold_out")
 
+    # `up` on a running stack applies changed gateway limits (a graceful nginx reload).
+    tight = {**stack_env, "COUPONRUSH_CLIENT_RATE_PER_S": "1", "COUPONRUSH_CLIENT_BURST": "1"}
+    assert _cli(tight, "up").returncode == 0
+    codes = [httpx.get(f"{status['url']}/v1/events/stack-e1").status_code for _ in range(5)]
+    assert codes[0] == 200
+    assert 429 in codes, codes
+
     assert _cli(stack_env, "down").returncode == 0
     after = _cli(stack_env, "status", "--json")
     assert after.returncode == 3
