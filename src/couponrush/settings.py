@@ -73,7 +73,6 @@ class Settings(BaseSettings):
     queue: Literal["stream", "kafka"] = "stream"
     kafka_bootstrap: str = ""
     kafka_topic: str = "coupon.issued"
-    kafka_dlq_topic: str = "coupon.issued.dlq"
     consumer_group: str = "couponrush-db"
     relay_group: str = "couponrush-relay"
     consumer_batch: int = Field(default=500, ge=1, le=50_000)
