@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from couponrush import procs
 from couponrush.rush.verify import redis_truth
 
-from ..helpers import stack_folder
-
-CLI = [sys.executable, "-m", "couponrush"]
+from ..helpers import CLI, local_stack_env
 
 
 @pytest.fixture(scope="module")
 def stack_env() -> Iterator[dict[str, str]]:
-    with stack_folder() as folder:
-        yield from _env(folder)
-
-
-def _env(folder: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
-    env.update(
-        COUPONRUSH_VAR_DIR=str(folder / "var"),
-        COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
-        COUPONRUSH_WORKERS="2",
-    )
-    yield env
-    subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60, check=False)
+    with local_stack_env(workers=2) as env:
+        yield env
 
 
 def _rush(env: dict[str, str], out: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from couponrush import procs
-
-from ..helpers import stack_folder
-
-CLI = [sys.executable, "-m", "couponrush"]
+from ..helpers import CLI, local_stack_env
 
 
 @pytest.fixture
 def stack_env() -> Iterator[dict[str, str]]:
-    with stack_folder() as folder:
-        yield from _env(folder)
-
-
-def _env(folder: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
-    env.update(
-        COUPONRUSH_VAR_DIR=str(folder / "var"),
-        COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
-        COUPONRUSH_WORKERS="1",
-    )
-    yield env
-    subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60, check=False)
+    with local_stack_env(workers=1) as env:
+        yield env
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
