@@ -9,9 +9,11 @@ from pathlib import Path
 import httpx
 
 from bench.common import WrkResult, need, wrk
-from couponrush import procs
-from couponrush.keys import bucket_key, event_keys
-from couponrush.scripts import load
+from couponrush.stack.commands import nginx_argv
+from couponrush.stack.procs import free_port, spawn, stop
+from couponrush.stack.ready import wait_until
+from couponrush.store.keys import bucket_key, event_keys
+from couponrush.store.scripts import load
 
 NGINX_STATIC = """
 worker_processes auto;
@@ -29,28 +31,16 @@ http {{
 
 def nginx_static(seconds: int, connections: int, threads: int) -> WrkResult:
     with tempfile.TemporaryDirectory(prefix="couponrush-ceiling-") as folder:
-        port = procs.free_port()
+        port = free_port()
         conf = Path(folder) / "nginx.conf"
         conf.write_text(NGINX_STATIC.format(d=folder, port=port))
-        argv = [
-            need("nginx"),
-            "-c",
-            str(conf),
-            "-p",
-            folder,
-            "-e",
-            f"{folder}/error.log",
-            "-g",
-            "daemon off;",
-        ]
-        server = subprocess.Popen(argv)
+        server = spawn(nginx_argv(conf), Path(folder) / "stdout.log")
         try:
             url = f"http://127.0.0.1:{port}/"
-            procs.wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, "nginx", 10)
+            wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, "nginx", 10)
             return wrk(url, seconds, connections, threads, script=None)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop(server, timeout_s=10)
 
 
 def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:

@@ -20,9 +20,10 @@ from typing import Any
 
 import httpx
 
-from couponrush import procs
 from couponrush.settings import Settings
-from couponrush.stack import Stack, StackState
+from couponrush.stack.local import Stack
+from couponrush.stack.procs import free_port
+from couponrush.stack.state import StackState
 
 ROOT = Path(__file__).resolve().parent.parent
 POST_LUA = ROOT / "bench" / "issue_path" / "post.lua"
@@ -109,7 +110,7 @@ def bench_stack(workers: int | None, **env: str) -> Iterator[tuple[Stack, StackS
         **BENCH_ENV,
         **env,
         "COUPONRUSH_VAR_DIR": folder,
-        "COUPONRUSH_GATEWAY_PORT": str(procs.free_port()),
+        "COUPONRUSH_GATEWAY_PORT": str(free_port()),
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

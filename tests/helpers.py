@@ -1,13 +1,16 @@
-"""Small helpers shared by the integration tests."""
+"""Helpers shared by the tests: events over HTTP, what Redis and the database hold, the
+command line, polling, and a local stack of a test's own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,12 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from couponrush import procs
-from couponrush.keys import decode_participant, event_keys
+from couponrush.core.letters import DeadLetter
+from couponrush.stack.procs import free_port
+from couponrush.store.dead_letters import DeadLetters
+from couponrush.store.keys import decode_participant, event_keys
+
+CLI = [sys.executable, "-m", "couponrush"]
 
 
 def create_event(http: httpx.Client, admin: dict[str, str], event_id: str, stock: int,
@@ -28,6 +35,7 @@ def create_event(http: httpx.Client, admin: dict[str, str], event_id: str, stock
 
 
 async def redis_truth(redis: Redis, event_id: str) -> tuple[dict[str, int], int]:
+    """Winners (user -> slot) and the stock counter, read at one moment."""
     keys = event_keys(event_id)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hgetall(keys.participants)
@@ -36,7 +44,45 @@ async def redis_truth(redis: Redis, event_id: str) -> tuple[dict[str, int], int]
     return {u: decode_participant(v)[0] for u, v in raw.items()}, int(stock or 0)
 
 
-CLI = [sys.executable, "-m", "couponrush"]
+def run_cli(args: list[str], env: dict[str, str], check: bool = False,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} exited {done.returncode}: {done.stderr}")
+    return done
+
+
+async def poll(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float) -> None:
+    """Await ``check`` until true, or fail at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def db_rows(db: Any, event_id: str) -> dict[str, tuple[int, str]]:
+    rows = await db.fetch(
+        "SELECT user_id, slot, coupon_code FROM coupon_issuances WHERE event_id = $1", event_id
+    )
+    return {r["user_id"]: (r["slot"], r["coupon_code"]) for r in rows}
+
+
+async def row_count(db: Any, event_id: str) -> int:
+    sql = "SELECT count(*) FROM coupon_issuances WHERE event_id = $1"
+    return int(await db.fetchval(sql, event_id))
+
+
+async def wait_rows(db: Any, event_id: str, n: int, timeout_s: float = 30) -> None:
+    async def enough() -> bool:
+        return await row_count(db, event_id) >= n
+
+    await poll(enough, f"{n} rows of {event_id}", timeout_s)
+
+
+async def dead_letters(redis: Redis, event_id: str) -> list[DeadLetter]:
+    return [d for d in await DeadLetters(redis).list(10_000) if d.event_id == event_id]
 
 
 @contextmanager
@@ -50,7 +96,7 @@ def local_stack_env(workers: int) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
     env.update(
         COUPONRUSH_VAR_DIR=str(folder / "var"),
-        COUPONRUSH_GATEWAY_PORT=str(procs.free_port()),
+        COUPONRUSH_GATEWAY_PORT=str(free_port()),
         COUPONRUSH_WORKERS=str(workers),
     )
     try:

@@ -29,14 +29,10 @@ def main() -> None:
         print(f"through the gateway at {state.url}", flush=True)
         for phase, result in app_phases(state.url, state.admin_token, args).items():
             rows[f"gateway_{phase}"] = result
-        server, url = direct_app(state, args.workers)
-        try:
+        with direct_app(state, args.workers) as url:
             print(f"direct to the app workers at {url}", flush=True)
             for phase, result in app_phases(url, state.admin_token, args, "direct").items():
                 rows[f"direct_{phase}"] = result
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
     print("ceiling: nginx static", flush=True)
     rows["nginx_static"] = ceilings.nginx_static(args.seconds, args.connections, args.threads)
     ratios = {

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,15 +29,18 @@ from bench.common import (
     write_result,
     wrk,
 )
-from couponrush import procs
-from couponrush.stack import StackState
+from couponrush.stack.commands import app_argv
+from couponrush.stack.procs import free_port, spawn, stop
+from couponrush.stack.ready import http_ready, wait_until
+from couponrush.stack.state import StackState
 
 TARGETS = {"issuing": 15_000.0, "sold_out": 35_000.0}
 
 
-def direct_app(state: StackState, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+@contextmanager
+def direct_app(state: StackState, workers: int) -> Iterator[str]:
     """The app workers on one loopback port (the kernel spreads connections over them)."""
-    port = procs.free_port()
+    port = free_port()
     env = {
         **os.environ,
         "COUPONRUSH_REDIS_URL": state.redis_url,
@@ -43,15 +48,13 @@ def direct_app(state: StackState, workers: int) -> tuple[subprocess.Popen[bytes]
         "COUPONRUSH_COUPON_SECRET": state.coupon_secret,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen(
-        procs.app_argv("127.0.0.1", port, workers),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = spawn(app_argv("127.0.0.1", port, workers), Path(os.devnull), env, new_session=True)
     url = f"http://127.0.0.1:{port}"
-    procs.wait_until(procs.http_ready(url), "direct app workers", 60)
-    return server, url
+    try:
+        wait_until(http_ready(url), "direct app workers", 60)
+        yield url
+    finally:
+        stop(server, timeout_s=20)
 
 
 def app_phases(
@@ -102,12 +105,8 @@ def show(
 def main() -> None:
     args = arguments(__doc__)
     with bench_stack(1) as (_, state):
-        server, url = direct_app(state, args.workers)
-        try:
+        with direct_app(state, args.workers) as url:
             rows: dict[str, Any] = app_phases(url, state.admin_token, args)
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
         print("ceilings: nginx static, redis-benchmark issue.lua", flush=True)
         rows["nginx_static"] = ceilings.nginx_static(args.seconds, args.connections, args.threads)
         create_event(state.url, state.admin_token, "bench-redis", 10_000_000)

@@ -19,14 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from redis.asyncio import Redis
 
 from bench.persistence.servers import Servers, servers
-from couponrush.events import EventStore
-from couponrush.keys import bucket_key, event_keys
-from couponrush.models import CreateEventRequest
-from couponrush.scripts import Scripts, register
+from couponrush.core.event import Event
+from couponrush.db.repository import Repository
+from couponrush.store.events import EventStore
+from couponrush.store.keys import bucket_key, event_keys
+from couponrush.store.scripts import Scripts, register
+from couponrush.web.events import EventService
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 TARGET_LAST_S, TARGET_RPS = 1.0, 20_000.0
@@ -66,15 +68,15 @@ def start_pipeline(srv: Servers, mode: str, secret: str) -> list[subprocess.Pope
                COUPONRUSH_KAFKA_BOOTSTRAP=srv.kafka_bootstrap, COUPONRUSH_LOG_LEVEL="warning",
                COUPONRUSH_CONSUMER_BATCH="2000", COUPONRUSH_CONSUMER_BLOCK_MS="20")  # fmt: skip
     roles = ["consume", "relay"] if mode == "kafka" else ["consume"]
-    cli = [sys.executable, "-m", "couponrush.cli_pipeline"]
+    cli = [sys.executable, "-m", "couponrush"]
     return [subprocess.Popen([*cli, role], env=env) for role in roles]
 
 
 async def scenario(srv: Servers, mode: str, n: int, redis: Redis, db: Any,
                    scripts: Scripts) -> dict[str, float]:  # fmt: skip
     event_id = f"bench-{mode}-{n}-{secrets.token_hex(2)}"
-    req = CreateEventRequest(event_id=event_id, name=event_id, total_stock=n + 1)
-    await EventStore(redis, scripts, db).create(req)
+    event = Event(event_id, event_id, n + 1, None, None)
+    await EventService(EventStore(redis, scripts), Repository(db)).create(event)
     # One win ahead, persisted before the timing starts: the consumer has grouped the
     # event's stream and, in Kafka mode, joined its group (the first join is slow).
     await issue_all_range(redis, scripts, event_id, 0, 1)

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from couponrush.errors import ConfigError
+from couponrush.core.errors import ConfigError
 
 # Values that must never guard a real deployment.
 _WEAK_SECRETS = frozenset({"", "changeme", "change-me", "admin", "secret", "token", "default"})
@@ -103,9 +103,10 @@ class Settings(BaseSettings):
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
         return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
 
-    def check_secrets(self) -> None:
-        """Refuse to serve with an empty, default or short admin token or code secret."""
-        for name in ("admin_token", "coupon_secret"):
+    def check_secrets(self, *names: str) -> None:
+        """Refuse to serve with an empty, default or short admin token or code secret
+        (both unless ``names`` picks some)."""
+        for name in names or ("admin_token", "coupon_secret"):
             value: SecretStr = getattr(self, name)
             raw = value.get_secret_value()
             if raw.lower() in _WEAK_SECRETS or len(raw) < _MIN_SECRET_LEN:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 import signal
 import subprocess
@@ -15,10 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from couponrush import gateway, procs
 from couponrush.settings import Settings
-
-from ..conftest import app_env
+from couponrush.stack import nginx
+from couponrush.stack.commands import app_argv, nginx_argv
+from couponrush.stack.procs import free_port, spawn, stop
+from couponrush.stack.ready import http_ready, wait_until
+from tests.fixtures.app import app_env
 
 
 @dataclass
@@ -46,45 +46,22 @@ class Gateway:
     settings: Settings = field(repr=False)
 
 
-def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # whatever the process left behind
-
-
-def _spawn(
-    argv: list[str], log: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start a process logging to ``log``; the child keeps its own copy of the file."""
-    with log.open("wb") as out:
-        # A session of its own: a "kill -9 of the worker" takes granian's whole process group.
-        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
-
-
 def start_pool(redis_url: str, work: Path, count: int, **env: str) -> AppPool:
-    (work / "metrics").mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    environ = app_env(redis_url, token, secrets.token_urlsafe(32), work / "metrics")
-    environ.update({f"COUPONRUSH_{k.upper()}": v for k, v in env.items()})
+    environ = app_env(redis_url, token, secrets.token_urlsafe(32), work / "metrics", **env)
     sockets = [str(work / f"app-{i}.sock") for i in range(count)]
-    processes = [_spawn(procs.app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ)
-                 for i, sock in enumerate(sockets)]  # fmt: skip
+    # A session of its own: a "kill -9 of the worker" takes granian's whole process group.
+    processes = [spawn(app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ,
+                       new_session=True) for i, sock in enumerate(sockets)]  # fmt: skip
     pool = AppPool(sockets, processes, token, redis_url)
     for sock in sockets:
-        procs.wait_until(procs.http_ready("http://app", uds=sock), f"app worker {sock}", 60)
+        wait_until(http_ready("http://app", uds=sock), f"app worker {sock}", 60)
     return pool
 
 
 def stop_pool(pool: AppPool) -> None:
     for proc in pool.processes:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +89,17 @@ def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
 
     def start(pool: AppPool, **overrides: Any) -> Gateway:
         settings = Settings(**overrides)
-        port = procs.free_port()
+        port = free_port()
         state = tmp_path / f"nginx-{len(started)}"
         addrs = [f"unix:{s}" for s in pool.sockets]
-        conf = gateway.write_config(settings, f"127.0.0.1:{port}", addrs, state,
-                                    access_log=str(state / "access.log"))  # fmt: skip
-        process = _spawn(gateway.nginx_argv(conf), state / "stdout.log")
+        conf = nginx.write_config(settings, f"127.0.0.1:{port}", addrs, state,
+                                  access_log=str(state / "access.log"))  # fmt: skip
+        process = spawn(nginx_argv(conf), state / "stdout.log", new_session=True)
         gw = Gateway(f"http://127.0.0.1:{port}", conf, process, settings)
         started.append(gw)
-        procs.wait_until(lambda: _serving(gw, state / "stdout.log"), "nginx gateway", 20)
+        wait_until(lambda: _serving(gw, state / "stdout.log"), "nginx gateway", 20)
         return gw
 
     yield start
     for gw in started:
-        _stop(gw.process, signal.SIGQUIT)
+        stop(gw.process, signal.SIGQUIT)

@@ -7,9 +7,9 @@ import time
 
 import httpx
 
-from couponrush import procs
+from couponrush.stack.ready import wait_until
+from tests.helpers import create_event
 
-from ..helpers import create_event
 from .conftest import AppPool, GatewayFactory
 
 
@@ -77,5 +77,5 @@ def test_slow_clients_are_cut_off_and_others_are_served(
             sock.close()
     # Once the quick request shows in the workers' counters, the slow ones (for an
     # unknown event, so they would count as not_found) must not be there.
-    procs.wait_until(lambda: _app_count(app_pool, "issued") > issued_before, "metrics", 5)
+    wait_until(lambda: _app_count(app_pool, "issued") > issued_before, "metrics", 5)
     assert _app_count(app_pool, "not_found") == not_found_before

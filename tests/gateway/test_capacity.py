@@ -9,10 +9,10 @@ from collections import Counter
 import aiohttp
 from redis.asyncio import Redis
 
-from couponrush import invariants
-from couponrush.client import to_answer
+from couponrush.rush import oracle as invariants
+from couponrush.rush.client import to_answer
+from tests.helpers import create_event, redis_truth
 
-from ..helpers import create_event, redis_truth
 from .conftest import AppPool, GatewayFactory
 
 CLIENTS = 600

@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from couponrush import invariants
-from couponrush.client import to_answer
-from couponrush.keys import event_keys
+from couponrush.rush import oracle as invariants
+from couponrush.rush.client import to_answer
+from couponrush.store.keys import event_keys
+from tests.helpers import create_event, redis_truth
 
-from ..helpers import create_event, redis_truth
 from .conftest import AppPool, GatewayFactory, start_pool, stop_pool
 
 USERS = 3_000

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from ..helpers import create_event
+from tests.helpers import create_event
+
 from .conftest import AppPool, GatewayFactory
 
 

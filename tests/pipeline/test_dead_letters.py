@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from couponrush.codes import CodeSigner
-from couponrush.keys import event_keys
-from tests.conftest import AppServer
-from tests.pipeline.helpers import Pipeline, db_rows, dead_letters, poll
+from couponrush.core.codes import CodeSigner
+from couponrush.store.keys import event_keys
+from tests.fixtures.app import AppServer
+from tests.fixtures.pipeline import Pipeline
+from tests.helpers import db_rows, dead_letters, poll
 from tests.pipeline.test_end_to_end import create_event
 
 

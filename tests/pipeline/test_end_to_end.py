@@ -9,10 +9,11 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from couponrush.burst import burst_users, run_burst
-from couponrush.invariants import WIN_RESULTS, Answer, check
-from tests.conftest import AppServer
-from tests.pipeline.helpers import Pipeline, db_rows, redis_state, wait_rows
+from couponrush.rush.burst import burst_users, run_burst
+from couponrush.rush.oracle import WIN_RESULTS, Answer, check
+from tests.fixtures.app import AppServer
+from tests.fixtures.pipeline import Pipeline
+from tests.helpers import db_rows, redis_truth, wait_rows
 
 TOTAL, USERS = 1_000, 5_000
 
@@ -28,7 +29,7 @@ async def assert_persisted(
     answers: list[Answer], sold_out: bool = True,
 ) -> None:  # fmt: skip
     """DESIGN §1 in Redis, then the database holds exactly the winners the clients were told."""
-    winners, stock = await redis_state(redis, event_id)
+    winners, stock = await redis_truth(redis, event_id)
     assert check(total, answers, winners, stock, expect_sold_out=sold_out) == []
     await wait_rows(db, event_id, len(winners), timeout_s=30)
     rows = await db_rows(db, event_id)

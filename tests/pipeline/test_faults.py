@@ -10,15 +10,11 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from couponrush.burst import burst_users, run_burst
-from tests.conftest import AppServer
-from tests.pipeline.helpers import (
-    PgServer,
-    Pipeline,
-    dead_letters,
-    poll,
-    row_count,
-)
+from couponrush.rush.burst import burst_users, run_burst
+from tests.fixtures.app import AppServer
+from tests.fixtures.pipeline import Pipeline
+from tests.fixtures.postgres import PgServer
+from tests.helpers import dead_letters, poll, row_count
 from tests.pipeline.test_end_to_end import assert_persisted, create_event
 
 TOTAL, USERS = 1_000, 5_000
@@ -72,7 +68,7 @@ async def test_database_down_for_ten_seconds(
 
 
 def _port() -> int:
-    from couponrush.procs import free_port
+    from couponrush.stack.procs import free_port
 
     return free_port()
 

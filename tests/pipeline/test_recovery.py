@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from couponrush.burst import burst_users, run_burst
-from couponrush.keys import event_keys
-from tests.conftest import AppServer
-from tests.pipeline.helpers import Pipeline, db_rows, poll, wait_rows
+from couponrush.rush.burst import burst_users, run_burst
+from couponrush.store.keys import event_keys
+from tests.fixtures.app import AppServer
+from tests.fixtures.pipeline import Pipeline
+from tests.helpers import db_rows, poll, wait_rows
 from tests.pipeline.test_end_to_end import assert_persisted, create_event
 
 

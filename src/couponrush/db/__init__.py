@@ -1,1 +1,1 @@
-"""PostgreSQL: schema migrations, the local server for tests and the stack, the repository."""
+"""PostgreSQL: the typed repository over the two tables, and the Alembic migrations."""

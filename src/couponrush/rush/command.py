@@ -14,7 +14,8 @@ from rich.console import Console
 from couponrush.rush import report, runner
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.verify import Stores, verify
-from couponrush.stack import Stack, StackState
+from couponrush.stack.local import Stack
+from couponrush.stack.state import StackState
 
 
 @dataclass(frozen=True)

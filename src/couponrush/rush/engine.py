@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
 
-from couponrush.rush.plan import RushPlan, client_address, retry_delay_s, user_id
+from couponrush.core.retry import RETRYABLE_STATUSES, backoff_s
+from couponrush.rush.plan import RushPlan, client_address, user_id
 from couponrush.rush.proto import Connection, connect, issue_request, parse_json
 from couponrush.rush.recorder import Recorder
 
-RETRYABLE = frozenset({429, 503})
 # Shared progress slots: sent, finished, issued, sold_out, retries, network errors
 SENT, FINISHED, ISSUED, SOLD_OUT, RETRIES, ERRORS = range(6)
 
@@ -95,7 +95,7 @@ class Engine:
 
     async def _request(self, conn: Connection, index: int, attempt: int) -> None:
         user = user_id(index)
-        raw = issue_request(self._host_header, self._event, user, client_address(index))
+        raw = issue_request(self._host_header, self._event, user, client_address(user))
         sent = time.monotonic()
         self.rec.sent(int(sent - self._t0))
         self._local[SENT] += 1
@@ -119,8 +119,8 @@ class Engine:
                          result: str, doc: dict[str, Any]) -> None:  # fmt: skip
         index, attempt = job
         now = time.monotonic()
-        if (status in RETRYABLE or status == 0) and attempt < self.plan.retry_budget:
-            due = now + retry_delay_s(retry_after, attempt, self._rng.random())
+        if (status in RETRYABLE_STATUSES or status == 0) and attempt < self.plan.retry_budget:
+            due = now + backoff_s(attempt, retry_after, self._rng.random())
             heapq.heappush(self._retries, (due, index, attempt + 1))
             self.rec.retries += 1
             self._local[RETRIES] += 1

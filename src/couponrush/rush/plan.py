@@ -44,15 +44,11 @@ def user_id(index: int) -> str:
     return f"rush-{index:07d}"
 
 
-def client_address(index: int) -> str:
-    """A distinct made-up address per client, sent only as X-Forwarded-For."""
-    n = zlib.crc32(index.to_bytes(4, "big")) & 0xFFFF | (index & 0xFF) << 16
+def client_address(user: str) -> str:
+    """A stable made-up address per simulated client, sent as X-Forwarded-For.
+
+    Only a header value: the gateway, trusting the load generator's hop, gives each
+    simulated client its own bucket. No traffic ever goes to these addresses.
+    """
+    n = zlib.crc32(user.encode())
     return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
-
-
-def retry_delay_s(retry_after: float, attempt: int, jitter: float) -> float:
-    """Retry-After when the server sent one (spread by ``jitter`` in [0, 1)), else a
-    capped exponential backoff with full jitter."""
-    if retry_after > 0:
-        return retry_after * (0.5 + jitter / 2)
-    return jitter * min(2.0, 0.05 * 2.0**attempt)

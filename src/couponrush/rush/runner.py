@@ -15,7 +15,7 @@ import uvloop
 from hdrh.histogram import HdrHistogram
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from couponrush.errors import CouponrushError
+from couponrush.core.errors import CouponrushError
 from couponrush.rush import engine
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.recorder import Recorder, new_histogram

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
-from couponrush import invariants
-from couponrush.codes import CodeSigner
-from couponrush.db import repo
-from couponrush.db.repo import IssuanceRow
-from couponrush.keys import decode_participant, event_keys
+from couponrush.core.codes import CodeSigner
+from couponrush.db.repository import IssuanceRow, Repository
 from couponrush.pipeline import recovery
+from couponrush.rush import oracle as invariants
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.runner import Merged
+from couponrush.store.events import EventStore
+from couponrush.store.keys import decode_participant, event_keys
+from couponrush.store.scripts import Scripts
 
 DRAIN_DEADLINE_S = 30.0
 
@@ -91,19 +92,20 @@ async def _persisted(stores: Stores, event_id: str,
     """The event's rows once the pipeline has drained (or what is there at the deadline),
     and what ``couponrush reconcile`` finds then."""
     assert stores.database_url
-    pool = await repo.create_pool(stores.database_url)
+    db = await Repository.connect(stores.database_url)
     client = AsyncRedis.from_url(stores.redis_url, decode_responses=True)
     try:
         deadline = time.monotonic() + DRAIN_DEADLINE_S
-        rows = await repo.issuances(pool, event_id)
+        rows = await db.issuances(event_id)
         while len(rows) < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-            rows = await repo.issuances(pool, event_id)
+            rows = await db.issuances(event_id)
         signer = CodeSigner(stores.coupon_secret.encode())
-        return rows, await recovery.reconcile(client, pool, signer, event_id)
+        events = EventStore(client, Scripts.from_package())
+        return rows, await recovery.reconcile(events, db, signer, event_id)
     finally:
         await client.aclose()
-        await pool.close()
+        await db.close()
 
 
 def persisted_breaches(told: list[invariants.Answer], rows: list[IssuanceRow]) -> list[str]:

@@ -1,0 +1,60 @@
+"""``reconcile`` and ``restore``: Redis against the database, and back after a loss."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from couponrush.cli.app import AsJson, app, run, settings
+
+if TYPE_CHECKING:
+    from couponrush.core.reconcile import Report
+
+
+@app.command()
+def reconcile(
+    event_id: str,
+    repair: Annotated[bool, typer.Option(help="Mend what can be mended safely")] = False,
+    as_json: AsJson = False,
+    metrics_file: Annotated[Path | None, typer.Option(help="Write metrics here")] = None,
+) -> None:
+    """Redis winners and stock versus database rows; exit 1 on any breach found."""
+    from couponrush.pipeline import recovery, wiring
+    from couponrush.pipeline.metrics import PipelineMetrics
+
+    found = settings()
+
+    async def check() -> Report:
+        async with wiring.stores(found) as st:
+            report = await recovery.reconcile(st.events, st.db, wiring.signer_for(found), event_id)
+            if repair and not report.ok:
+                await recovery.repair(st.redis, st.events, report)
+            return report
+
+    report = run(check())
+    metrics = PipelineMetrics()
+    for kind, count in report.breaches().items():
+        metrics.breaches.labels(kind).inc(count)
+    if metrics_file:
+        metrics.write(metrics_file)
+    typer.echo(json.dumps(report.to_json(), indent=None if as_json else 2))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def restore(
+    event_id: str,
+    force: Annotated[bool, typer.Option(help="Overwrite state Redis still holds")] = False,
+) -> None:
+    """Rebuild an event's Redis state from the database (after Redis lost it)."""
+    from couponrush.pipeline import recovery, wiring
+
+    async def rebuild() -> int:
+        async with wiring.stores(settings()) as st:
+            return await recovery.restore(st.events, st.db, event_id, force)
+
+    typer.echo(f"restored {event_id}: {run(rebuild())} winners")

@@ -1,0 +1,79 @@
+"""``rush`` and ``demo``: the flash sale through the gateway, its report and its check.
+
+The load harness (and its plotting stack) is imported only when one of these runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from couponrush.cli.app import Workers, app, console
+from couponrush.cli.stack import local_stack
+from couponrush.settings import Settings
+
+if TYPE_CHECKING:
+    from couponrush.rush.plan import RushPlan
+
+Arrival = Annotated[str, typer.Option(help="burst (all at the opening), ramp, or rate")]
+
+
+@app.command()
+def rush(
+    clients: Annotated[int, typer.Option(help="Distinct clients (users)")] = 1_000_000,
+    stock: Annotated[int, typer.Option(help="Coupons in the event")] = 1_000,
+    connections: Annotated[int, typer.Option(help="Connections at once")] = 256,
+    processes: Annotated[int, typer.Option(help="Generator processes")] = 1,
+    arrival: Arrival = "burst",
+    arrival_value: Annotated[float, typer.Option(help="ramp: seconds; rate: clients/s")] = 0.0,
+    retry_budget: Annotated[int, typer.Option(help="Retries per client on 429/503")] = 5,
+    max_duration: Annotated[float, typer.Option(help="Stop sending after (s)")] = 300.0,
+    expect_stock: Annotated[int | None, typer.Option(help="Stock the check expects")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder")] = None,
+    workers: Workers = None,
+) -> None:
+    """A flash sale through the gateway with many clients, then the report and the check.
+
+    Each client sends its own X-Forwarded-For, so a stack this command starts trusts the
+    loopback hop (COUPONRUSH_TRUSTED_PROXIES, unless set otherwise).
+    """
+    from couponrush.rush.command import new_event_id
+    from couponrush.rush.plan import RushPlan
+
+    if arrival not in ("burst", "ramp", "rate"):
+        raise typer.BadParameter("arrival is burst, ramp or rate")
+    plan = RushPlan(event_id=new_event_id(), clients=clients, stock=stock,
+                    connections=connections, processes=processes, arrival=arrival,  # type: ignore[arg-type]
+                    arrival_value=arrival_value, retry_budget=retry_budget,
+                    max_duration_s=max_duration)  # fmt: skip
+    _run(plan, expect_stock or stock, out, workers)
+
+
+@app.command()
+def demo(
+    clients: Annotated[int, typer.Option(help="Distinct clients (users)")] = 1_000_000,
+    stock: Annotated[int, typer.Option(help="Coupons in the event")] = 1_000,
+    workers: Workers = None,
+) -> None:
+    """The brief: stack up, 1,000 coupons, 1,000,000 clients, the report (see `rush`)."""
+    from couponrush.rush.command import new_event_id
+    from couponrush.rush.plan import RushPlan
+
+    _run(RushPlan(event_id=new_event_id(), clients=clients, stock=stock), stock, None, workers)
+
+
+def _run(plan: RushPlan, expected: int, out: Path | None, workers: int | None) -> None:
+    from couponrush.rush import command
+
+    options = command.RushOptions(plan, expected, out, workers)
+    if not command.run(local_stack(_trusting_loopback()), console, options):
+        raise typer.Exit(1)
+
+
+def _trusting_loopback() -> Settings:
+    settings = Settings()
+    if not settings.trusted_proxies:
+        settings = settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]})
+    return settings

@@ -1,0 +1,83 @@
+"""``up``, ``down``, ``status``: the local stack."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from couponrush.cli.app import Workers, app, console, print_json
+from couponrush.settings import Settings
+
+if TYPE_CHECKING:
+    from couponrush.stack.local import Stack
+    from couponrush.stack.state import StackState
+
+Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
+
+
+def local_stack(settings: Settings | None = None) -> Stack:
+    from couponrush.stack.local import Stack
+
+    return Stack(settings or Settings())
+
+
+def running_state() -> StackState:
+    from couponrush.stack.local import require_running
+
+    return require_running(local_stack())
+
+
+@app.command()
+def up(workers: Workers = None, queue: Queue = None) -> None:
+    """Start Redis, PostgreSQL, the app workers, the gateway and the consumer on loopback
+    (state under ./var); with --queue kafka also a Kafka-protocol broker and the relay."""
+    if queue not in (None, "stream", "kafka"):
+        raise typer.BadParameter("queue is stream or kafka")
+    with console.status("starting the stack…"):
+        state = local_stack().up(workers, queue)
+    console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
+    console.print(f"admin token: {state.admin_token}")
+    apps = state.app_urls or state.app_sockets
+    console.print(f"redis: {state.redis_url}  database: {state.database_url}  queue: {state.queue}")
+    console.print(f"app workers: {', '.join(apps)}")
+    if (workers and workers != state.workers) or (queue and queue != state.queue):
+        console.print("[yellow]note:[/] the stack was already running with "
+                      f"{state.workers} workers and queue {state.queue}; "
+                      "'couponrush down' first to change them")  # fmt: skip
+
+
+@app.command()
+def down() -> None:
+    """Stop everything `up` started."""
+    stopped = local_stack().down()
+    console.print("stopped" if stopped else "nothing was running")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable")] = False,
+) -> None:
+    """Where the running stack is, and its processes."""
+    stack = local_stack()
+    state = stack.load_state()
+    running = state is not None and stack.running()
+    body = {
+        "running": running,
+        "url": state.url if state else None,
+        "admin_token": state.admin_token if state else None,
+        "redis_url": state.redis_url if state else None,
+        "gateway_url": state.url if state else None,
+        "app_urls": state.app_urls if state else [],
+        "app_sockets": state.app_sockets if state else [],
+        "database_url": state.database_url if state else None,
+        "queue": state.queue if state else None,
+        "processes": stack.processes() if running else [],
+    }
+    if as_json:
+        typer.echo(json.dumps(body))
+    else:
+        print_json(body)
+    if not running:
+        raise typer.Exit(3)

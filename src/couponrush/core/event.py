@@ -1,0 +1,97 @@
+"""An event as a value: its definition, its live view and status, and the one set of time
+conversions (milliseconds in Redis, datetimes in the database and the API)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Literal
+
+EventStatus = Literal["scheduled", "open", "sold_out", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What defines an event: the coupons row, and the meta hash in Redis."""
+
+    event_id: str
+    name: str
+    total_stock: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    event_id: str
+    name: str
+    total_stock: int
+    remaining: int
+    issued: int
+    starts_at_ms: int | None
+    ends_at_ms: int | None
+    now_ms: int
+
+    @property
+    def status(self) -> EventStatus:
+        return event_status(self.remaining, self.starts_at_ms, self.ends_at_ms, self.now_ms)
+
+
+def event_status(
+    remaining: int, starts_at_ms: int | None, ends_at_ms: int | None, now_ms: int
+) -> EventStatus:
+    if starts_at_ms is not None and now_ms < starts_at_ms:
+        return "scheduled"
+    if ends_at_ms is not None and now_ms >= ends_at_ms:
+        return "closed"
+    return "sold_out" if remaining <= 0 else "open"
+
+
+def to_ms(at: datetime | None) -> int | None:
+    return None if at is None else int(at.timestamp() * 1000)
+
+
+def from_ms(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def meta_ms(text: str | None) -> int | None:
+    """A time field of the meta hash: milliseconds, or "" for none."""
+    return int(text) if text else None
+
+
+def meta_text(at: datetime | None) -> str:
+    """The other way: "" stands for none in the meta hash and in the scripts' arguments."""
+    ms = to_ms(at)
+    return "" if ms is None else str(ms)
+
+
+@lru_cache(maxsize=8)
+def _rfc3339_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def rfc3339_ms(ms: int) -> str:
+    """RFC 3339 UTC with milliseconds; the second part is shared by most wins of a rush."""
+    second, milli = divmod(ms, 1000)
+    return f"{_rfc3339_second(second)}.{milli:03d}Z"
+
+
+def event_from_meta(event_id: str, meta: Mapping[str, str]) -> Event | None:
+    """None when the hash is empty or broken (the event is unknown to Redis)."""
+    try:
+        total = int(meta["total"])
+    except (KeyError, ValueError):
+        return None
+    return Event(event_id, meta.get("name") or event_id, total,
+                 from_ms(meta_ms(meta.get("starts_at"))),
+                 from_ms(meta_ms(meta.get("ends_at"))))  # fmt: skip
+
+
+def meta_of(event: Event, created_at_ms: int) -> dict[str, str]:
+    """The fields create_event.lua writes, for a restore from the database."""
+    return {"total": str(event.total_stock), "starts_at": meta_text(event.starts_at),
+            "ends_at": meta_text(event.ends_at), "name": event.name,
+            "created_at": str(created_at_ms)}  # fmt: skip

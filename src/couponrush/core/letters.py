@@ -1,0 +1,23 @@
+"""A dead letter: a queued message that will not go through unaided, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: str
+    event_id: str
+    payload: dict[str, str]
+    kind: str  # "parse", "conflict", "unknown_event", "rejected"
+    reason: str
+    attempts: int
+    source: str
+    failed_at_ms: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "event_id": self.event_id, "payload": self.payload,
+                "kind": self.kind, "reason": self.reason, "attempts": self.attempts,
+                "source": self.source, "failed_at_ms": self.failed_at_ms}  # fmt: skip

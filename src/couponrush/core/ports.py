@@ -1,0 +1,93 @@
+"""The ports: what the use cases need from the outside world, as typing.Protocol.
+
+Redis, PostgreSQL and Kafka adapters implement them; unit tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from couponrush.core.event import Event
+from couponrush.core.win import ExistingRow, Win
+
+# user_id -> (slot, issued_at_ms)
+Winners = Mapping[str, tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One queued message: the win it holds, or why it holds none.
+
+    ``payload`` is the message as received, kept for the dead-letter entry; ``ref`` is
+    what the source needs to acknowledge it.
+    """
+
+    ref: object
+    event_id: str
+    payload: dict[str, str]
+    win: Win | None
+    error: str | None = None
+
+
+class Source(Protocol):
+    """Queued wins: the Redis outbox streams or the Kafka topic."""
+
+    name: str
+
+    async def fetch(self) -> list[Delivery]:
+        """The next batch; empty after a bounded wait when there is nothing."""
+        ...
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Mark these done for good: call only after their effects are committed."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class DeadLetterSink(Protocol):
+    async def put(self, event_id: str, payload: dict[str, str], kind: str, reason: str,
+                  attempts: int, source: str) -> str: ...  # fmt: skip
+
+
+class WinRepository(Protocol):
+    """The database side of the consumer."""
+
+    async def insert_wins(
+        self, wins: Sequence[Win], codes: Sequence[str]
+    ) -> dict[Win, list[ExistingRow]]:
+        """Insert what is new; each win skipped, with the rows in its way."""
+        ...
+
+    async def known_events(self, event_ids: Sequence[str]) -> set[str]: ...
+
+    async def ensure_events(self, events: Sequence[Event]) -> None:
+        """Add the events' coupons rows that are missing; leave existing ones alone."""
+        ...
+
+
+class EventCatalog(Protocol):
+    """Event definitions as Redis holds them (the meta hash)."""
+
+    async def definition(self, event_id: str) -> Event | None: ...
+
+
+class Publisher(Protocol):
+    """The broker side of the relay: every win delivered, or BrokerUnavailable."""
+
+    async def publish(self, wins: Sequence[Win]) -> None: ...
+
+
+class Batcher(Protocol):
+    """Runs the issue script; calls of one event-loop tick share one round trip."""
+
+    def call(self, keys: Sequence[str], args: Sequence[str]) -> asyncio.Future[list[Any]]: ...
+
+
+class FrozenWinners(Protocol):
+    """The winners of an event that has sold out, or None while stock is left."""
+
+    async def frozen_winners(self, event_id: str) -> Winners | None: ...

@@ -1,0 +1,123 @@
+"""asyncpg adapter for the two tables (DESIGN §6); the runtime goes through no ORM.
+
+Connection failures become DatabaseUnavailable here, at the edge; constraint and data
+errors keep their asyncpg type, which the pipeline classifies as permanent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from couponrush.core.errors import CouponMismatch, DatabaseUnavailable
+from couponrush.core.event import Event
+from couponrush.core.win import ExistingRow, Win
+
+UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError,
+               asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
+               asyncpg.OperatorInterventionError)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class IssuanceRow:
+    user_id: str
+    slot: int
+    coupon_code: str
+    issued_at: datetime
+    persisted_at: datetime
+
+
+_INSERT = """
+INSERT INTO coupon_issuances (event_id, user_id, slot, coupon_code, issued_at, request_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[])
+ON CONFLICT DO NOTHING
+RETURNING event_id, user_id, slot
+"""
+_IN_THE_WAY = """
+SELECT i.event_id, i.user_id, i.slot FROM coupon_issuances i
+JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(event_id, user_id, slot)
+  ON i.event_id = w.event_id AND (i.user_id = w.user_id OR i.slot = w.slot)
+"""
+_ENSURE = ("INSERT INTO coupons (id, name, total_stock, starts_at, ends_at) "
+           "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")  # fmt: skip
+_COUPON = "SELECT id, name, total_stock, starts_at, ends_at FROM coupons WHERE id = $1"
+_ISSUANCES = ("SELECT user_id, slot, coupon_code, issued_at, persisted_at "
+              "FROM coupon_issuances WHERE event_id = $1 ORDER BY slot")  # fmt: skip
+
+
+class Repository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, max_size: int = 4) -> Repository:
+        """A pool that connects lazily, so a process starts (and serves) while the DB is away."""
+        pool = await asyncpg.create_pool(url, min_size=0, max_size=max_size, timeout=5,
+                                         command_timeout=30)  # fmt: skip
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def insert_wins(
+        self, wins: Sequence[Win], codes: Sequence[str]
+    ) -> dict[Win, list[ExistingRow]]:
+        """One multi-row insert in one transaction; each win it skipped, with the rows in
+        its way. A skipped win whose identical row exists is a re-delivery; the caller
+        tells them apart."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            done = await conn.fetch(
+                _INSERT, [w.event_id for w in wins], [w.user_id for w in wins],
+                [w.slot for w in wins], list(codes), [w.issued_at for w in wins],
+                [w.request_id for w in wins],
+            )  # fmt: skip
+            inserted = {(r["event_id"], r["user_id"], r["slot"]) for r in done}
+            skipped = [w for w in wins if (w.event_id, w.user_id, w.slot) not in inserted]
+            if not skipped:
+                return {}
+            rows = await conn.fetch(
+                _IN_THE_WAY, [w.event_id for w in skipped], [w.user_id for w in skipped],
+                [w.slot for w in skipped],
+            )  # fmt: skip
+        return {
+            w: [ExistingRow(r["user_id"], r["slot"]) for r in rows
+                if r["event_id"] == w.event_id
+                and (r["user_id"] == w.user_id or r["slot"] == w.slot)]
+            for w in skipped
+        }  # fmt: skip
+
+    async def ensure_events(self, events: Sequence[Event]) -> None:
+        await self._pool.executemany(
+            _ENSURE, [(e.event_id, e.name, e.total_stock, e.starts_at, e.ends_at) for e in events]
+        )
+
+    async def create_event(self, event: Event) -> None:
+        """Write the event's row, or accept an identical one (a retried create); else
+        CouponMismatch."""
+        try:
+            await self.ensure_events([event])
+            found = await self.event(event.event_id)
+        except UNREACHABLE as exc:
+            raise DatabaseUnavailable(f"database: {type(exc).__name__}") from exc
+        if found != event:
+            raise CouponMismatch(event.event_id)
+
+    async def event(self, event_id: str) -> Event | None:
+        r = await self._pool.fetchrow(_COUPON, event_id)
+        if r is None:
+            return None
+        return Event(r["id"], r["name"], r["total_stock"], r["starts_at"], r["ends_at"])
+
+    async def known_events(self, event_ids: Sequence[str]) -> set[str]:
+        rows = await self._pool.fetch(
+            "SELECT id FROM coupons WHERE id = ANY($1::text[])", list(event_ids)
+        )
+        return {r["id"] for r in rows}
+
+    async def issuances(self, event_id: str) -> list[IssuanceRow]:
+        rows = await self._pool.fetch(_ISSUANCES, event_id)
+        return [IssuanceRow(r["user_id"], r["slot"], r["coupon_code"], r["issued_at"],
+                            r["persisted_at"]) for r in rows]  # fmt: skip

@@ -1,0 +1,127 @@
+"""Wiring of the pipeline's processes and commands from settings, with graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import structlog
+from confluent_kafka import Producer
+from redis.asyncio import Redis
+
+from couponrush.core.codes import CodeSigner
+from couponrush.core.ports import Source
+from couponrush.db.repository import Repository
+from couponrush.pipeline import kafka
+from couponrush.pipeline.consumer import Consumer
+from couponrush.pipeline.kafka_source import KafkaSource
+from couponrush.pipeline.loop import BatchLoop, RetryBudget
+from couponrush.pipeline.metrics import PipelineMetrics
+from couponrush.pipeline.relay import Relay
+from couponrush.pipeline.retry import retrying
+from couponrush.settings import Settings
+from couponrush.store import client
+from couponrush.store.dead_letters import DeadLetters
+from couponrush.store.events import EventStore
+from couponrush.store.outbox import StreamSource
+from couponrush.store.scripts import Scripts
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Stores:
+    redis: Redis
+    events: EventStore
+    letters: DeadLetters
+    db: Repository
+
+
+def member_name() -> str:
+    """Unique per process, so a restarted consumer never inherits a dead one's pending list."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def redis_for(settings: Settings) -> Redis:
+    # Reads block up to consumer_block_ms; the socket timeout must outlast that.
+    return client.connect(settings, settings.consumer_block_ms / 1000 + 10)
+
+
+def signer_for(settings: Settings) -> CodeSigner:
+    return CodeSigner(settings.coupon_secret.get_secret_value().encode())
+
+
+def stop_on_signals() -> asyncio.Event:
+    """SIGTERM/SIGINT end the loop after the batch in hand (it is finished, not dropped)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@asynccontextmanager
+async def stores(settings: Settings) -> AsyncIterator[Stores]:
+    redis = redis_for(settings)
+    try:
+        db = await Repository.connect(settings.database_url)
+        try:
+            yield Stores(redis, EventStore(redis, Scripts.from_package()), DeadLetters(redis), db)
+        finally:
+            await db.close()
+    finally:
+        await redis.aclose()
+
+
+def _budget(s: Settings) -> RetryBudget:
+    return RetryBudget(s.retry_for_s, s.retry_cap_s)
+
+
+async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
+    """Create the topic, waiting out a broker that is not up yet."""
+    await retrying(lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic), "topics",
+                   metrics, s.retry_for_s, s.retry_cap_s)  # fmt: skip
+
+
+async def source_for(s: Settings, redis: Redis, metrics: PipelineMetrics) -> Source:
+    if s.queue == "stream":
+        return StreamSource(redis, s.consumer_group, member_name(), s.consumer_batch,
+                            s.consumer_block_ms, s.reclaim_idle_ms)  # fmt: skip
+    await _topics(s, metrics)
+    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group)
+    return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms)
+
+
+async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
+    async with stores(settings) as st:
+        source = await source_for(settings, st.redis, metrics)
+        loop = BatchLoop(source, st.letters, metrics, _budget(settings), source.name)
+        consumer = Consumer(loop, st.db, st.events, signer_for(settings))
+        log.info("consumer_started", queue=settings.queue)
+        try:
+            await consumer.run(stop_on_signals())
+        finally:
+            await source.close()
+
+
+async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
+    s = settings
+    redis = redis_for(s)
+    try:
+        await _topics(s, metrics)
+        source = StreamSource(redis, s.relay_group, member_name(), s.consumer_batch,
+                              s.consumer_block_ms, s.reclaim_idle_ms)  # fmt: skip
+        publisher = kafka.KafkaPublisher(Producer(kafka.producer_conf(s.kafka_bootstrap)),
+                                         s.kafka_topic)  # fmt: skip
+        loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")
+        log.info("relay_started", topic=s.kafka_topic)
+        await Relay(loop, publisher).run(stop_on_signals())
+        await publisher.close()
+    finally:
+        await redis.aclose()

@@ -1,0 +1,162 @@
+"""The local stack: Redis, PostgreSQL, app workers, the nginx gateway and the pipeline
+under supervisord.
+
+State lives under ``var/``: Redis data, logs, the rendered configs and ``state.json``
+(mode 0600) with the ports and the generated secrets, which survive restarts.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from typing import Any
+
+from couponrush.core.errors import StackError
+from couponrush.db import migrate
+from couponrush.settings import Settings
+from couponrush.stack import nginx, postgres
+from couponrush.stack.procs import children, free_port, port_is_free
+from couponrush.stack.programs import environment, prepare, programs
+from couponrush.stack.ready import http_ready, redis_ready, wait_until
+from couponrush.stack.state import StackState, load, save
+from couponrush.stack.supervisor import Supervisor, render_conf
+
+PREFERRED_GATEWAY_PORT = 8080
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.var = settings.var_dir.resolve()
+        self.state_file = self.var / "state.json"
+        self.supervisor = Supervisor(self.var)
+
+    def load_state(self) -> StackState | None:
+        return load(self.state_file)
+
+    def running(self) -> bool:
+        return self.supervisor.running()
+
+    def processes(self) -> list[dict[str, Any]]:
+        return self.supervisor.processes()
+
+    def _choose(self, workers: int | None, queue: str | None,
+                previous: StackState | None) -> StackState:  # fmt: skip
+        s = self.settings
+        gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
+        redis_port = _port(s.stack_redis_port or (previous.redis_port if previous else 0), 0)
+        pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
+        queue = queue or s.queue
+        count = workers or s.workers
+        uds = s.app_transport == "uds"
+        run = self.var / "run"
+        return StackState(
+            url=f"http://127.0.0.1:{gateway_port}",
+            redis_url=f"redis://127.0.0.1:{redis_port}/0",
+            admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
+            coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
+            redis_port=redis_port,
+            workers=count,
+            app_ports=[] if uds else [free_port() for _ in range(count)],
+            app_sockets=[str(run / f"app-{i}.sock") for i in range(count)] if uds else [],
+            gateway_port=gateway_port,
+            pg_port=pg_port,
+            queue=queue,
+            kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
+        )
+
+    def up(self, workers: int | None = None, queue: str | None = None) -> StackState:
+        """Start everything, or return the state of the stack that already runs."""
+        previous = self.load_state()
+        if previous and self.running():
+            self._refresh_gateway(previous)
+            return previous
+        state = self._choose(workers, queue, previous)
+        prepare(self.var)
+        shutil.rmtree(self.var / "metrics", ignore_errors=True)
+        (self.var / "metrics").mkdir()
+        save(self.state_file, state)
+        found = programs(self.settings, state, self.var)
+        self.supervisor.start(render_conf(self.var, found, environment(state, self.var)))
+        try:
+            self._wait_stores(state)
+            self.supervisor.start_programs([n for n, p in found.items() if not p.autostart])
+            self._wait_ready(state)
+        except StackError as exc:
+            failed = self._failure_report()
+            self.down()
+            raise StackError(f"{exc}{failed}; the stack was stopped again") from exc
+        return state
+
+    def _refresh_gateway(self, state: StackState) -> None:
+        """Apply changed gateway settings (limits, trusted proxies) to a running stack:
+        nginx reloads gracefully, without dropping a request."""
+        conf = self.var / "nginx" / "nginx.conf"
+        before = conf.read_text() if conf.exists() else ""
+        listen = f"{self.settings.gateway_host}:{state.gateway_port}"
+        nginx.write_config(self.settings, listen, state.app_addrs, conf.parent)
+        if conf.read_text() == before:
+            return
+        master = next(p["pid"] for p in self.processes() if p["name"] == "gateway")
+        old = children(master)
+        self.supervisor.signal("gateway", "HUP")
+        # Done once the workers of the old configuration have left (they stop accepting
+        # at once and finish what they hold).
+        wait_until(lambda: not old & children(master), "the gateway reload", 30)
+
+    def _failure_report(self) -> str:
+        """The processes that are not running, each with the end of its log."""
+        lines = []
+        for p in self.processes():
+            if p["state"] != "RUNNING":
+                log = self.var / "logs" / f"{p['name']}.log"
+                tail = (
+                    log.read_text(errors="replace").strip().splitlines()[-3:]
+                    if log.exists()
+                    else []
+                )
+                lines.append(f"\n  {p['name']} is {p['state']}: " + " | ".join(tail))
+        return "".join(lines)
+
+    def _wait_stores(self, state: StackState) -> None:
+        """Redis and PostgreSQL answer, and the schema is current."""
+        wait_until(self.running, "supervisord", 20)
+        wait_until(redis_ready(state.redis_url), "Redis", 30)
+        wait_until(postgres.pg_ready(state.database_url), "PostgreSQL", 60)
+        postgres.ensure_database(state.database_url)
+        migrate.upgrade(state.database_url)
+
+    def _wait_ready(self, state: StackState) -> None:
+        for url in state.app_urls:
+            wait_until(http_ready(url), f"the app worker at {url}", 60)
+        for sock in state.app_sockets:
+            ready = http_ready("http://app", uds=sock)
+            wait_until(ready, f"the app worker at {sock}", 60)
+        wait_until(http_ready(state.url), "the gateway", 30)
+        wait_until(self._all_running, "every supervised process", 20)
+
+    def _all_running(self) -> bool:
+        return all(p["state"] == "RUNNING" for p in self.processes())
+
+    def down(self) -> bool:
+        """Stop everything `up` started; False when nothing was running."""
+        if not self.running():
+            return False
+        self.supervisor.shutdown()
+        wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
+        return True
+
+
+def _port(configured: int, preferred: int) -> int:
+    """The configured port if free, else the preferred one if free, else any free one."""
+    for port in (configured, preferred):
+        if port and port_is_free(port):
+            return port
+    return free_port()
+
+
+def require_running(stack: Stack) -> StackState:
+    state = stack.load_state()
+    if state is None or not stack.running():
+        raise StackError("the local stack is not running; start it with 'couponrush up'")
+    return state

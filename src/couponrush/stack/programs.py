@@ -1,0 +1,55 @@
+"""What the local stack runs: each process's command line, environment and start order."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from couponrush.settings import Settings
+from couponrush.stack import nginx, postgres
+from couponrush.stack.commands import app_argv, nginx_argv, redis_argv, tansu_argv
+from couponrush.stack.state import StackState
+from couponrush.stack.supervisor import Program
+
+CLI = [sys.executable, "-m", "couponrush"]
+
+
+def environment(state: StackState, var: Path) -> dict[str, str]:
+    return {**state.environment(), "PROMETHEUS_MULTIPROC_DIR": str(var / "metrics")}
+
+
+def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Program]:
+    """Stores first (started at once); the rest waits until `up` has migrated the schema."""
+    found = stores(state, var)
+    listen = f"{settings.gateway_host}:{state.gateway_port}"
+    conf = nginx.write_config(settings, listen, state.app_addrs, var / "nginx")
+    for i, port in enumerate(state.app_ports):
+        found[f"app-{i}"] = Program(app_argv("127.0.0.1", port, 1), autostart=False)
+    for i, sock in enumerate(state.app_sockets):
+        found[f"app-{i}"] = Program(app_argv("", 0, 1, uds=Path(sock)), autostart=False)
+    found["gateway"] = Program(nginx_argv(conf), autostart=False, stopsignal="QUIT")
+    found["consumer"] = Program([*CLI, "consume"], autostart=False)
+    if state.queue == "kafka":
+        found["relay"] = Program([*CLI, "relay"], autostart=False)
+    return found
+
+
+def stores(state: StackState, var: Path) -> dict[str, Program]:
+    pg_argv = postgres.postgres_argv(state.pg_port, var / "pg", var / "pg-run")
+    found = {
+        "redis": Program(redis_argv(state.redis_port, var / "redis")),
+        # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
+        "postgres": Program(pg_argv, stopsignal="INT"),
+    }
+    if state.queue == "kafka":
+        found["kafka"] = Program(tansu_argv(state.kafka_port))
+    return found
+
+
+def prepare(var: Path) -> None:
+    """Folders and the database cluster, once."""
+    postgres.open_to_server_user(var)
+    for sub in ("redis", "logs", "run"):
+        (var / sub).mkdir(parents=True, exist_ok=True)
+    postgres.give_to_server_user(var / "pg-run")
+    postgres.initdb(var / "pg")

@@ -1,0 +1,73 @@
+"""The local stack's state: ports, paths and generated secrets, kept in ``state.json``
+(mode 0600), and the one map from that state to the programs' environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from couponrush.stack.postgres import database_url
+
+
+@dataclass(frozen=True)
+class StackState:
+    url: str
+    redis_url: str
+    admin_token: str
+    coupon_secret: str
+    redis_port: int
+    workers: int
+    app_ports: list[int] = field(default_factory=list)
+    app_sockets: list[str] = field(default_factory=list)
+    gateway_port: int = 0
+    pg_port: int = 0
+    queue: str = "stream"
+    kafka_port: int = 0
+
+    @property
+    def database_url(self) -> str:
+        return database_url(self.pg_port)
+
+    @property
+    def app_urls(self) -> list[str]:
+        """Direct URLs of the app workers (empty when they listen on Unix sockets)."""
+        return [f"http://127.0.0.1:{port}" for port in self.app_ports]
+
+    @property
+    def app_addrs(self) -> list[str]:
+        """The app workers as nginx upstream addresses."""
+        return [f"127.0.0.1:{p}" for p in self.app_ports] + [f"unix:{s}" for s in self.app_sockets]
+
+    def environment(self) -> dict[str, str]:
+        """The settings every program of the stack (and every command pointed at it) gets."""
+        env = {
+            "COUPONRUSH_REDIS_URL": self.redis_url,
+            "COUPONRUSH_DATABASE_URL": self.database_url,
+            "COUPONRUSH_ADMIN_TOKEN": self.admin_token,
+            "COUPONRUSH_COUPON_SECRET": self.coupon_secret,
+            "COUPONRUSH_QUEUE": self.queue,
+        }
+        if self.queue == "kafka":
+            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{self.kafka_port}"
+        return env
+
+
+def load(path: Path) -> StackState | None:
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text())
+    known = {f.name for f in fields(StackState)}
+    try:
+        return StackState(**{k: v for k, v in raw.items() if k in known})
+    except TypeError:
+        return None
+
+
+def save(path: Path, state: StackState) -> None:
+    """Owner-only from the first byte: it holds the admin token and the coupon secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(asdict(state), fh, indent=2)

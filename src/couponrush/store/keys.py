@@ -1,0 +1,64 @@
+"""Every Redis key name the project uses, in one place.
+
+All keys of one event share the hash tag ``{E}`` so that every script touching them
+runs on one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVENTS = "coupon:events"
+# Dead letters of the persistence pipeline: one entry per message that will never go
+# through unaided. Never trimmed: an entry leaves by a successful replay or a deliberate
+# delete.
+DLQ = "coupon:dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class EventKeys:
+    event_id: str
+    stock: str
+    participants: str
+    meta: str
+    outbox: str
+
+    @property
+    def script_keys(self) -> tuple[str, str, str, str]:
+        """The KEYS order shared by issue.lua and create_event.lua."""
+        return (self.stock, self.participants, self.meta, self.outbox)
+
+
+_TAG_START = len("coupon:{")
+
+
+def event_keys(event_id: str) -> EventKeys:
+    tag = f"coupon:{{{event_id}}}"
+    return EventKeys(
+        event_id=event_id,
+        stock=f"{tag}:stock",
+        participants=f"{tag}:participants",
+        meta=f"{tag}:meta",
+        outbox=f"{tag}:outbox",
+    )
+
+
+def event_of(key: str) -> str:
+    """The event id of any per-event key (the inverse of event_keys)."""
+    return key[_TAG_START : key.rindex("}")]
+
+
+def bucket_key(event_id: str, user_id: str) -> str:
+    """The per-user token bucket of issue.lua; it shares the event's hash tag."""
+    return f"coupon:{{{event_id}}}:bucket:{user_id}"
+
+
+def encode_participant(slot: int, issued_at_ms: int) -> str:
+    """Value stored per winner in the participants hash (see issue.lua)."""
+    return f"{slot}:{issued_at_ms}"
+
+
+def decode_participant(value: str | bytes) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else value
+    slot, _, issued = text.partition(":")
+    return int(slot), int(issued or 0)

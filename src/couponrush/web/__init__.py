@@ -1,0 +1,1 @@
+"""The app worker: the lean issue route in front of FastAPI, its use cases and wiring."""

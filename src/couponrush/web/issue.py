@@ -1,0 +1,179 @@
+"""The hot route, POST /v1/events/{E}/issue, as a lean ASGI handler.
+
+It skips the framework's per-request machinery (routing, dependency injection,
+response models); FastAPI still documents it in the OpenAPI schema (see web/api.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from couponrush.core.codes import CodeSigner
+from couponrush.core.errors import BodyTooLarge, Overloaded, RetryableError
+from couponrush.core.event import rfc3339_ms
+from couponrush.core.ids import EVENT_ID_MATCH, EVENT_ID_RULE
+from couponrush.core.outcome import Outcome
+from couponrush.web.issuer import Issuer
+from couponrush.web.metrics import Metrics
+from couponrush.web.problems import (
+    DETAILS,
+    JSON,
+    PROBLEM_JSON,
+    STATUS,
+    Receive,
+    Scope,
+    Send,
+    is_json_content_type,
+    problem,
+    problem_for_errors,
+    read_body,
+    retry_after,
+)
+from couponrush.web.schemas import IssueRequest
+
+_REQUEST_ID_MATCH = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$").match
+_NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
+_ALLOW_POST = ((b"allow", b"POST"),)
+
+# status, result code, payload, extra headers, content type
+Reply = tuple[int, str, bytes, tuple[tuple[bytes, bytes], ...], bytes]
+
+
+def _problem(status: int, result: str, detail: str, **extra: Any) -> Reply:
+    payload = orjson.dumps(problem(status, result, detail, **extra))
+    return status, result, payload, _NO_HEADERS, PROBLEM_JSON
+
+
+def win_body(signer: CodeSigner, event_id: str, user_id: str, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "result": outcome.result,
+        "event_id": event_id,
+        "user_id": user_id,
+        "slot": outcome.slot,
+        "coupon_code": signer.code(event_id, outcome.slot, user_id),
+        "issued_at": rfc3339_ms(outcome.issued_at_ms),
+    }
+
+
+class IssueEndpoint:
+    def __init__(
+        self, issuer: Issuer, signer: CodeSigner, metrics: Metrics, max_body: int, retry_s: int
+    ) -> None:
+        self._issuer = issuer
+        self._signer = signer
+        self._metrics = metrics
+        self._max_body = max_body
+        self._retry_after = (retry_after(retry_s),)
+        # Request ids for the outbox: unique per worker start, cheap to make.
+        self._id_prefix = os.urandom(6).hex() + "-"
+        self._id_counter = itertools.count(1)
+        # Frozen answers (sold out) per event, serialized once.
+        self._frozen: dict[tuple[str, str], Reply] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, event_id: str) -> None:
+        content_type = length = request_id = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+            elif name == b"x-request-id" and _REQUEST_ID_MATCH(value):
+                request_id = value.decode()
+        reply = self._refusal(scope["method"], content_type, length, event_id)
+        if reply is None:
+            try:
+                expected = int(length) if length and length.isdigit() else None
+                raw = await read_body(receive, self._max_body, expected)
+            except BodyTooLarge:
+                reply = self._too_large()
+            else:
+                reply = await self._handle(event_id, raw, request_id)
+        status, result, payload, headers, ctype = reply
+        self._metrics.count_issue(result)
+        # Sent inline rather than through a helper: this is the hottest code in the service.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", ctype),
+                    (b"content-length", str(len(payload)).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    def _with_retry_after(self, reply: Reply) -> Reply:
+        status, result, payload, _, ctype = reply
+        return status, result, payload, self._retry_after, ctype
+
+    def _refusal(
+        self, method: str, content_type: bytes | None, length: bytes | None, event_id: str
+    ) -> Reply | None:
+        """Answers that need no body: wrong method, media type, event id, or size."""
+        if method != "POST":
+            status, result, payload, _, ctype = _problem(405, "method_not_allowed", "Use POST.")
+            return status, result, payload, _ALLOW_POST, ctype
+        if not is_json_content_type(content_type):
+            return _problem(415, "unsupported_media_type", "Send Content-Type: application/json.")
+        if not EVENT_ID_MATCH(event_id):
+            return _problem(422, "invalid", f"event_id must be {EVENT_ID_RULE}.")
+        if length is not None and (not length.isdigit() or int(length) > self._max_body):
+            return self._too_large()
+        return None
+
+    def _too_large(self) -> Reply:
+        return _problem(413, "payload_too_large", f"The body is over {self._max_body} bytes.")
+
+    async def _handle(self, event_id: str, raw: bytes, request_id: str | None) -> Reply:
+        try:
+            user_id = IssueRequest.model_validate_json(raw).user_id
+        except ValidationError as exc:
+            status, doc = problem_for_errors(exc.errors(include_url=False, include_input=False))
+            return status, doc["result"], orjson.dumps(doc), _NO_HEADERS, PROBLEM_JSON
+        return await self._issue(event_id, user_id, request_id)
+
+    async def _issue(self, event_id: str, user_id: str, request_id: str | None) -> Reply:
+        try:
+            outcome = await self._issuer.issue(
+                event_id, user_id, request_id or f"{self._id_prefix}{next(self._id_counter):x}"
+            )
+        except Overloaded as exc:
+            return self._with_retry_after(_problem(503, "overloaded", f"Try again: {exc}"))
+        except RetryableError as exc:
+            return self._with_retry_after(_problem(503, "unavailable", f"Try again: {exc}"))
+        if outcome.is_win:
+            body = orjson.dumps(win_body(self._signer, event_id, user_id, outcome))
+            return STATUS[outcome.result], outcome.result, body, _NO_HEADERS, JSON
+        if outcome.retry_after_ms:
+            seconds = -(-outcome.retry_after_ms // 1000)
+            limited = _problem(429, outcome.result, DETAILS[outcome.result], event_id=event_id)
+            return limited[0], limited[1], limited[2], (retry_after(seconds),), limited[4]
+        if not outcome.when_ms:
+            key = (event_id, outcome.result)
+            reply = self._frozen.get(key)
+            if reply is None:
+                reply = _problem(
+                    STATUS[outcome.result],
+                    outcome.result,
+                    DETAILS[outcome.result],
+                    event_id=event_id,
+                )
+                if outcome.result == "sold_out":
+                    self._frozen[key] = reply
+            return reply
+        field = "starts_at" if outcome.result == "not_open" else "ends_at"
+        return _problem(
+            STATUS[outcome.result],
+            outcome.result,
+            DETAILS[outcome.result],
+            event_id=event_id,
+            **{field: rfc3339_ms(outcome.when_ms)},
+        )

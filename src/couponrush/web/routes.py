@@ -1,0 +1,163 @@
+"""FastAPI routes other than the hot issue route: events, look-ups, health, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from couponrush.core.errors import EventExists, StoreUnavailable
+from couponrush.core.event import EventView, from_ms
+from couponrush.core.outcome import already_issued
+from couponrush.web.issue import win_body
+from couponrush.web.problems import problem
+from couponrush.web.schemas import (
+    CreateEventRequest,
+    EventId,
+    EventResponse,
+    IssueResponse,
+    Problem,
+    UserId,
+)
+from couponrush.web.wiring import Services
+
+router = APIRouter()
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+
+def problem_response(status: int, result: str, detail: str, **extra: Any) -> ProblemResponse:
+    headers = extra.pop("headers", None)
+    return ProblemResponse(problem(status, result, detail, **extra), status, headers=headers)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    s: {"model": Problem, "content": {"application/problem+json": {}}}
+    for s in (401, 404, 409, 413, 415, 422, 503)
+}
+
+
+def event_body(view: EventView, result: str) -> dict[str, Any]:
+    return EventResponse(
+        result=result,
+        event_id=view.event_id,
+        name=view.name,
+        total_stock=view.total_stock,
+        remaining=view.remaining,
+        issued=view.issued,
+        status=view.status,
+        starts_at=from_ms(view.starts_at_ms),
+        ends_at=from_ms(view.ends_at_ms),
+    ).model_dump(mode="json")
+
+
+def _authorized(svc: Services, authorization: str | None) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    expected = svc.settings.admin_token.get_secret_value()
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), expected.encode())
+
+
+@router.post(
+    "/v1/events",
+    status_code=201,
+    response_model=EventResponse,
+    responses=PROBLEMS,
+    summary="Create an event (admin token)",
+    tags=["events"],
+)
+async def create_event(
+    body: CreateEventRequest, svc: Svc, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    if not _authorized(svc, authorization):
+        return problem_response(
+            401,
+            "unauthorized",
+            "A valid admin bearer token is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        await svc.events.create(body.event())
+    except EventExists:
+        return problem_response(409, "exists", f"Event {body.event_id!r} already exists.")
+    view = await svc.events.get(body.event_id)
+    if view is None:
+        raise StoreUnavailable("event vanished right after creation")
+    return JSONResponse(event_body(view, "created"), 201)
+
+
+@router.get(
+    "/v1/events/{event_id}",
+    response_model=EventResponse,
+    responses=PROBLEMS,
+    summary="Stock left, issued count and status of an event",
+    tags=["events"],
+)
+async def get_event(event_id: EventId, svc: Svc) -> Response:
+    view = await svc.events.get(event_id)
+    if view is None:
+        return problem_response(404, "not_found", "No event with this id.", event_id=event_id)
+    return JSONResponse(event_body(view, "ok"))
+
+
+@router.get(
+    "/v1/events/{event_id}/issuances/{user_id}",
+    response_model=IssueResponse,
+    responses=PROBLEMS,
+    summary="The coupon a user holds for an event",
+    tags=["issue"],
+)
+async def get_issuance(event_id: EventId, user_id: UserId, svc: Svc) -> Response:
+    held = await svc.events.issuance(event_id, user_id)
+    if held is None:
+        return problem_response(
+            404,
+            "not_found",
+            "This user holds no coupon of this event.",
+            event_id=event_id,
+            user_id=user_id,
+        )
+    return JSONResponse(win_body(svc.signer, event_id, user_id, already_issued(*held)))
+
+
+@router.get("/healthz", summary="Liveness", tags=["ops"])
+async def healthz() -> dict[str, str]:
+    return {"result": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: Redis reachable", tags=["ops"], responses=PROBLEMS)
+async def readyz(svc: Svc) -> Response:
+    try:
+        async with asyncio.timeout(svc.settings.redis_timeout_ms / 1000):
+            await svc.events.ping()
+    except Exception as exc:  # any failure to reach Redis means "not ready"
+        return problem_response(
+            503,
+            "unavailable",
+            f"Redis is not reachable: {type(exc).__name__}",
+            headers={"Retry-After": str(svc.settings.retry_after_s)},
+        )
+    return JSONResponse({"result": "ok"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", tags=["ops"])
+async def metrics(svc: Svc) -> Response:
+    payload, content_type = svc.metrics.render()
+    return Response(payload, media_type=content_type)

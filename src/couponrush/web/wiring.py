@@ -1,0 +1,82 @@
+"""The clients and use cases of one app worker, built from settings by the entry point.
+
+Built synchronously (no connection is made yet), so the ASGI app can be handed the issue
+endpoint directly; ``start`` and ``aclose`` run in the lifespan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from redis.asyncio import Redis
+
+from couponrush.core.codes import CodeSigner
+from couponrush.db.repository import Repository
+from couponrush.settings import Settings
+from couponrush.store import client
+from couponrush.store.batcher import ScriptBatcher
+from couponrush.store.events import EventStore
+from couponrush.store.scripts import Scripts, register
+from couponrush.web.events import EventService
+from couponrush.web.issue import IssueEndpoint
+from couponrush.web.issuer import Issuer
+from couponrush.web.metrics import Metrics
+from couponrush.web.soldout import SoldOutCache
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    redis: Redis
+    hot_redis: Redis
+    scripts: Scripts
+    events: EventService
+    signer: CodeSigner
+    metrics: Metrics
+    issue: IssueEndpoint
+    # Event creation only; the issue path never touches the database.
+    db: Repository | None = None
+
+    async def start(self) -> None:
+        try:
+            await register(self.redis, self.scripts)
+        except client.UNREACHABLE as exc:
+            # Serve anyway: readyz says not ready, and NOSCRIPT handling loads them later.
+            log.warning("redis_unreachable_at_start", error=repr(exc))
+        if database_configured(self.settings):
+            self.db = await Repository.connect(self.settings.database_url)
+            self.events = EventService(self.events.store, self.db)
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+        await self.hot_redis.aclose()
+        if self.db is not None:
+            await self.db.close()
+
+
+def database_configured(settings: Settings) -> bool:
+    """Whether COUPONRUSH_DATABASE_URL was given. Without it the app runs Redis-only and the
+    consumer creates an event's coupons row from its Redis meta on the first win."""
+    return "database_url" in settings.model_fields_set
+
+
+def build(settings: Settings, metrics: Metrics) -> Services:
+    timeout = settings.redis_timeout_ms / 1000
+    redis = client.connect(settings, timeout, settings.redis_pool_size)
+    hot = client.connect(settings, None, settings.redis_pool_size)
+    scripts = Scripts.from_package()
+    batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max)
+    store = EventStore(redis, scripts)
+    issuer = Issuer(
+        batcher, SoldOutCache(store, timeout),
+        settings.user_rate_per_s, settings.user_burst, settings.max_in_flight,
+    )  # fmt: skip
+    signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
+    endpoint = IssueEndpoint(
+        issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s
+    )
+    return Services(settings, redis, hot, scripts, EventService(store, None), signer, metrics,
+                    endpoint)  # fmt: skip

@@ -1,0 +1,24 @@
+"""Retryable, permanent or a bug: the one decision over exception types."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from couponrush.core.errors import BadMessage, EventNotFound, RetryableError
+from couponrush.pipeline.failures import classify
+
+
+@pytest.mark.parametrize(
+    ("exc", "verdict"),
+    [(ConnectionRefusedError(), "retry"), (TimeoutError(), "retry"),
+     (asyncpg.CannotConnectNowError(), "retry"), (asyncpg.AdminShutdownError(), "retry"),
+     (RetryableError(), "retry"), (KafkaException(KafkaError(KafkaError._TRANSPORT)), "retry"),
+     (BadMessage(), "permanent"), (EventNotFound(), "permanent"),
+     (asyncpg.UniqueViolationError(), "permanent"), (asyncpg.DataError(), "permanent"),
+     (KafkaException(KafkaError(KafkaError._FATAL, fatal=True)), "bug"),
+     (TypeError(), "bug")],
+)  # fmt: skip
+def test_failures_are_classified(exc: BaseException, verdict: str) -> None:
+    assert classify(exc) == verdict
