@@ -1,0 +1,94 @@
+"""The issue use case and its HTTP answer against in-memory fakes of Redis's side."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import MutableMapping
+from typing import Any
+
+import orjson
+import pytest
+
+from couponrush.core.codes import CodeSigner
+from couponrush.core.errors import Overloaded, StoreUnavailable
+from couponrush.web.issue import IssueEndpoint
+from couponrush.web.issuer import Issuer
+from couponrush.web.metrics import Metrics
+from couponrush.web.soldout import SoldOutCache
+from tests.fakes import FakeBatcher, FakeWinners
+
+
+def issuer(batcher: FakeBatcher, winners: FakeWinners | None = None,
+           max_in_flight: int = 8) -> Issuer:  # fmt: skip
+    cache = SoldOutCache(winners or FakeWinners(), timeout_s=1.0)
+    return Issuer(batcher, cache, 5.0, 10, max_in_flight)
+
+
+async def settle() -> None:
+    """Let the cache's background load finish."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_a_sold_out_event_is_answered_locally_after_the_first_sold_out() -> None:
+    batcher = FakeBatcher([["SOLD_OUT"]])
+    winners = FakeWinners({"e1": {"winner": (1, 1_700_000_000_000)}})
+    use_case = issuer(batcher, winners)
+    assert (await use_case.issue("e1", "late", "r1")).result == "sold_out"
+    await settle()
+    again = await use_case.issue("e1", "later", "r2")
+    back = await use_case.issue("e1", "winner", "r3")
+    assert again.result == "sold_out"
+    assert (back.result, back.slot) == ("already_issued", 1)
+    assert len(batcher.calls) == 1  # the two later answers never reached Redis
+    assert winners.loads == 1
+
+
+async def test_stock_left_keeps_asking_redis() -> None:
+    batcher = FakeBatcher([["ISSUED", 1, 5], ["ISSUED", 2, 6]])
+    use_case = issuer(batcher)
+    assert (await use_case.issue("e1", "a", "r1")).slot == 1
+    assert (await use_case.issue("e1", "b", "r2")).slot == 2
+    key_sets = [keys for keys, _ in batcher.calls]
+    assert all(k[-1].startswith("coupon:{e1}:bucket:") for k in key_sets)
+
+
+async def test_the_in_flight_bound_refuses_at_once() -> None:
+    batcher = FakeBatcher([])  # never answers: every call stays in flight
+    use_case = issuer(batcher, max_in_flight=1)
+    first = asyncio.create_task(use_case.issue("e1", "a", "r1"))
+    await settle()
+    with pytest.raises(Overloaded):
+        await use_case.issue("e1", "b", "r2")
+    first.cancel()
+
+
+async def _post(endpoint: IssueEndpoint, body: bytes) -> tuple[int, dict[bytes, bytes], Any]:
+    sent: list[MutableMapping[str, Any]] = []
+    scope = {"type": "http", "method": "POST", "path": "/v1/events/e1/issue",
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}  # fmt: skip
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await endpoint(scope, receive, send, "e1")
+    return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
+
+
+async def test_redis_past_its_deadline_is_503_unavailable_with_retry_after() -> None:
+    batcher = FakeBatcher([StoreUnavailable("Redis did not answer: TimeoutError")])
+    endpoint = IssueEndpoint(issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 2)
+    status, headers, body = await _post(endpoint, b'{"user_id": "u1"}')
+    assert (status, body["result"], headers[b"retry-after"]) == (503, "unavailable", b"2")
+
+
+async def test_a_win_is_201_with_its_coupon() -> None:
+    batcher = FakeBatcher([["ISSUED", 7, 1_700_000_000_000]])
+    endpoint = IssueEndpoint(issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 1)
+    status, _, body = await _post(endpoint, b'{"user_id": "u1"}')
+    assert (status, body["result"], body["slot"]) == (201, "issued", 7)
+    assert body["coupon_code"] == CodeSigner(b"k" * 32).code("e1", 7, "u1")
