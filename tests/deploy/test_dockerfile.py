@@ -1,0 +1,67 @@
+"""The container image: lint, and the properties the deployment files rely on."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.deploy.manifests import DOCKERFILE, ROOT, run, tool
+
+
+def instructions(name: str) -> list[str]:
+    """Arguments of every ``name`` instruction, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    return [line.split(None, 1)[1] for line in text.splitlines()
+            if line.split(None, 1)[:1] == [name]]  # fmt: skip
+
+
+def test_hadolint_finds_nothing() -> None:
+    done = run([tool("hadolint"), "--failure-threshold", "style", str(DOCKERFILE)])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_cli_is_the_entrypoint_and_the_user_is_not_root() -> None:
+    assert [json.loads(arg) for arg in instructions("ENTRYPOINT")] == [["couponrush"]]
+    (user,) = instructions("USER")
+    uid = dict(re.findall(r"ARG (\w+)=(\S+)", DOCKERFILE.read_text())).get("UID", "")
+    # Numeric, so Kubernetes' runAsNonRoot can check it (10001, as the manifests say).
+    assert user == "${UID}:${UID}"
+    assert uid == "10001"
+
+
+def test_dependencies_are_installed_by_hash_from_a_lock_that_exists() -> None:
+    args = dict(re.findall(r"ARG (\w+)=(\S+)", DOCKERFILE.read_text()))
+    assert (ROOT / args["REQUIREMENTS"]).is_file()
+    installs = [cmd for cmd in instructions("RUN") if "pip install" in cmd]
+    assert any("--require-hashes" in cmd and "-r requirements.txt" in cmd for cmd in installs)
+    # Every other install takes the project itself, nothing from an index.
+    for cmd in installs:
+        assert "--require-hashes" in cmd or cmd.rstrip().endswith(" ."), cmd
+
+
+def test_multi_stage_with_one_pinned_base() -> None:
+    froms = instructions("FROM")
+    assert [f.split()[-1] for f in froms] == ["build", "runtime"]
+    assert all(f.startswith("${PYTHON_IMAGE}") for f in froms)
+    base = dict(re.findall(r"ARG (\w+)=(\S+)", DOCKERFILE.read_text()))["PYTHON_IMAGE"]
+    assert re.fullmatch(r"python:3\.11[.\w-]*-slim-\w+(@sha256:[0-9a-f]{64})?", base), base
+
+
+def test_a_healthcheck_and_no_secret_in_the_image() -> None:
+    (check,) = instructions("HEALTHCHECK")
+    assert "/healthz" in check
+    for kind in ("ENV", "ARG"):
+        for arg in instructions(kind):
+            assert not re.search(r"SECRET|TOKEN|PASSWORD", arg, re.IGNORECASE), arg
+    assert "PROMETHEUS_MULTIPROC_DIR=/tmp/couponrush-metrics" in " ".join(instructions("ENV"))
+
+
+def test_the_build_context_is_only_what_the_image_needs() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*", "exclude everything first, then let through what the build uses"
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    assert allowed == {"pyproject.toml", "README.md", "requirements", "src"}
