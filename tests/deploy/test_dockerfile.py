@@ -64,4 +64,18 @@ def test_the_build_context_is_only_what_the_image_needs() -> None:
     ]
     assert lines[0] == "*", "exclude everything first, then let through what the build uses"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "requirements", "src"}
+    assert allowed >= {"pyproject.toml", "README.md", "requirements", "src"}
+    assert not allowed & {".git", ".venv", "var", "tests", "bench", "docs"}
+
+
+def test_package_data_behind_symlinks_reaches_the_build() -> None:
+    # A symlink under src/ whose target is not in the build stage leaves its file out of
+    # the wheel, silently.
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    copies = " ".join(instructions("COPY"))
+    for link in (p for p in (ROOT / "src").rglob("*") if p.is_symlink()):
+        target = link.resolve().relative_to(ROOT).as_posix()
+        if target.startswith("src/"):
+            continue
+        assert f"!{target}" in ignore, f"{link} -> {target}: let it through .dockerignore"
+        assert target in copies, f"{link} -> {target}: COPY it in the build stage"
