@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every server role of couponrush; the role is the command:
-#   app        granian serving the ASGI factory (see deploy/compose.yaml)
+#   app        serve (granian running the ASGI app)
 #   migrate    db upgrade
 #   consumer   consume --metrics-port 9100
 #   relay      relay --metrics-port 9100
@@ -16,8 +16,9 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 
 # The hash-pinned lock of what the server needs: a complete closure, one file.
-# A lock with an extra (say requirements/kafka.txt) is picked with --build-arg.
-ARG REQUIREMENTS=requirements/main.txt
+# The default carries the Kafka client (compose and Kubernetes run in Kafka mode);
+# --build-arg REQUIREMENTS=requirements/main.txt gives a stream-mode-only image.
+ARG REQUIREMENTS=requirements/kafka.txt
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build

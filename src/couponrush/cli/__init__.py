@@ -10,12 +10,22 @@ import os
 
 from pydantic import ValidationError
 
-from couponrush.cli import dlq, events, pipeline, recovery, rush, stack
+from couponrush.cli import dlq, events, pipeline, recovery, rush, serve, stack
 from couponrush.cli.app import app, console
 from couponrush.core.errors import CouponrushError
 from couponrush.settings import Settings
 
-__all__ = ["app", "dlq", "events", "main", "pipeline", "recovery", "rush", "stack"]
+__all__ = [
+    "app",
+    "dlq",
+    "events",
+    "main",
+    "pipeline",
+    "recovery",
+    "rush",
+    "serve",
+    "stack",
+]
 
 
 def _local_stack_defaults() -> None:
