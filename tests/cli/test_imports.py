@@ -1,4 +1,5 @@
-"""The pipeline's processes load what they run: no plotting stack, no load harness."""
+"""The pipeline's processes load what they run: no plotting stack, no load harness, and
+in stream mode no Kafka client."""
 
 from __future__ import annotations
 
@@ -47,3 +48,5 @@ def test_pipeline_processes_load_no_plotting_and_no_load_harness(
                    if m.split(".")[0] in ("matplotlib", "numpy", "PIL", "hdrh")
                    or m.startswith("couponrush.rush"))  # fmt: skip
     assert heavy == []
+    if role == "consume":  # stream mode: the Kafka client is an extra it does not need
+        assert not [m for m in imported if m.startswith("confluent_kafka")]

@@ -31,6 +31,11 @@ class BrokerUnavailable(RetryableError):
     """Kafka did not confirm delivery in time."""
 
 
+class BrokerFatal(CouponrushError):
+    """Kafka's client reported a fatal error: it cannot go on, so the process stops with
+    its batch unacknowledged and its supervisor starts it afresh."""
+
+
 class Overloaded(RetryableError):
     """This worker is at its in-flight bound."""
 

@@ -1,11 +1,13 @@
-"""Retryable, permanent or a bug: one decision over exception types (pure)."""
+"""Retryable, permanent or a bug: one decision over exception types.
+
+Kafka's errors never get here raw: the Kafka adapters translate them at the edge
+(pipeline.kafka.translated), so a stream-mode install needs no Kafka client."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import asyncpg
-from confluent_kafka import KafkaError, KafkaException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -31,9 +33,6 @@ def classify(exc: BaseException) -> Verdict:
         return "permanent"
     if isinstance(exc, RetryableError):
         return "retry"
-    if isinstance(exc, KafkaException):
-        error = exc.args[0] if exc.args else None
-        return "bug" if isinstance(error, KafkaError) and error.fatal() else "retry"
     return "retry" if isinstance(exc, _TRANSIENT) else "bug"
 
 

@@ -7,20 +7,33 @@ stay in one partition, in order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from couponrush.core.errors import BrokerUnavailable
+from couponrush.core.errors import BrokerFatal, BrokerUnavailable
 from couponrush.core.win import Win
 
 PARTITIONS = 6
 # librdkafka logs to stderr at this syslog level and above: warnings and worse.
 _LOG_LEVEL = 4
 _FLUSH_S = 15.0  # above the producer's message.timeout.ms
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Kafka's errors as ours: a fatal one stops the process, any other is retried."""
+    try:
+        yield
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and error.fatal():
+            raise BrokerFatal(f"kafka: {error}") from exc
+        raise BrokerUnavailable(f"kafka: {error or exc}") from exc
 
 
 def producer_conf(bootstrap: str) -> dict[str, Any]:
@@ -52,7 +65,8 @@ def _create_topics(bootstrap: str, topics: list[str]) -> None:
 
 
 async def ensure_topics(bootstrap: str, *topics: str) -> None:
-    await asyncio.to_thread(_create_topics, bootstrap, list(topics))
+    with translated():
+        await asyncio.to_thread(_create_topics, bootstrap, list(topics))
 
 
 class KafkaPublisher:
@@ -68,18 +82,22 @@ class KafkaPublisher:
             if err is not None:
                 failed.append(err)
 
-        for win in wins:
-            while True:
-                try:
-                    self._producer.produce(self._topic, win.to_message(), win.user_id.encode(),
-                                           on_delivery=report)  # fmt: skip
-                    break
-                except BufferError:
-                    await asyncio.to_thread(self._producer.poll, 0.1)
-        left = await asyncio.to_thread(self._producer.flush, _FLUSH_S)
+        with translated():
+            for win in wins:
+                await self._produce(win, report)
+            left = await asyncio.to_thread(self._producer.flush, _FLUSH_S)
         if left or failed:
             reason = failed[0] if failed else f"{left} messages unconfirmed"
             raise BrokerUnavailable(f"kafka delivery failed: {reason}")
+
+    async def _produce(self, win: Win, report: Any) -> None:
+        while True:
+            try:
+                self._producer.produce(self._topic, win.to_message(), win.user_id.encode(),
+                                       on_delivery=report)  # fmt: skip
+                return
+            except BufferError:  # the local queue is full: let deliveries drain first
+                await asyncio.to_thread(self._producer.poll, 0.1)
 
     async def close(self, timeout_s: float = 10) -> None:
         await asyncio.to_thread(self._producer.flush, timeout_s)

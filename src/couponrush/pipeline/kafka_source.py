@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from couponrush.core.errors import BadMessage
 from couponrush.core.ports import Delivery
 from couponrush.core.win import parse_message
+from couponrush.pipeline.kafka import translated
 
 log = structlog.get_logger(__name__)
 # A commit refused because the group rebalanced: the new owner gets those messages again,
@@ -58,16 +59,17 @@ class KafkaSource:
         self._batch, self._timeout_s = batch, block_ms / 1000
 
     async def fetch(self) -> list[Delivery]:
-        msgs = await asyncio.to_thread(self._consumer.consume, self._batch, self._timeout_s)
-        out: list[Delivery] = []
-        for msg in msgs:
-            error = msg.error()
-            if error is None:
-                out.append(delivery(msg))
-            elif error.fatal():
-                raise KafkaException(error)
-            else:
-                log.info("kafka_notice", error=str(error))
+        with translated():
+            msgs = await asyncio.to_thread(self._consumer.consume, self._batch, self._timeout_s)
+            out: list[Delivery] = []
+            for msg in msgs:
+                error = msg.error()
+                if error is None:
+                    out.append(delivery(msg))
+                elif error.fatal():
+                    raise KafkaException(error)
+                else:
+                    log.info("kafka_notice", error=str(error))
         return out
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
@@ -77,12 +79,15 @@ class KafkaSource:
             key = (str(ref[0]), int(ref[1]))
             last[key] = max(last.get(key, -1), int(ref[2]))
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
-        try:
-            await asyncio.to_thread(self._consumer.commit, offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            if exc.args[0].code() not in _LOST_OWNERSHIP:
-                raise
-            log.warning("kafka_commit_after_rebalance", error=str(exc))
+        with translated():
+            try:
+                await asyncio.to_thread(self._consumer.commit, offsets=offsets,
+                                        asynchronous=False)  # fmt: skip
+            except KafkaException as exc:
+                if exc.args[0].code() not in _LOST_OWNERSHIP:
+                    raise
+                log.warning("kafka_commit_after_rebalance", error=str(exc))
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._consumer.close)
+        with translated():
+            await asyncio.to_thread(self._consumer.close)

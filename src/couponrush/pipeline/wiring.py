@@ -12,15 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
-from confluent_kafka import Producer
 from redis.asyncio import Redis
 
 from couponrush.core.codes import CodeSigner
 from couponrush.core.ports import Source
 from couponrush.db.repository import Repository
-from couponrush.pipeline import kafka
 from couponrush.pipeline.consumer import Consumer
-from couponrush.pipeline.kafka_source import KafkaSource
 from couponrush.pipeline.loop import BatchLoop, RetryBudget
 from couponrush.pipeline.metrics import PipelineMetrics
 from couponrush.pipeline.relay import Relay
@@ -85,6 +82,8 @@ def _budget(s: Settings) -> RetryBudget:
 
 async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
     """Create the topic, waiting out a broker that is not up yet."""
+    from couponrush.pipeline import kafka
+
     await retrying(lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic), "topics",
                    metrics, s.retry_for_s, s.retry_cap_s)  # fmt: skip
 
@@ -93,6 +92,10 @@ async def source_for(s: Settings, redis: Redis, metrics: PipelineMetrics) -> Sou
     if s.queue == "stream":
         return StreamSource(redis, s.consumer_group, member_name(), s.consumer_batch,
                             s.consumer_block_ms, s.reclaim_idle_ms)  # fmt: skip
+    # The Kafka client is an extra (couponrush[kafka]): loaded only in Kafka mode.
+    from couponrush.pipeline import kafka
+    from couponrush.pipeline.kafka_source import KafkaSource
+
     await _topics(s, metrics)
     conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group)
     return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms)
@@ -111,6 +114,10 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
 
 
 async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
+    from confluent_kafka import Producer
+
+    from couponrush.pipeline import kafka
+
     s = settings
     redis = redis_for(s)
     try:
