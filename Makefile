@@ -50,7 +50,9 @@ bench: install
 
 lock: install
 	$(PIP_COMPILE) -o requirements/main.txt pyproject.toml
-	$(PIP_COMPILE) --extra dev -o requirements/dev.txt pyproject.toml
+	$(PIP_COMPILE) --extra kafka -o requirements/kafka.txt pyproject.toml
+	$(PIP_COMPILE) --extra rush -o requirements/rush.txt pyproject.toml
+	$(PIP_COMPILE) --extra kafka --extra rush --extra dev -o requirements/dev.txt pyproject.toml
 
 clean: down
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache .hypothesis

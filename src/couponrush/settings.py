@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COUPONRUSH_", extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # standalone: REDIS_URL is the server; sentinel: REDIS_URL lists the sentinels
+    # (redis+sentinel://h1:p1,h2:p2/master-name); cluster: REDIS_URL lists seed nodes.
+    redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
+    # Replicas that must confirm a batch of wins (WAIT) before "issued" is answered;
+    # unset: 1 in sentinel and cluster modes, 0 standalone.
+    redis_wait_replicas: int | None = Field(default=None, ge=0, le=16)
+    redis_wait_timeout_ms: int = Field(default=200, ge=1, le=60_000)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default_factory=_default_workers, ge=1, le=256)
@@ -90,6 +97,8 @@ class Settings(BaseSettings):
     stack_pg_port: int = Field(default=0, ge=0, le=65535)
     stack_kafka_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "info"
+    # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
