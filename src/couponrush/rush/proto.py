@@ -8,10 +8,13 @@ when the generator shares two cores with the system under test.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, cast
 
 import httptools
 import orjson
+
+from couponrush.core.retry import retry_after_s
 
 Response = tuple[int, float, bytes]  # status, Retry-After seconds (0 = none), body
 
@@ -36,8 +39,8 @@ class Connection(asyncio.Protocol):
             self._fail(ConnectionError(f"unparseable response: {exc}"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"retry-after" and value.isdigit():
-            self._retry_after = float(value)
+        if name.lower() == b"retry-after":
+            self._retry_after = retry_after_s(value, time.time())
 
     def on_body(self, body: bytes) -> None:
         self._chunks.append(body)
