@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ async def test_the_request_id_reaches_the_outbox(
         mine = await client.issue(event_id, "alice", request_id="shop-42")
         assert mine.request_id == "shop-42"
         generated = await client.issue(event_id, "bob")
-    entries = await redis.xrange(event_keys(event_id).outbox)
+    entries: Any = await redis.xrange(event_keys(event_id).outbox)
     told = {fields["user_id"]: fields["request_id"] for _, fields in entries}
     assert told == {"alice": "shop-42", "bob": generated.request_id}
     assert generated.request_id.startswith("sdk-")
