@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from couponrush.client import Client
 from couponrush.settings import Settings
 from couponrush.stack.local import Stack
 from couponrush.stack.procs import free_port
@@ -126,11 +127,8 @@ def bench_stack(workers: int | None, **env: str) -> Iterator[tuple[Stack, StackS
 
 
 def create_event(url: str, token: str, event_id: str, stock: int) -> None:
-    body = {"event_id": event_id, "name": event_id, "total_stock": stock}
-    response = httpx.post(
-        f"{url}/v1/events", json=body, timeout=10, headers={"Authorization": f"Bearer {token}"}
-    )
-    response.raise_for_status()
+    with Client(url, admin_token=token) as sdk:
+        sdk.create_event(event_id, stock)
 
 
 def sell_out(url: str, event_id: str, stock: int) -> None:

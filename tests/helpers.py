@@ -13,25 +13,30 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 from redis.asyncio import Redis
 
+from couponrush.client import Client
 from couponrush.core.letters import DeadLetter
 from couponrush.stack.procs import free_port
 from couponrush.store.dead_letters import DeadLetters
 from couponrush.store.keys import decode_participant, event_keys
+from couponrush.web.schemas import EventResponse
 
 CLI = [sys.executable, "-m", "couponrush"]
 
 
-def create_event(http: httpx.Client, admin: dict[str, str], event_id: str, stock: int,
-                 **extra: Any) -> httpx.Response:  # fmt: skip
-    body = {"event_id": event_id, "name": f"Event {event_id}", "total_stock": stock, **extra}
-    response = http.post("/v1/events", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    return response
+class Serving(Protocol):
+    """App workers a test can reach with the SDK (AppServer, AppPool)."""
+
+    def sdk(self) -> Client: ...
+
+
+def create_event(app: Serving, event_id: str, stock: int, **extra: Any) -> EventResponse:
+    """The one way tests and benchmarks set up an event over HTTP: the SDK's."""
+    with app.sdk() as sdk:
+        return sdk.create_event(event_id, stock, name=f"Event {event_id}", **extra)
 
 
 async def redis_truth(redis: Redis, event_id: str) -> tuple[dict[str, int], int]:

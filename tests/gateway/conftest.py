@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from couponrush.client import Client
 from couponrush.settings import Settings
 from couponrush.stack import nginx
 from couponrush.stack.commands import app_argv, nginx_argv
@@ -32,6 +33,11 @@ class AppPool:
         """A client straight to one worker, bypassing the gateway (for set-up)."""
         transport = httpx.HTTPTransport(uds=self.sockets[index])
         return httpx.Client(transport=transport, base_url="http://app", timeout=10)
+
+    def sdk(self, index: int = 0) -> Client:
+        """The SDK straight to one worker, with the admin token (for set-up)."""
+        transport = httpx.HTTPTransport(uds=self.sockets[index])
+        return Client("http://app", admin_token=self.admin_token, transport=transport)
 
     @property
     def admin(self) -> dict[str, str]:

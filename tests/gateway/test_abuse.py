@@ -24,8 +24,7 @@ def _app_count(pool: AppPool, result: str) -> float:
 def test_oversized_bodies_and_header_floods_are_refused_at_the_gateway(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    with app_pool.direct() as direct:
-        create_event(direct, app_pool.admin, event_id, 10)
+    create_event(app_pool, event_id, 10)
     gw = start_gateway(app_pool, client_rate_per_s=1000, client_burst=1000)
     url = f"/v1/events/{event_id}/issue"
     with httpx.Client(base_url=gw.url, timeout=10) as http:
@@ -46,8 +45,7 @@ def test_oversized_bodies_and_header_floods_are_refused_at_the_gateway(
 def test_slow_clients_are_cut_off_and_others_are_served(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    with app_pool.direct() as direct:
-        create_event(direct, app_pool.admin, event_id, 100)
+    create_event(app_pool, event_id, 100)
     gw = start_gateway(app_pool, client_timeout_s=1, conn_per_client=100, client_rate_per_s=1000,
                        client_burst=1000)  # fmt: skip
     port = int(gw.url.rsplit(":", 1)[1])

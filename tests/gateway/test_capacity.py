@@ -6,11 +6,11 @@ import asyncio
 import time
 from collections import Counter
 
-import aiohttp
 from redis.asyncio import Redis
 
+from couponrush.client import AsyncClient, IssueOutcome, RetryPolicy
 from couponrush.rush import oracle as invariants
-from couponrush.rush.client import to_answer
+from couponrush.rush.burst import answer
 from tests.helpers import create_event, redis_truth
 
 from .conftest import AppPool, GatewayFactory
@@ -19,41 +19,33 @@ CLIENTS = 600
 STOCK = 200
 
 
-async def _one(
-    http: aiohttp.ClientSession, url: str, user: str
-) -> tuple[invariants.Answer, float, str | None]:
+ONE_TRY = RetryPolicy(max_attempts=1, timeout_s=10)  # to see every shed request
+
+
+async def _one(url: str, event_id: str, user: str) -> tuple[IssueOutcome, float]:
     started = time.monotonic()
-    async with http.post(
-        url, json={"user_id": user}, headers={"X-Forwarded-For": f"10.6.{len(user)}.{user[-2:]}"}
-    ) as r:
-        body = await r.json(content_type=None)
-        return (
-            to_answer(user, r.status, body),
-            time.monotonic() - started,
-            r.headers.get("retry-after"),
-        )
+    async with AsyncClient(url, policy=ONE_TRY) as client:
+        address = {"X-Forwarded-For": f"10.6.{len(user)}.{user[-2:]}"}
+        outcome = await client.issue(event_id, user, headers=address)
+    return outcome, time.monotonic() - started
 
 
 async def test_excess_over_capacity_gets_503_and_the_rest_is_answered(
     app_pool: AppPool, start_gateway: GatewayFactory, redis: Redis, event_id: str
 ) -> None:
-    with app_pool.direct() as direct:
-        create_event(direct, app_pool.admin, event_id, STOCK)
+    create_event(app_pool, event_id, STOCK)
     gw = start_gateway(app_pool, worker_max_conns=2, client_rate_per_s=100_000,
                        client_burst=100_000, trusted_proxies=["127.0.0.0/8"])  # fmt: skip
-    url = f"{gw.url}/v1/events/{event_id}/issue"
-    timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-        results = await asyncio.gather(*(_one(http, url, f"cap-{i:04d}") for i in range(CLIENTS)))
-    answers = [a for a, _, _ in results]
+    results = await asyncio.gather(*(_one(gw.url, event_id, f"cap-{i:04d}")
+                                     for i in range(CLIENTS)))  # fmt: skip
+    answers = [answer(outcome) for outcome, _ in results]
     statuses = Counter(a.status for a in answers)
     assert statuses[503] > 0, statuses  # the excess was shed
     assert set(statuses) <= {201, 410, 503}, statuses
-    for answer, _, retry_after in results:
-        if answer.status == 503:
-            assert answer.result == "overloaded"
-            assert retry_after == "1"
-    assert max(elapsed for _, elapsed, _ in results) < 10
+    for outcome, _ in results:
+        if outcome.status == 503:
+            assert outcome.result == "overloaded"
+            assert outcome.attempts[0].retry_after_s == 1.0
+    assert max(elapsed for _, elapsed in results) < 10
     winners, stock_left = await redis_truth(redis, event_id)
     assert invariants.check(STOCK, answers, winners, stock_left) == []

@@ -10,12 +10,12 @@ from collections import Counter
 from pathlib import Path
 from typing import cast
 
-import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from couponrush.client import AsyncClient, RetryPolicy
 from couponrush.rush import oracle as invariants
-from couponrush.rush.client import to_answer
+from couponrush.rush.burst import answer
 from couponrush.store.keys import event_keys
 from tests.helpers import create_event, redis_truth
 
@@ -25,19 +25,17 @@ USERS = 3_000
 CONCURRENCY = 64
 
 
-async def _client(http: aiohttp.ClientSession, url: str, queue: list[str],
+ONE_TRY = RetryPolicy(max_attempts=1, timeout_s=10)  # a retry would hide a lost request
+
+
+async def _client(url: str, event_id: str, queue: list[str],
                   answers: list[invariants.Answer], third: asyncio.Event) -> None:  # fmt: skip
-    while queue:
-        if len(answers) >= USERS // 3:
-            third.set()
-        user = queue.pop()
-        try:
-            async with http.post(
-                url, json={"user_id": user}, headers={"X-Request-ID": f"rq-{user}"}
-            ) as r:
-                answers.append(to_answer(user, r.status, await r.json(content_type=None)))
-        except aiohttp.ClientError as exc:
-            answers.append(invariants.Answer(user, 0, f"network_error:{exc!r}"))
+    async with AsyncClient(url, policy=ONE_TRY) as client:
+        while queue:
+            if len(answers) >= USERS // 3:
+                third.set()
+            user = queue.pop()
+            answers.append(answer(await client.issue(event_id, user, request_id=f"rq-{user}")))
 
 
 async def test_killing_a_worker_fails_only_its_in_flight_requests(
@@ -51,21 +49,18 @@ async def test_killing_a_worker_fails_only_its_in_flight_requests(
 
 
 async def _run(pool: AppPool, redis: Redis, start_gateway: GatewayFactory, event_id: str) -> None:
-    with pool.direct() as direct:
-        create_event(direct, pool.admin, event_id, USERS * 2)
+    create_event(pool, event_id, USERS * 2)
     # Capacity well above the clients' concurrency: no 503 here may come from shedding.
     gw = start_gateway(pool, client_rate_per_s=100_000, client_burst=100_000, worker_max_conns=512)
-    url = f"{gw.url}/v1/events/{event_id}/issue"
     queue = [f"fo-{i:05d}" for i in range(USERS)]
     answers: list[invariants.Answer] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-        third = asyncio.Event()
-        clients = asyncio.gather(
-            *(_client(http, url, queue, answers, third) for _ in range(CONCURRENCY))
-        )
-        await asyncio.wait_for(third.wait(), timeout=30)
-        os.killpg(pool.processes[0].pid, signal.SIGKILL)  # granian and its worker
-        await clients
+    third = asyncio.Event()
+    clients = asyncio.gather(
+        *(_client(gw.url, event_id, queue, answers, third) for _ in range(CONCURRENCY))
+    )
+    await asyncio.wait_for(third.wait(), timeout=30)
+    os.killpg(pool.processes[0].pid, signal.SIGKILL)  # granian and its worker
+    await clients
     statuses = Counter(a.status for a in answers)
     assert set(statuses) <= {201, 503}, statuses  # 503: in flight on the killed worker
     assert statuses[503] <= CONCURRENCY, statuses  # at most what was in flight

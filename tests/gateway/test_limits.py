@@ -20,8 +20,7 @@ def _issue(http: httpx.Client, event_id: str, user: str, xff: str | None = None)
 def test_a_client_over_its_bucket_gets_429_then_is_served_after_retry_after(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    with app_pool.direct() as direct:
-        create_event(direct, app_pool.admin, event_id, 1_000)
+    create_event(app_pool, event_id, 1_000)
     gw = start_gateway(app_pool, client_rate_per_s=2, client_burst=3)
     with httpx.Client(base_url=gw.url, timeout=10) as http:
         answers = [_issue(http, event_id, f"u{i}") for i in range(10)]
@@ -40,8 +39,7 @@ def test_a_client_over_its_bucket_gets_429_then_is_served_after_retry_after(
 def test_spoofed_forwarded_for_from_an_untrusted_hop_stays_in_its_bucket(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    with app_pool.direct() as direct:
-        create_event(direct, app_pool.admin, event_id, 1_000)
+    create_event(app_pool, event_id, 1_000)
     gw = start_gateway(app_pool, client_rate_per_s=1, client_burst=2, trusted_proxies=[])
     with httpx.Client(base_url=gw.url, timeout=10) as http:
         codes = [_issue(http, event_id, f"s{i}", xff=f"10.9.{i}.1").status_code for i in range(8)]
@@ -51,8 +49,7 @@ def test_spoofed_forwarded_for_from_an_untrusted_hop_stays_in_its_bucket(
 def test_a_trusted_hop_gives_each_forwarded_client_its_own_bucket(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    with app_pool.direct() as direct:
-        create_event(direct, app_pool.admin, event_id, 1_000)
+    create_event(app_pool, event_id, 1_000)
     gw = start_gateway(
         app_pool, client_rate_per_s=1, client_burst=1, trusted_proxies=["127.0.0.1/32"]
     )
@@ -66,9 +63,9 @@ def test_a_trusted_hop_gives_each_forwarded_client_its_own_bucket(
 def test_one_user_from_many_addresses_is_limited_in_the_app(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    with app_pool.direct() as direct:  # not open yet: every try reaches the user's bucket
-        create_event(direct, app_pool.admin, event_id, 10, starts_at=later)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    # not open yet: every try reaches the user's bucket
+    create_event(app_pool, event_id, 10, starts_at=later)
     gw = start_gateway(app_pool, client_rate_per_s=1000, client_burst=1000,
                        trusted_proxies=["127.0.0.0/8"])  # fmt: skip
     with httpx.Client(base_url=gw.url, timeout=10) as http:

@@ -12,8 +12,7 @@ from couponrush.core.codes import CodeSigner
 from couponrush.store.keys import event_keys
 from tests.fixtures.app import AppServer
 from tests.fixtures.pipeline import Pipeline
-from tests.helpers import db_rows, dead_letters, poll
-from tests.pipeline.test_end_to_end import create_event
+from tests.helpers import create_event, db_rows, dead_letters, poll
 
 
 def issue(app: AppServer, event_id: str, user: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -13,15 +12,9 @@ from couponrush.rush.burst import burst_users, run_burst
 from couponrush.rush.oracle import WIN_RESULTS, Answer, check
 from tests.fixtures.app import AppServer
 from tests.fixtures.pipeline import Pipeline
-from tests.helpers import db_rows, redis_truth, wait_rows
+from tests.helpers import create_event, db_rows, redis_truth, wait_rows
 
 TOTAL, USERS = 1_000, 5_000
-
-
-def create_event(app: AppServer, event_id: str, total: int) -> None:
-    body = {"event_id": event_id, "name": event_id, "total_stock": total}
-    response = httpx.post(f"{app.url}/v1/events", json=body, headers=app.admin, timeout=10)
-    assert response.status_code == 201, response.text
 
 
 async def assert_persisted(

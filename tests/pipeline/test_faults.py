@@ -14,8 +14,8 @@ from couponrush.rush.burst import burst_users, run_burst
 from tests.fixtures.app import AppServer
 from tests.fixtures.pipeline import Pipeline
 from tests.fixtures.postgres import PgServer
-from tests.helpers import dead_letters, poll, row_count
-from tests.pipeline.test_end_to_end import assert_persisted, create_event
+from tests.helpers import create_event, dead_letters, poll, row_count
+from tests.pipeline.test_end_to_end import assert_persisted
 
 TOTAL, USERS = 1_000, 5_000
 OUTAGE_S = 10.0

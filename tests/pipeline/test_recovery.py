@@ -12,8 +12,8 @@ from couponrush.rush.burst import burst_users, run_burst
 from couponrush.store.keys import event_keys
 from tests.fixtures.app import AppServer
 from tests.fixtures.pipeline import Pipeline
-from tests.helpers import db_rows, poll, wait_rows
-from tests.pipeline.test_end_to_end import assert_persisted, create_event
+from tests.helpers import create_event, db_rows, poll, wait_rows
+from tests.pipeline.test_end_to_end import assert_persisted
 
 
 def reconcile(pipeline: Pipeline, event_id: str, *flags: str) -> tuple[int, dict[str, Any]]:

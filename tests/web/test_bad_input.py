@@ -60,7 +60,7 @@ CASES: list[tuple[str, str, str, bytes, dict[str, str], int, str]] = [
 def bad_input_event(app_server: AppServer) -> None:
     with httpx.Client(base_url=app_server.url) as http:
         if http.get(f"/v1/events/{EV}").status_code == 404:
-            create_event(http, app_server.admin, EV, 10)
+            create_event(app_server, EV, 10)
 
 
 @pytest.mark.usefixtures("bad_input_event")

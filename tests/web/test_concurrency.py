@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import httpx
 from redis.asyncio import Redis
 
 from couponrush.rush import oracle as invariants
@@ -18,8 +17,7 @@ STOCK, USERS, REQUESTS = 1_000, 5_000, 20_000
 async def test_flash_sale_over_http_keeps_every_invariant(
     app_server: AppServer, redis: Redis, event_id: str
 ) -> None:
-    with httpx.Client(base_url=app_server.url) as http:
-        create_event(http, app_server.admin, event_id, STOCK)
+    create_event(app_server, event_id, STOCK)
     order = burst_users(REQUESTS, USERS, seed=11)
     answers = await run_burst(app_server.url, event_id, order, 200, show_progress=False)
     winners, stock_left = await redis_truth(redis, event_id)

@@ -11,17 +11,17 @@ from tests.fixtures.app import AppServer
 from tests.helpers import create_event
 
 
-def _iso(delta_s: float) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=delta_s)).isoformat()
+def _at(delta_s: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=delta_s)
 
 
 def test_create_then_show_an_event(
     http: httpx.Client, app_server: AppServer, event_id: str
 ) -> None:
-    body = create_event(http, app_server.admin, event_id, 3).json()
-    assert body["result"] == "created"
-    assert (body["total_stock"], body["remaining"], body["issued"]) == (3, 3, 0)
-    assert body["status"] == "open"
+    created = create_event(app_server, event_id, 3)
+    assert created.result == "created"
+    assert (created.total_stock, created.remaining, created.issued) == (3, 3, 0)
+    assert created.status == "open"
     shown = http.get(f"/v1/events/{event_id}").json()
     assert shown["event_id"] == event_id
     assert shown["result"] == "ok"
@@ -30,7 +30,7 @@ def test_create_then_show_an_event(
 def test_create_is_refused_twice_without_token_and_when_invalid(
     http: httpx.Client, app_server: AppServer, event_id: str
 ) -> None:
-    create_event(http, app_server.admin, event_id, 3)
+    create_event(app_server, event_id, 3)
     again = http.post("/v1/events", json={"event_id": event_id, "name": "x", "total_stock": 1},
                       headers=app_server.admin)  # fmt: skip
     assert (again.status_code, again.json()["result"]) == (409, "exists")
@@ -46,7 +46,7 @@ def test_create_is_refused_twice_without_token_and_when_invalid(
 def test_issue_then_retry_returns_the_same_coupon(
     http: httpx.Client, app_server: AppServer, event_id: str
 ) -> None:
-    create_event(http, app_server.admin, event_id, 1)
+    create_event(app_server, event_id, 1)
     first = http.post(f"/v1/events/{event_id}/issue", json={"user_id": "alice"})
     assert first.status_code == 201
     won = first.json()
@@ -67,12 +67,12 @@ def test_issue_then_retry_returns_the_same_coupon(
 
 
 def test_window_answers(http: httpx.Client, app_server: AppServer, event_id: str) -> None:
-    create_event(http, app_server.admin, f"{event_id}-s", 5, starts_at=_iso(3600))
+    create_event(app_server, f"{event_id}-s", 5, starts_at=_at(3600))
     early = http.post(f"/v1/events/{event_id}-s/issue", json={"user_id": "u"})
     assert (early.status_code, early.json()["result"]) == (409, "not_open")
     assert "starts_at" in early.json()
     assert http.get(f"/v1/events/{event_id}-s").json()["status"] == "scheduled"
-    create_event(http, app_server.admin, f"{event_id}-c", 5, starts_at=_iso(-60), ends_at=_iso(-1))
+    create_event(app_server, f"{event_id}-c", 5, starts_at=_at(-60), ends_at=_at(-1))
     late = http.post(f"/v1/events/{event_id}-c/issue", json={"user_id": "u"})
     assert (late.status_code, late.json()["result"]) == (409, "closed")
     assert http.get(f"/v1/events/{event_id}-c").json()["status"] == "closed"

@@ -1,14 +1,32 @@
-"""``event create``, ``event show`` and ``issue``: the HTTP API of the running stack."""
+"""``event create``, ``event show`` and ``issue``: the HTTP API through the SDK."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Annotated
 
-import httpx
 import typer
 
-from couponrush.cli.app import app, event_app, print_json
+from couponrush.cli.app import AsJson, app, console, event_app, print_json
 from couponrush.cli.stack import running_state
+from couponrush.client import ApiError, Client, IssueOutcome
+
+Url = Annotated[str | None, typer.Option(help="Gateway URL (default: the local stack's)")]
+
+
+def _when(text: str | None, name: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{name} must be an RFC 3339 time") from exc
+
+
+def _refused(exc: ApiError) -> typer.Exit:
+    """Print the API's problem and exit 1."""
+    body = exc.problem.model_dump() if exc.problem else {"result": exc.result, "detail": str(exc)}
+    print_json(body)
+    return typer.Exit(1)
 
 
 @event_app.command("create")
@@ -21,30 +39,59 @@ def event_create(
 ) -> None:
     """Create an event on the running stack."""
     state = running_state()
-    body = {"event_id": event_id, "name": name or event_id, "total_stock": stock}
-    body.update({k: v for k, v in (("starts_at", starts_at), ("ends_at", ends_at)) if v})
-    headers = {"Authorization": f"Bearer {state.admin_token}"}
-    response = httpx.post(f"{state.url}/v1/events", json=body, headers=headers, timeout=10)
-    print_json(response.json())
-    if response.status_code != 201:
-        raise typer.Exit(1)
+    opens, closes = _when(starts_at, "--starts-at"), _when(ends_at, "--ends-at")
+    with Client(state.url, admin_token=state.admin_token) as sdk:
+        try:
+            created = sdk.create_event(event_id, stock, name=name, starts_at=opens, ends_at=closes)
+        except ApiError as exc:
+            raise _refused(exc) from exc
+    print_json(created.model_dump(mode="json"))
 
 
 @event_app.command("show")
-def event_show(event_id: str) -> None:
+def event_show(event_id: str, url: Url = None) -> None:
     """Stock left, issued count and status of an event."""
-    response = httpx.get(f"{running_state().url}/v1/events/{event_id}", timeout=10)
-    print_json(response.json())
-    if response.status_code != 200:
-        raise typer.Exit(1)
+    with Client(url or running_state().url) as sdk:
+        try:
+            print_json(sdk.get_event(event_id).model_dump(mode="json"))
+        except ApiError as exc:
+            raise _refused(exc) from exc
 
 
 @app.command()
-def issue(event_id: str, user_id: str) -> None:
-    """Send one issue request and print the outcome (exit 0 only for a coupon)."""
-    response = httpx.post(
-        f"{running_state().url}/v1/events/{event_id}/issue", json={"user_id": user_id}, timeout=10
-    )
-    print_json(response.json())
-    if response.status_code not in (200, 201):
+def issue(
+    event_id: str,
+    user_id: str,
+    as_json: AsJson = False,
+    url: Url = None,
+    request_id: Annotated[str | None, typer.Option(help="X-Request-ID of every try")] = None,
+) -> None:
+    """Claim a coupon, waiting out 429/503 as Retry-After asks; print the final outcome
+    (exit 0 only for a coupon)."""
+    with Client(url or running_state().url) as sdk:
+        try:
+            outcome = sdk.issue(event_id, user_id, request_id=request_id)
+        except ApiError as exc:
+            raise _refused(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(outcome.as_dict()))
+    else:
+        console.print(describe(outcome))
+    if not outcome.won:
         raise typer.Exit(1)
+
+
+def describe(outcome: IssueOutcome) -> str:
+    """One line for a person: the answer, then the retries it took."""
+    coupon, retries = outcome.coupon, len(outcome.attempts) - 1
+    if coupon is not None:
+        again = " (the same coupon as before)" if coupon.result == "already_issued" else ""
+        line = f"{coupon.result}: coupon {coupon.coupon_code}, slot {coupon.slot}{again}"
+    elif outcome.final:
+        line = f"{outcome.result}: {outcome.problem.detail if outcome.problem else ''}"
+    else:
+        line = f"gave up: {outcome.result} after {len(outcome.attempts)} tries"
+    if retries:
+        waited = sum(a.wait_s for a in outcome.attempts)
+        line += f" [{retries} retries, {waited:.1f} s waited as the server asked]"
+    return f"{line}  (request id {outcome.request_id})"

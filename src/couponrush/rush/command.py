@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 
+from couponrush.client import Client
 from couponrush.rush import report, runner
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.verify import Stores, verify
@@ -31,13 +31,8 @@ def new_event_id() -> str:
 
 
 def create_event(state: StackState, event_id: str, stock: int) -> None:
-    response = httpx.post(
-        f"{state.url}/v1/events",
-        json={"event_id": event_id, "name": f"Flash sale {event_id}", "total_stock": stock},
-        headers={"Authorization": f"Bearer {state.admin_token}"},
-        timeout=10,
-    )
-    response.raise_for_status()
+    with Client(state.url, admin_token=state.admin_token) as sdk:
+        sdk.create_event(event_id, stock, name=f"Flash sale {event_id}")
 
 
 def run(stack: Stack, console: Console, options: RushOptions) -> bool:
