@@ -60,4 +60,4 @@ class ClientBase:
         """One try of ``call``; every try of a call carries the same request id."""
         headers = {**call.headers, "X-Request-ID": retrier.request_id}
         return http.build_request(call.method, call.path, json=call.json, headers=headers,
-                                  timeout=retrier.timeout())  # fmt: skip
+                                  timeout=retrier.start())  # fmt: skip

@@ -21,11 +21,14 @@ class Attempt:
     result: str  # the body's result code, or network_error
     retry_after_s: float  # what the server asked for (0: nothing)
     wait_s: float  # how long the client waited before the next try (0: none followed)
+    sent_at: float  # monotonic clock (time.monotonic) when the try was sent
+    answered_at: float  # and when its answer or failure came back
     error: str | None = None  # the exception's type name when status is 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "result": self.result,
                 "retry_after_s": self.retry_after_s, "wait_s": round(self.wait_s, 3),
+                "latency_s": round(self.answered_at - self.sent_at, 4),
                 "error": self.error}  # fmt: skip
 
 

@@ -54,12 +54,14 @@ class Retrier:
         self._clock, self._rng = clock, rng
         self._deadline = clock() + policy.deadline_s
         self._attempts: list[Attempt] = []
+        self._sent_at = 0.0
         self._status = 0
         self._body: dict[str, Any] = {}
 
-    def timeout(self) -> float:
-        """The timeout of the next request: the policy's, or what is left of the deadline."""
-        return max(0.001, min(self.policy.timeout_s, self._deadline - self._clock()))
+    def start(self) -> float:
+        """A try goes out now; its timeout: the policy's, or what is left of the deadline."""
+        self._sent_at = now = self._clock()
+        return max(0.001, min(self.policy.timeout_s, self._deadline - now))
 
     def answered(self, response: httpx.Response) -> float | None:
         self._status, self._body = response.status_code, _body(response)
@@ -75,8 +77,11 @@ class Retrier:
         return Reply(self._status, self._body, self.request_id, tuple(self._attempts))
 
     def _record(self, status: int, result: str, floor: float, error: str | None) -> float | None:
+        answered_at = self._clock()
         wait = self._wait(status, floor)
-        self._attempts.append(Attempt(status, result, floor, wait or 0.0, error))
+        self._attempts.append(
+            Attempt(status, result, floor, wait or 0.0, self._sent_at, answered_at, error)
+        )
         return wait
 
     def _wait(self, status: int, floor: float) -> float | None:
