@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     user_burst: int = Field(default=10, ge=1, le=1_000_000)
     max_in_flight: int = Field(default=512, ge=1, le=1_000_000)
 
+    # Live dashboard (/dashboard/<event>): viewers per worker process (more -> 503), how
+    # often its one poller per worker reads Redis, and how long a login lasts.
+    dashboard_max_viewers: int = Field(default=16, ge=1, le=10_000)
+    dashboard_interval_ms: int = Field(default=1000, ge=100, le=60_000)
+    dashboard_session_s: int = Field(default=1800, ge=60, le=86_400)
+
     # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
     database_url: str = "postgresql://couponrush@127.0.0.1:5432/couponrush"
     # "stream": the consumer reads the Redis outbox directly (no broker);

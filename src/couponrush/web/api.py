@@ -16,6 +16,9 @@ from starlette.exceptions import HTTPException
 from couponrush import __version__
 from couponrush.core.errors import RetryableError
 from couponrush.settings import Settings
+from couponrush.web import dashboard, pages
+from couponrush.web.frames import FrameReader
+from couponrush.web.live import LiveHub
 from couponrush.web.metrics import Metrics
 from couponrush.web.problems import problem_for_errors
 from couponrush.web.routes import PROBLEMS, ProblemResponse, problem_response, router
@@ -80,6 +83,15 @@ async def _flush_metrics(metrics: Metrics) -> None:
         metrics.flush()
 
 
+def live_hub(services: Services) -> LiveHub:
+    """The dashboard's poller of this worker (it starts with the first viewer)."""
+    settings = services.settings
+    group = settings.consumer_group if settings.queue == "stream" else settings.relay_group
+    read = FrameReader(services.events.store, services.redis, services.metrics, group,
+                       settings.queue)  # fmt: skip
+    return LiveHub(read, settings.dashboard_interval_ms / 1000, settings.dashboard_max_viewers)
+
+
 def create_api(services: Services) -> FastAPI:
     settings = services.settings
 
@@ -91,6 +103,7 @@ def create_api(services: Services) -> FastAPI:
             yield
         finally:
             flusher.cancel()
+            await app.state.live.aclose()
             await services.aclose()
 
     app = FastAPI(
@@ -100,7 +113,10 @@ def create_api(services: Services) -> FastAPI:
         description="First-come-first-served coupon issuance for flash events.",
     )
     app.state.services = services
+    app.state.live = live_hub(services)
     app.include_router(router)
+    app.include_router(dashboard.router)
+    pages.install(app)
     _install_error_handlers(app, settings)
 
     def openapi() -> dict[str, Any]:
