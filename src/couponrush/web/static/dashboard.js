@@ -133,6 +133,7 @@
     }
   }
 
+  window.addEventListener("resize", draw);
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("event-id").textContent = eventId;

@@ -77,6 +77,7 @@
     }
     const date = Date.parse(response.headers.get("Date") || "");
     if (!Number.isNaN(date) && Math.abs(date - Date.now()) > 1500) clockOffsetMs = date - Date.now();
+    if (response.status === 429 || response.status === 503) return; // busy: next refresh
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       $("event-name").textContent = response.status === 404 ? "No such sale" : "Sale unavailable";
