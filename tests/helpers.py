@@ -36,7 +36,7 @@ class Serving(Protocol):
 def create_event(app: Serving, event_id: str, stock: int, **extra: Any) -> EventResponse:
     """The one way tests and benchmarks set up an event over HTTP: the SDK's."""
     with app.sdk() as sdk:
-        return sdk.create_event(event_id, stock, name=f"Event {event_id}", **extra)
+        return sdk.create_event(event_id, stock, **{"name": f"Event {event_id}", **extra})
 
 
 async def redis_truth(redis: Redis, event_id: str) -> tuple[dict[str, int], int]:

@@ -51,7 +51,7 @@ def _status(page: Page, state: str) -> None:
 def test_a_shopper_wins_and_a_retry_shows_the_same_code(
     phone: Page, gateway: Gateway, pool: AppPool, event_id: str, shots: Path
 ) -> None:
-    create_event(pool, event_id, 2)
+    create_event(pool, event_id, 2, name="Spring sale")
     phone.goto(f"{gateway.url}/e/{event_id}")
     expect(phone.locator("#remaining")).to_have_text("2 of 2")
     _claim(phone, "alice")
@@ -74,7 +74,7 @@ def test_a_shopper_wins_and_a_retry_shows_the_same_code(
 def test_a_late_shopper_is_told_sold_out(
     phone: Page, gateway: Gateway, pool: AppPool, event_id: str, shots: Path
 ) -> None:
-    create_event(pool, event_id, 1)
+    create_event(pool, event_id, 1, name="Midnight drop")
     with pool.sdk() as sdk:
         assert sdk.issue(event_id, "early-bird").won
     phone.goto(f"{gateway.url}/e/{event_id}")
@@ -87,7 +87,9 @@ def test_a_late_shopper_is_told_sold_out(
 def test_not_open_counts_down_then_opens(
     phone: Page, gateway: Gateway, pool: AppPool, event_id: str, shots: Path
 ) -> None:
-    create_event(pool, event_id, 5, starts_at=datetime.now(UTC) + timedelta(seconds=4))
+    create_event(
+        pool, event_id, 5, name="Opening bell", starts_at=datetime.now(UTC) + timedelta(seconds=4)
+    )
     phone.goto(f"{gateway.url}/e/{event_id}")
     countdown = phone.locator("#countdown")
     expect(countdown).to_have_text(re.compile(r"^Opens in 0:0[1-4]$"))
@@ -103,7 +105,7 @@ def test_not_open_counts_down_then_opens(
 def test_a_tight_rate_limit_shows_retrying_then_a_final_answer(
     phone: Page, pool: AppPool, start_gateway: GatewayFactory, event_id: str, shots: Path
 ) -> None:
-    create_event(pool, event_id, 5)
+    create_event(pool, event_id, 5, name="Busy hour")
     tight = start_gateway(pool, client_rate_per_s=1, client_burst=8)
     phone.goto(f"{tight.url}/e/{event_id}")
     expect(phone.locator("#remaining")).to_have_text("5 of 5")
@@ -121,7 +123,7 @@ def test_a_tight_rate_limit_shows_retrying_then_a_final_answer(
 def test_the_dashboard_matches_redis_after_a_burst(
     desktop: Page, gateway: Gateway, pool: AppPool, redis_url: str, event_id: str, shots: Path
 ) -> None:
-    create_event(pool, event_id, 60)
+    create_event(pool, event_id, 60, name="Summer flash sale")
     desktop.goto(f"{gateway.url}/dashboard/{event_id}")
     desktop.get_by_label("Admin token").fill("wrong-" * 4)
     desktop.get_by_label("Admin token").press("Enter")
