@@ -88,12 +88,13 @@ def test_the_dashboard_needs_a_login_and_streams_after_it(
 def one_viewer_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     work: Path = tmp_path_factory.mktemp("oneviewer")
     token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
-    env = app_env(redis_url, token, secret, work / "metrics", dashboard_max_viewers="1")
+    env = app_env(redis_url, token, secret, work / "metrics", dashboard_max_viewers="1",
+                  dashboard_interval_ms="5000")  # fmt: skip
     with running_app(env, work, workers=1) as url:
         yield AppServer(url, token, secret, redis_url)
 
 
-def test_viewers_over_the_bound_get_503_with_retry_after(
+def test_viewers_over_the_bound_get_503_and_a_quiet_stream_is_kept_alive(
     one_viewer_app: AppServer, event_id: str
 ) -> None:
     create_event(one_viewer_app, event_id, 1)
@@ -107,5 +108,9 @@ def test_viewers_over_the_bound_get_503_with_retry_after(
         assert refused.status_code == 503
         assert refused.json()["result"] == "overloaded"
         assert int(refused.headers["retry-after"]) >= 1
+        lines = watching.iter_lines()
+        assert next(line for line in lines if line.startswith("data: "))  # the first frame
+        assert next(lines) == ""
+        assert next(lines) == ": keep-alive"  # within a second, long before the next frame
     for client in clients:
         client.close()

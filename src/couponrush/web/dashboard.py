@@ -10,6 +10,7 @@ derived from the admin token, so changing the token ends every session.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -28,6 +29,8 @@ from couponrush.web.schemas import EventId
 from couponrush.web.wiring import Services
 
 COOKIE = "couponrush_dashboard"
+# Below the gateway's upstream read timeout (2 s by default).
+HEARTBEAT_S = 1.0
 router = APIRouter(include_in_schema=False)
 
 
@@ -116,7 +119,11 @@ async def _events(hub: LiveHub, viewer: Viewer, expires: int) -> AsyncIterator[b
     try:
         yield b"retry: 3000\n\n"
         while time.time() < expires:
-            frame = await viewer.frames.get()
+            try:
+                frame = await asyncio.wait_for(viewer.frames.get(), HEARTBEAT_S)
+            except TimeoutError:  # a comment line keeps proxies from closing a quiet stream
+                yield b": keep-alive\n\n"
+                continue
             yield sse(orjson.dumps(frame))
         yield sse(b"{}", "expired")
     finally:
