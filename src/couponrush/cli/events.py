@@ -93,5 +93,6 @@ def describe(outcome: IssueOutcome) -> str:
         line = f"gave up: {outcome.result} after {len(outcome.attempts)} tries"
     if retries:
         waited = sum(a.wait_s for a in outcome.attempts)
-        line += f" [{retries} retries, {waited:.1f} s waited as the server asked]"
+        tries = "1 retry" if retries == 1 else f"{retries} retries"
+        line += f" [{tries}, {waited:.1f} s waited as the server asked]"
     return f"{line}  (request id {outcome.request_id})"
