@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from tests.client.scripted import Script, scripted_server
 from tests.fixtures.app import AppServer
 from tests.helpers import create_event, run_cli
 
@@ -41,3 +42,18 @@ def test_issue_prints_one_final_outcome_and_exits_0_only_for_a_coupon(
     assert '"not_found"' in missing.stdout
     shown = run_cli(["event", "show", event_id, *url], env)
     assert json.loads(shown.stdout)["remaining"] == 0
+
+
+def test_issue_waits_out_retry_after(tmp_path: Path) -> None:
+    win = {"result": "issued", "event_id": "e1", "user_id": "u1", "slot": 4,
+           "coupon_code": "ABCD-EFGH", "issued_at": "2026-11-24T16:00:00.000Z"}  # fmt: skip
+    limited = {"type": "x", "title": "Too Many Requests", "status": 429, "detail": "slow",
+               "result": "rate_limited"}  # fmt: skip
+    script = Script([(429, {"Retry-After": "1"}, limited), (201, {}, win)])
+    with scripted_server(script) as url:
+        done = run_cli(["issue", "e1", "u1", "--json", "--url", url], _env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    first, last = json.loads(done.stdout)["attempts"]
+    assert (first["status"], first["retry_after_s"], last["status"]) == (429, 1.0, 201)
+    assert first["wait_s"] >= 1.0
+    assert script.seen[1][0] - script.seen[0][0] >= 1.0
