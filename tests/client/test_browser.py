@@ -121,7 +121,7 @@ def test_a_tight_rate_limit_shows_retrying_then_a_final_answer(
 
 
 def test_the_dashboard_matches_redis_after_a_burst(
-    desktop: Page, gateway: Gateway, pool: AppPool, redis_url: str, event_id: str, shots: Path
+    gateway: Gateway, desktop: Page, pool: AppPool, redis_url: str, event_id: str, shots: Path
 ) -> None:
     create_event(pool, event_id, 60, name="Summer flash sale")
     desktop.goto(f"{gateway.url}/dashboard/{event_id}")
@@ -150,6 +150,9 @@ def test_the_dashboard_matches_redis_after_a_burst(
     desktop.set_viewport_size({"width": 390, "height": 844})
     desktop.screenshot(path=shots / "dashboard-phone.png", full_page=True)
     assert desktop.evaluate("document.documentElement.scrollWidth") <= 390
+    desktop.get_by_role("button", name="Log out").click()  # closes the stream too
+    expect(desktop.locator("#login-status")).to_have_text("Logged out.")
+    expect(desktop.locator("#conn")).to_have_text("not connected")
 
 
 async def _burst(url: str, event_id: str, users: int) -> None:
