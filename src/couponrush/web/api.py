@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from redis.exceptions import RedisError
@@ -20,36 +20,12 @@ from couponrush.web import dashboard, pages
 from couponrush.web.frames import FrameReader
 from couponrush.web.live import LiveHub
 from couponrush.web.metrics import Metrics
+from couponrush.web.openapi import finish, issue_doc
 from couponrush.web.problems import problem_for_errors
-from couponrush.web.routes import PROBLEMS, ProblemResponse, problem_response, router
-from couponrush.web.schemas import EventId, IssueRequest, IssueResponse, Problem
+from couponrush.web.routes import ProblemResponse, problem_response, router
 from couponrush.web.wiring import Services
 
 _RESULT_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
-
-# Documentation of the hot route, which is served by web.issue.IssueEndpoint.
-_doc_router = APIRouter()
-
-
-@_doc_router.post(
-    "/v1/events/{event_id}/issue",
-    status_code=201,
-    response_model=IssueResponse,
-    tags=["issue"],
-    summary="Claim one coupon (first come, first served; idempotent per user)",
-    responses={
-        200: {"model": IssueResponse, "description": "already_issued: the same coupon again"},
-        **PROBLEMS,
-        400: {"model": Problem, "description": "malformed_json"},
-        404: {"model": Problem, "description": "not_found: no such event"},
-        409: {"model": Problem, "description": "not_open / closed"},
-        410: {"model": Problem, "description": "sold_out"},
-        429: {"model": Problem, "description": "rate_limited, with Retry-After"},
-        503: {"model": Problem, "description": "unavailable / overloaded, with Retry-After"},
-    },
-)
-async def issue(event_id: EventId, body: IssueRequest) -> IssueResponse:
-    raise NotImplementedError  # documentation only
 
 
 def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
@@ -121,12 +97,12 @@ def create_api(services: Services) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = get_openapi(
+            app.openapi_schema = finish(get_openapi(
                 title=app.title,
                 version=app.version,
                 description=app.description,
-                routes=[*app.routes, *_doc_router.routes],
-            )
+                routes=[*app.routes, *issue_doc.routes],
+            ))  # fmt: skip
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

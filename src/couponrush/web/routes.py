@@ -7,21 +7,16 @@ import hmac
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from couponrush.core.errors import EventExists, StoreUnavailable
 from couponrush.core.event import EventView, from_ms
 from couponrush.core.outcome import already_issued
 from couponrush.web.issue import win_body
+from couponrush.web.openapi import problems
 from couponrush.web.problems import problem
-from couponrush.web.schemas import (
-    CreateEventRequest,
-    EventId,
-    EventResponse,
-    IssueResponse,
-    Problem,
-    UserId,
-)
+from couponrush.web.schemas import CreateEventRequest, EventId, EventResponse, IssueResponse, UserId
 from couponrush.web.wiring import Services
 
 router = APIRouter()
@@ -49,10 +44,8 @@ def services(request: Request) -> Services:
 
 
 Svc = Annotated[Services, Depends(services)]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    s: {"model": Problem, "content": {"application/problem+json": {}}}
-    for s in (401, 404, 409, 413, 415, 422, 503)
-}
+# The admin token as an HTTP Bearer security scheme; its absence is answered by the route.
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
 
 
 def event_body(view: EventView, result: str) -> dict[str, Any]:
@@ -69,24 +62,23 @@ def event_body(view: EventView, result: str) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _authorized(svc: Services, authorization: str | None) -> bool:
-    scheme, _, token = (authorization or "").partition(" ")
+def _authorized(svc: Services, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """Constant-time comparison, so the time taken says nothing about the token."""
+    token = credentials.credentials if credentials else ""
     expected = svc.settings.admin_token.get_secret_value()
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), expected.encode())
+    return hmac.compare_digest(token.encode(), expected.encode())
 
 
 @router.post(
     "/v1/events",
     status_code=201,
     response_model=EventResponse,
-    responses=PROBLEMS,
+    responses=problems(400, 401, 409, 413, 415, 422, 503),
     summary="Create an event (admin token)",
     tags=["events"],
 )
-async def create_event(
-    body: CreateEventRequest, svc: Svc, authorization: Annotated[str | None, Header()] = None
-) -> Response:
-    if not _authorized(svc, authorization):
+async def create_event(body: CreateEventRequest, svc: Svc, credentials: Bearer) -> Response:
+    if not _authorized(svc, credentials):
         return problem_response(
             401,
             "unauthorized",
@@ -106,7 +98,7 @@ async def create_event(
 @router.get(
     "/v1/events/{event_id}",
     response_model=EventResponse,
-    responses=PROBLEMS,
+    responses=problems(404, 405, 422, 503),
     summary="Stock left, issued count and status of an event",
     tags=["events"],
 )
@@ -120,7 +112,7 @@ async def get_event(event_id: EventId, svc: Svc) -> Response:
 @router.get(
     "/v1/events/{event_id}/issuances/{user_id}",
     response_model=IssueResponse,
-    responses=PROBLEMS,
+    responses=problems(404, 405, 422, 503),
     summary="The coupon a user holds for an event",
     tags=["issue"],
 )
@@ -137,12 +129,14 @@ async def get_issuance(event_id: EventId, user_id: UserId, svc: Svc) -> Response
     return JSONResponse(win_body(svc.signer, event_id, user_id, already_issued(*held)))
 
 
-@router.get("/healthz", summary="Liveness", tags=["ops"])
+@router.get("/healthz", summary="Liveness", tags=["ops"], responses=problems(405))
 async def healthz() -> dict[str, str]:
     return {"result": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: Redis reachable", tags=["ops"], responses=PROBLEMS)
+@router.get(
+    "/readyz", summary="Readiness: Redis reachable", tags=["ops"], responses=problems(405, 503)
+)
 async def readyz(svc: Svc) -> Response:
     try:
         async with asyncio.timeout(svc.settings.redis_timeout_ms / 1000):
@@ -157,7 +151,7 @@ async def readyz(svc: Svc) -> Response:
     return JSONResponse({"result": "ok"})
 
 
-@router.get("/metrics", summary="Prometheus metrics", tags=["ops"])
+@router.get("/metrics", include_in_schema=False)
 async def metrics(svc: Svc) -> Response:
     payload, content_type = svc.metrics.render()
     return Response(payload, media_type=content_type)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -32,12 +34,37 @@ UserId = Annotated[
 ]
 EventName = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\x00-\x1f\x7f]{1,200}$")]
 
-# Fields are strict one by one (no "42" -> 42); datetimes still parse from RFC 3339 text.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+).match
+
+
+def _integral(value: object) -> object:
+    """JSON Schema's integer admits 25901.0: take an integral float as its int (still no
+    "42" string and no 1.5)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 text is a time here: no epoch numbers, no bare dates."""
+    if not isinstance(value, str) or not _RFC3339(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2030-01-01T09:00:00Z")
+    return value
+
+
+Stock = Annotated[StrictInt, BeforeValidator(_integral)]
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+# Fields are strict one by one (no "42" -> 42); datetimes parse from RFC 3339 text only.
 _STRICT = ConfigDict(extra="forbid")
 
 
 class IssueRequest(BaseModel):
-    model_config = _STRICT
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"user_id": "alice"}]}
+    )
     user_id: UserId
 
 
@@ -45,9 +72,11 @@ class CreateEventRequest(BaseModel):
     model_config = _STRICT
     event_id: EventId
     name: EventName
-    total_stock: StrictInt = Field(ge=1, le=MAX_TOTAL_STOCK)
-    starts_at: AwareDatetime | None = Field(default=None, description="RFC 3339; absent = now")
-    ends_at: AwareDatetime | None = Field(default=None, description="RFC 3339; absent = never")
+    total_stock: Stock = Field(ge=1, le=MAX_TOTAL_STOCK)
+    starts_at: Rfc3339 | None = Field(default=None, description="RFC 3339; absent = now")
+    ends_at: Rfc3339 | None = Field(
+        default=None, description="RFC 3339, after starts_at; absent = never"
+    )
 
     @model_validator(mode="after")
     def _window(self) -> CreateEventRequest:
@@ -80,11 +109,23 @@ class EventResponse(BaseModel):
     ends_at: datetime | None
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, with the stable ``result`` code."""
+# Every result code a problem body can carry: the app's and the gateway's own.
+ProblemResult = Literal[
+    "not_found", "not_open", "closed", "sold_out", "rate_limited", "unavailable",
+    "overloaded", "invalid", "malformed_json", "payload_too_large", "unsupported_media_type",
+    "method_not_allowed", "unauthorized", "exists", "bad_request", "timeout",
+    "uri_too_long", "headers_too_large", "not_implemented", "version_not_supported",
+    "http_error",
+]  # fmt: skip
 
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the stable ``result`` code; some carry more members
+    (event_id, starts_at, errors, ...)."""
+
+    model_config = ConfigDict(extra="allow")
     type: str
     title: str
     status: int
     detail: str
-    result: str
+    result: ProblemResult

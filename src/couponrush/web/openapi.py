@@ -1,0 +1,116 @@
+"""The OpenAPI document: exactly what each route can answer, with examples.
+
+Routes declare the problems the app itself gives (``problems``). ``finish`` then adds what
+the gateway in front answers on any route by itself, documents every error as
+``application/problem+json`` with the Problem schema, and ``Retry-After`` on 429 and 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from couponrush.web.schemas import EventId, IssueRequest, IssueResponse, Problem
+
+_DESCRIPTIONS = {
+    400: "malformed_json / bad_request: the request or its body could not be read",
+    401: "unauthorized: a valid admin bearer token is required",
+    404: "not_found",
+    405: "method_not_allowed, with Allow",
+    409: "exists / not_open / closed",
+    410: "sold_out",
+    413: "payload_too_large",
+    414: "uri_too_long (the gateway)",
+    415: "unsupported_media_type: send application/json",
+    422: "invalid: the body or a path parameter breaks the schema",
+    429: "rate_limited: slow down and retry after Retry-After",
+    431: "headers_too_large (the gateway)",
+    503: "unavailable / overloaded: retry after Retry-After",
+}
+# What the gateway answers by itself, whatever the route: unreadable requests, oversized
+# request lines and headers, the per-client rate limit and the global capacity bound.
+_GATEWAY = (400, 414, 429, 431, 503)
+_GATEWAY_WITH_BODY = (*_GATEWAY, 413)
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+_EXAMPLES: dict[str, dict[str, Any]] = {
+    "IssueRequest": {"user_id": "alice"},
+    "IssueResponse": {
+        "result": "issued", "event_id": "spring-sale", "user_id": "alice", "slot": 1,
+        "coupon_code": "XYAH-CSYT-XZ6A-KHZD", "issued_at": "2030-03-01T09:00:00.123Z"},
+    "CreateEventRequest": {
+        "event_id": "spring-sale", "name": "Spring sale", "total_stock": 1000,
+        "starts_at": "2030-03-01T09:00:00Z", "ends_at": "2030-03-01T10:00:00Z"},
+    "EventResponse": {
+        "result": "ok", "event_id": "spring-sale", "name": "Spring sale", "total_stock": 1000,
+        "remaining": 0, "issued": 1000, "status": "sold_out",
+        "starts_at": "2030-03-01T09:00:00Z", "ends_at": "2030-03-01T10:00:00Z"},
+    "Problem": {
+        "type": "urn:couponrush:problem:sold_out", "title": "Gone", "status": 410,
+        "detail": "All coupons of this event have been issued.", "result": "sold_out",
+        "event_id": "spring-sale"},
+}  # fmt: skip
+# FastAPI's own validation error body: this API answers those as Problems instead.
+_UNUSED = ("HTTPValidationError", "ValidationError")
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route for the problems the app itself can give."""
+    return {s: {"model": Problem, "description": _DESCRIPTIONS[s]} for s in statuses}
+
+
+# Documentation of the hot route, which is served by web.issue.IssueEndpoint.
+issue_doc = APIRouter()
+
+
+@issue_doc.post(
+    "/v1/events/{event_id}/issue",
+    status_code=201,
+    response_model=IssueResponse,
+    tags=["issue"],
+    summary="Claim one coupon (first come, first served; idempotent per user)",
+    responses={
+        200: {"model": IssueResponse, "description": "already_issued: the same coupon again"},
+        **problems(400, 404, 405, 409, 410, 413, 415, 422, 429, 503),
+    },
+)
+async def issue(event_id: EventId, body: IssueRequest) -> IssueResponse:
+    raise NotImplementedError  # documentation only
+
+
+def finish(schema: dict[str, Any]) -> dict[str, Any]:
+    """Complete the generated document as the module docstring says."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, example in _EXAMPLES.items():
+        if name in components:
+            components[name]["examples"] = [example]
+    for name in _UNUSED:
+        components.pop(name, None)
+    for item in schema.get("paths", {}).values():
+        for method, operation in item.items():
+            answers = operation.setdefault("responses", {})
+            gateway = _GATEWAY_WITH_BODY if method in ("post", "put", "patch") else _GATEWAY
+            for status in gateway:
+                answers.setdefault(str(status), {"description": _DESCRIPTIONS[status]})
+            for status, answer in answers.items():
+                if int(status) >= 400:
+                    _as_problem(int(status), answer)
+    return schema
+
+
+def _as_problem(status: int, answer: dict[str, Any]) -> None:
+    content = answer.setdefault("content", {})
+    content.pop("application/json", None)
+    content["application/problem+json"] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if status in (429, 503):
+        answer["headers"] = _RETRY_AFTER
+    if status == 405:
+        answer["headers"] = {"Allow": {"description": "The methods this path takes",
+                                       "schema": {"type": "string"}}}  # fmt: skip
