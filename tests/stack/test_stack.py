@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +23,25 @@ def stack_env() -> Iterator[dict[str, str]]:
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120,
                           check=False)  # fmt: skip
+
+
+def assert_secrets_private(var: Path, token: str) -> None:
+    """Every file that holds the admin token or the coupon secret is owner-only, and no log
+    holds either."""
+    secret = json.loads((var / "state.json").read_text())["coupon_secret"]
+    holders = [p for p in var.rglob("*") if p.is_file() and not p.is_socket()
+               and _holds(p, (token, secret))]  # fmt: skip
+    assert {p.name for p in holders} == {"state.json", "supervisord.conf"}
+    for path in holders:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
+
+
+def _holds(path: Path, needles: tuple[str, ...]) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:  # a file of PostgreSQL's own account
+        return False
+    return any(n.encode() in data for n in needles)
 
 
 def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
@@ -46,6 +66,7 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
     assert status["database_url"].startswith("postgresql://")
     assert all(p["state"] == "RUNNING" for p in status["processes"])
     assert _cli(stack_env, "up").returncode == 0  # idempotent
+    assert_secrets_private(Path(stack_env["COUPONRUSH_VAR_DIR"]), status["admin_token"])
 
     assert _cli(stack_env, "event", "create", "stack-e1", "--stock", "1").returncode == 0
     assert _cli(stack_env, "issue", "stack-e1", "alice").returncode == 0

@@ -66,8 +66,16 @@ def load(path: Path) -> StackState | None:
 
 
 def save(path: Path, state: StackState) -> None:
-    """Owner-only from the first byte: it holds the admin token and the coupon secret."""
+    """It holds the admin token and the coupon secret: owner-only."""
+    write_private(path, json.dumps(asdict(state), indent=2))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner alone, from the first byte (a file that held a
+    secret before keeps no wider mode: it is narrowed first)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.chmod(0o600)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump(asdict(state), fh, indent=2)
+        fh.write(text)

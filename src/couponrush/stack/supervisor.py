@@ -14,6 +14,7 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from couponrush.core.errors import StackError
+from couponrush.stack.state import write_private
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Supervisor:
             return False
 
     def start(self, conf_text: str) -> None:
-        self.conf.write_text(conf_text)
+        # The programs' environment in it holds the admin token and the coupon secret.
+        write_private(self.conf, conf_text)
         supervisord = str(Path(sys.executable).with_name("supervisord"))
         done = subprocess.run(
             [supervisord, "-c", str(self.conf)], capture_output=True, text=True, check=False
