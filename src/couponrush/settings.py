@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     dashboard_max_viewers: int = Field(default=16, ge=1, le=10_000)
     dashboard_interval_ms: int = Field(default=1000, ge=100, le=60_000)
     dashboard_session_s: int = Field(default=1800, ge=60, le=86_400)
+    # Signed user identity. "jwt": the user id is the `sub` of a bearer token signed with
+    # the shop's key (RS256 or ES256), so no client can claim a coupon for someone else.
+    auth: Literal["none", "jwt"] = "none"
+    # The public key, as PEM text or a file holding it.
+    jwt_public_key: str = ""
+    jwt_public_key_file: Path | None = None
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default=["RS256", "ES256"])
+    jwt_issuer: str = ""  # checked when set
+    jwt_audience: str = ""  # checked when set
+    jwt_leeway_s: int = Field(default=30, ge=0, le=600)
 
     # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
     database_url: str = "postgresql://couponrush@127.0.0.1:5432/couponrush"
@@ -106,9 +116,9 @@ class Settings(BaseSettings):
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "jwt_algorithms", mode="before")
     @classmethod
-    def _split_cidrs(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -117,6 +127,27 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
         return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        # A shared-secret algorithm would let anyone holding the verifying key sign.
+        allowed = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA"}
+        if not value or set(value) - allowed:
+            raise ValueError(f"jwt_algorithms must be among {sorted(allowed)}")
+        return value
+
+    def jwt_key(self) -> str:
+        """The verifying key's PEM text; ConfigError when jwt is on and there is none."""
+        key = self.jwt_public_key
+        if not key and self.jwt_public_key_file is not None:
+            key = self.jwt_public_key_file.read_text()
+        if self.auth == "jwt" and "BEGIN PUBLIC KEY" not in key:
+            raise ConfigError(
+                "COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_PUBLIC_KEY or "
+                "COUPONRUSH_JWT_PUBLIC_KEY_FILE holding a PEM public key"
+            )
+        return key
 
     def check_secrets(self, *names: str) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret

@@ -48,6 +48,14 @@ class ConfigError(PermanentError):
     """The settings are unusable (missing secret, default token, bad value)."""
 
 
+class NotAuthenticated(PermanentError):
+    """No valid signed identity: the token is missing, malformed, forged or expired."""
+
+
+class NotYours(PermanentError):
+    """A valid identity asked for another user's coupon."""
+
+
 class EventExists(PermanentError):
     """An event with that id is already set up."""
 

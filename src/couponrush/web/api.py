@@ -102,7 +102,7 @@ def create_api(services: Services) -> FastAPI:
                 version=app.version,
                 description=app.description,
                 routes=[*app.routes, *issue_doc.routes],
-            ))  # fmt: skip
+            ), signed_identity=settings.auth == "jwt")  # fmt: skip
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -15,10 +15,17 @@ import orjson
 from pydantic import ValidationError
 
 from couponrush.core.codes import CodeSigner
-from couponrush.core.errors import BodyTooLarge, Overloaded, RetryableError
+from couponrush.core.errors import (
+    BodyTooLarge,
+    NotAuthenticated,
+    NotYours,
+    Overloaded,
+    RetryableError,
+)
 from couponrush.core.event import rfc3339_ms
 from couponrush.core.ids import EVENT_ID_MATCH, EVENT_ID_RULE
 from couponrush.core.outcome import Outcome
+from couponrush.web.identity import Identity
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
 from couponrush.web.problems import (
@@ -35,11 +42,12 @@ from couponrush.web.problems import (
     read_body,
     retry_after,
 )
-from couponrush.web.schemas import IssueRequest
+from couponrush.web.schemas import IssueClaim, IssueRequest
 
 _REQUEST_ID_MATCH = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$").match
 _NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
 _ALLOW_POST = ((b"allow", b"POST"),)
+_CHALLENGE = ((b"www-authenticate", b'Bearer error="invalid_token"'),)
 
 # status, result code, payload, extra headers, content type
 Reply = tuple[int, str, bytes, tuple[tuple[bytes, bytes], ...], bytes]
@@ -61,11 +69,23 @@ def win_body(signer: CodeSigner, event_id: str, user_id: str, outcome: Outcome) 
     }
 
 
+def claimed_user(identity: Identity, authorization: bytes | None, named: str | None) -> str:
+    """The token's user; a request naming someone else is refused (NotYours)."""
+    user = identity.user(authorization)
+    if named is not None and named != user:
+        raise NotYours("the token is for another user")
+    return user
+
+
 class IssueEndpoint:
     def __init__(
-        self, issuer: Issuer, signer: CodeSigner, metrics: Metrics, max_body: int, retry_s: int
-    ) -> None:
+        self, issuer: Issuer, signer: CodeSigner, metrics: Metrics, max_body: int, retry_s: int,
+        identity: Identity | None = None,
+    ) -> None:  # fmt: skip
         self._issuer = issuer
+        self._identity = identity
+        # With a signed identity the body's user_id may be left out: the token names the user.
+        self._request = IssueRequest if identity is None else IssueClaim
         self._signer = signer
         self._metrics = metrics
         self._max_body = max_body
@@ -77,7 +97,7 @@ class IssueEndpoint:
         self._frozen: dict[tuple[str, str], Reply] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, event_id: str) -> None:
-        content_type = length = request_id = None
+        content_type = length = request_id = authorization = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
@@ -85,6 +105,8 @@ class IssueEndpoint:
                 length = value
             elif name == b"x-request-id" and _REQUEST_ID_MATCH(value):
                 request_id = value.decode()
+            elif name == b"authorization":
+                authorization = value
         reply = self._refusal(scope["method"], content_type, length, event_id)
         if reply is None:
             try:
@@ -93,7 +115,7 @@ class IssueEndpoint:
             except BodyTooLarge:
                 reply = self._too_large()
             else:
-                reply = await self._handle(event_id, raw, request_id)
+                reply = await self._handle(event_id, raw, request_id, authorization)
         status, result, payload, headers, ctype = reply
         self._metrics.count_issue(result)
         # Sent inline rather than through a helper: this is the hottest code in the service.
@@ -132,12 +154,23 @@ class IssueEndpoint:
     def _too_large(self) -> Reply:
         return _problem(413, "payload_too_large", f"The body is over {self._max_body} bytes.")
 
-    async def _handle(self, event_id: str, raw: bytes, request_id: str | None) -> Reply:
+    async def _handle(
+        self, event_id: str, raw: bytes, request_id: str | None, authorization: bytes | None
+    ) -> Reply:
         try:
-            user_id = IssueRequest.model_validate_json(raw).user_id
+            user_id = self._request.model_validate_json(raw).user_id
         except ValidationError as exc:
             status, doc = problem_for_errors(exc.errors(include_url=False, include_input=False))
             return status, doc["result"], orjson.dumps(doc), _NO_HEADERS, PROBLEM_JSON
+        if self._identity is not None:
+            try:
+                user_id = claimed_user(self._identity, authorization, user_id)
+            except NotAuthenticated as exc:
+                status, result, payload, _, ctype = _problem(401, "unauthorized", str(exc))
+                return status, result, payload, _CHALLENGE, ctype
+            except NotYours as exc:
+                return _problem(403, "forbidden", str(exc))
+        assert user_id is not None  # required by IssueRequest when no identity is used
         return await self._issue(event_id, user_id, request_id)
 
     async def _issue(self, event_id: str, user_id: str, request_id: str | None) -> Reply:

@@ -27,6 +27,8 @@ ISSUE_RESULTS = (
     "payload_too_large",
     "unsupported_media_type",
     "method_not_allowed",
+    "unauthorized",
+    "forbidden",
 )
 
 

@@ -15,7 +15,8 @@ from couponrush.web.schemas import EventId, IssueRequest, IssueResponse, Problem
 
 _DESCRIPTIONS = {
     400: "malformed_json / bad_request: the request or its body could not be read",
-    401: "unauthorized: a valid admin bearer token is required",
+    401: "unauthorized: a valid bearer token is required",
+    403: "forbidden: with signed identity, another user's coupon",
     404: "not_found",
     405: "method_not_allowed, with Allow",
     409: "exists / not_open / closed",
@@ -57,6 +58,10 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
         "detail": "All coupons of this event have been issued.", "result": "sold_out",
         "event_id": "spring-sale"},
 }  # fmt: skip
+# Where a signed identity (COUPONRUSH_AUTH=jwt) names the user.
+_IDENTITY_PATHS = ("/v1/events/{event_id}/issue", "/v1/events/{event_id}/issuances/{user_id}")
+_USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "Signed by the shop; its sub is the user id"}  # fmt: skip
 # FastAPI's own validation error body: this API answers those as Problems instead.
 _UNUSED = ("HTTPValidationError", "ValidationError")
 
@@ -78,15 +83,17 @@ issue_doc = APIRouter()
     summary="Claim one coupon (first come, first served; idempotent per user)",
     responses={
         200: {"model": IssueResponse, "description": "already_issued: the same coupon again"},
-        **problems(400, 404, 405, 409, 410, 413, 415, 422, 429, 503),
+        **problems(400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 503),
     },
 )
 async def issue(event_id: EventId, body: IssueRequest) -> IssueResponse:
     raise NotImplementedError  # documentation only
 
 
-def finish(schema: dict[str, Any]) -> dict[str, Any]:
-    """Complete the generated document as the module docstring says."""
+def finish(schema: dict[str, Any], signed_identity: bool) -> dict[str, Any]:
+    """Complete the generated document as the module docstring says; ``signed_identity``:
+    whether issuing and reading a coupon need the user's token."""
+    _identity(schema, signed_identity)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, example in _EXAMPLES.items():
         if name in components:
@@ -103,6 +110,20 @@ def finish(schema: dict[str, Any]) -> dict[str, Any]:
                 if int(status) >= 400:
                     _as_problem(int(status), answer)
     return schema
+
+
+def _identity(schema: dict[str, Any], signed: bool) -> None:
+    if signed:
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[
+            "UserToken"] = _USER_TOKEN  # fmt: skip
+    for path in _IDENTITY_PATHS:
+        for operation in schema.get("paths", {}).get(path, {}).values():
+            if signed:
+                operation["security"] = [{"UserToken": []}]
+                continue
+            operation.pop("security", None)
+            for status in ("401", "403"):
+                operation.get("responses", {}).pop(status, None)
 
 
 def _as_problem(status: int, answer: dict[str, Any]) -> None:

@@ -25,7 +25,8 @@ STATUS = {
     "issued": 201, "already_issued": 200, "not_found": 404, "not_open": 409, "closed": 409,
     "sold_out": 410, "rate_limited": 429, "unavailable": 503, "overloaded": 503,
     "invalid": 422, "malformed_json": 400, "payload_too_large": 413,
-    "unsupported_media_type": 415, "method_not_allowed": 405,
+    "unsupported_media_type": 415, "method_not_allowed": 405, "unauthorized": 401,
+    "forbidden": 403,
 }  # fmt: skip
 DETAILS = {
     "not_found": "No event with this id.",

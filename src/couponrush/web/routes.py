@@ -10,10 +10,11 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from couponrush.core.errors import EventExists, StoreUnavailable
+from couponrush.core.errors import EventExists, NotAuthenticated, NotYours, StoreUnavailable
 from couponrush.core.event import EventView, from_ms
 from couponrush.core.outcome import already_issued
-from couponrush.web.issue import win_body
+from couponrush.web.identity import Identity
+from couponrush.web.issue import claimed_user, win_body
 from couponrush.web.openapi import problems
 from couponrush.web.problems import problem
 from couponrush.web.schemas import CreateEventRequest, EventId, EventResponse, IssueResponse, UserId
@@ -112,11 +113,17 @@ async def get_event(event_id: EventId, svc: Svc) -> Response:
 @router.get(
     "/v1/events/{event_id}/issuances/{user_id}",
     response_model=IssueResponse,
-    responses=problems(404, 405, 422, 503),
-    summary="The coupon a user holds for an event",
+    responses=problems(401, 403, 404, 405, 422, 503),
+    summary="The coupon a user holds for an event (with signed identity: one's own only)",
     tags=["issue"],
 )
-async def get_issuance(event_id: EventId, user_id: UserId, svc: Svc) -> Response:
+async def get_issuance(
+    event_id: EventId, user_id: UserId, svc: Svc, credentials: Bearer
+) -> Response:
+    if svc.identity is not None:  # a coupon code is the holder's alone to read
+        refused = _not_the_holder(svc.identity, credentials, user_id)
+        if refused is not None:
+            return refused
     held = await svc.events.issuance(event_id, user_id)
     if held is None:
         return problem_response(
@@ -127,6 +134,20 @@ async def get_issuance(event_id: EventId, user_id: UserId, svc: Svc) -> Response
             user_id=user_id,
         )
     return JSONResponse(win_body(svc.signer, event_id, user_id, already_issued(*held)))
+
+
+def _not_the_holder(
+    identity: Identity, credentials: HTTPAuthorizationCredentials | None, user_id: str
+) -> Response | None:
+    raw = f"Bearer {credentials.credentials}".encode() if credentials else None
+    try:
+        claimed_user(identity, raw, user_id)
+    except NotAuthenticated as exc:
+        challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        return problem_response(401, "unauthorized", str(exc), headers=challenge)
+    except NotYours as exc:
+        return problem_response(403, "forbidden", str(exc))
+    return None
 
 
 @router.get("/healthz", summary="Liveness", tags=["ops"], responses=problems(405))

@@ -68,6 +68,13 @@ class IssueRequest(BaseModel):
     user_id: UserId
 
 
+class IssueClaim(BaseModel):
+    """The issue body when a signed identity names the user: user_id may be left out."""
+
+    model_config = _STRICT
+    user_id: UserId | None = None
+
+
 class CreateEventRequest(BaseModel):
     model_config = _STRICT
     event_id: EventId
@@ -113,7 +120,7 @@ class EventResponse(BaseModel):
 ProblemResult = Literal[
     "not_found", "not_open", "closed", "sold_out", "rate_limited", "unavailable",
     "overloaded", "invalid", "malformed_json", "payload_too_large", "unsupported_media_type",
-    "method_not_allowed", "unauthorized", "exists", "bad_request", "timeout",
+    "method_not_allowed", "unauthorized", "forbidden", "exists", "bad_request", "timeout",
     "uri_too_long", "headers_too_large", "not_implemented", "version_not_supported",
     "http_error",
 ]  # fmt: skip

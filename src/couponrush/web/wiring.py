@@ -19,6 +19,7 @@ from couponrush.store.batcher import ScriptBatcher
 from couponrush.store.events import EventStore
 from couponrush.store.scripts import Scripts, register
 from couponrush.web.events import EventService
+from couponrush.web.identity import Identity
 from couponrush.web.issue import IssueEndpoint
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
@@ -37,6 +38,7 @@ class Services:
     signer: CodeSigner
     metrics: Metrics
     issue: IssueEndpoint
+    identity: Identity | None
     # Event creation only; the issue path never touches the database.
     db: Repository | None = None
 
@@ -75,8 +77,9 @@ def build(settings: Settings, metrics: Metrics) -> Services:
         settings.user_rate_per_s, settings.user_burst, settings.max_in_flight,
     )  # fmt: skip
     signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
+    identity = Identity.from_settings(settings)
     endpoint = IssueEndpoint(
-        issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s
+        issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s, identity
     )
     return Services(settings, redis, hot, scripts, EventService(store, None), signer, metrics,
-                    endpoint)  # fmt: skip
+                    endpoint, identity)  # fmt: skip

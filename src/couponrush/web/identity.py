@@ -1,0 +1,65 @@
+"""Signed user identity: the user id is the ``sub`` of a bearer JWT the shop signed.
+
+Only asymmetric algorithms are accepted (the settings refuse others), so this service holds
+a public key it cannot sign with. A verified token is remembered until it expires, so a
+client's retries cost one signature check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import jwt
+
+from couponrush.core.errors import NotAuthenticated
+from couponrush.core.ids import USER_ID_MATCH
+from couponrush.settings import Settings
+
+_CACHE = 65_536
+
+
+class Identity:
+    def __init__(self, key: str, algorithms: list[str], issuer: str, audience: str,
+                 leeway_s: int) -> None:  # fmt: skip
+        self._key = key
+        self._algorithms = algorithms
+        self._issuer = issuer or None
+        self._audience = audience or None
+        self._leeway_s = leeway_s
+        self._verified: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Identity | None:
+        if settings.auth != "jwt":
+            return None
+        return cls(settings.jwt_key(), settings.jwt_algorithms, settings.jwt_issuer,
+                   settings.jwt_audience, settings.jwt_leeway_s)  # fmt: skip
+
+    def user(self, authorization: bytes | None) -> str:
+        """The user id a ``Bearer`` header proves, or NotAuthenticated saying why."""
+        scheme, _, token = (authorization or b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not token:
+            raise NotAuthenticated("a bearer token is required")
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time() - self._leeway_s:
+            return known[0]
+        user, expires = self._verify(token)
+        self._verified[token] = (user, expires)
+        if len(self._verified) > _CACHE:
+            self._verified.popitem(last=False)
+        return user
+
+    def _verify(self, token: bytes) -> tuple[str, float]:
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=self._algorithms, issuer=self._issuer,
+                audience=self._audience, leeway=self._leeway_s,
+                options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
+            )  # fmt: skip
+        except jwt.PyJWTError as exc:
+            raise NotAuthenticated(f"the token is not valid: {exc}") from exc
+        user = claims["sub"]
+        if not isinstance(user, str) or not USER_ID_MATCH(user):
+            raise NotAuthenticated("the token's sub is not a valid user id")
+        return user, float(claims["exp"])
