@@ -54,8 +54,7 @@ def _issue(app: AppServer, event_id: str, bearer: str | None, body: dict[str, st
 def test_the_token_names_the_user_and_a_retry_gets_the_same_coupon(
     jwt_app: AppServer, event_id: str
 ) -> None:
-    with httpx.Client(base_url=jwt_app.url, timeout=10) as http:
-        create_event(http, jwt_app.admin, event_id, 5)
+    create_event(jwt_app, event_id, 5)
     first = _issue(jwt_app, event_id, token("alice"), {})
     again = _issue(jwt_app, event_id, token("alice"), {"user_id": "alice"})
     assert (first.status_code, first.json()["user_id"]) == (201, "alice")
@@ -73,8 +72,8 @@ def test_the_token_names_the_user_and_a_retry_gets_the_same_coupon(
 def test_no_one_claims_a_coupon_for_someone_else(
     jwt_app: AppServer, event_id: str, bearer: str | None, status: int
 ) -> None:
+    create_event(jwt_app, event_id, 5)
     with httpx.Client(base_url=jwt_app.url, timeout=10) as http:
-        create_event(http, jwt_app.admin, event_id, 5)
         response = _issue(jwt_app, event_id, bearer, {"user_id": "alice"})
         assert response.status_code == status, response.text
         assert response.headers["content-type"] == "application/problem+json"
@@ -87,8 +86,8 @@ def test_no_one_claims_a_coupon_for_someone_else(
 
 
 def test_a_coupon_is_read_by_its_holder_only(jwt_app: AppServer, event_id: str) -> None:
+    create_event(jwt_app, event_id, 5)
     with httpx.Client(base_url=jwt_app.url, timeout=10) as http:
-        create_event(http, jwt_app.admin, event_id, 5)
         assert _issue(jwt_app, event_id, token("bob"), {}).status_code == 201
         path = f"/v1/events/{event_id}/issuances/bob"
         mine = http.get(path, headers={"Authorization": f"Bearer {token('bob')}"})
