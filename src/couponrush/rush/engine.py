@@ -112,7 +112,7 @@ class Engine:
         now = time.monotonic()
         doc = parse_json(body)
         result = str(doc.get("result", f"http_{status}"))
-        self.rec.answered(int(now - self._t0), int((now - sent) * 1e6), status, result)
+        self.rec.answered(now - self._t0, int((now - sent) * 1e6), status, result)
         self._retry_or_finish((index, attempt), retry_after, status, result, doc)
 
     def _retry_or_finish(self, job: tuple[int, int], retry_after: float, status: int,
@@ -125,7 +125,8 @@ class Engine:
             self.rec.retries += 1
             self._local[RETRIES] += 1
             return
-        self.rec.finished(now - self._t0, result, doc, user_id(index))
+        arrived = self.plan.offset_s(index)
+        self.rec.finished(now - self._t0, arrived, result, doc, user_id(index))
         self._local[FINISHED] += 1
         self._local[ISSUED] += result == "issued"
         self._local[SOLD_OUT] += result == "sold_out"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from hdrh.histogram import HdrHistogram
 from rich.console import Console
 from rich.table import Table
 
@@ -34,13 +35,16 @@ def build(
         "final": dict(sorted(merged.final.items())),
         "statuses": {str(k): v for k, v in sorted(merged.statuses.items())},
         "throughput_rps": round(answered / merged.last_final_s, 1) if merged.last_final_s else 0,
-        "latency_ms": {**{f"p{p:g}": merged.latency.get_value_at_percentile(p) / 1000
-                          for p in PERCENTILES},
-                       "max": merged.latency.get_max_value() / 1000},
+        "latency_ms": _percentiles_ms(merged.latency),
+        # arrival (scheduled start) -> final answer, per client: every queue and retry in it
+        "client_wait_ms": _percentiles_ms(merged.waited),
+        "goodput": goodput(merged),
         "sold_out_after_s": merged.first_sold_out_s,
         "all_answered_after_s": merged.last_final_s,
         "unfinished": merged.unfinished,
         "timeline": [_second(merged, s) for s in seconds],
+        "early": [{"t": ds / 10, "answers": dict(merged.early_by_ds[ds])}
+                  for ds in sorted(merged.early_by_ds)],
         "invariants": {"ok": check.ok, "breaches": check.breaches[:50],
                        "redis_winners": check.redis_winners, "stock_left": check.stock_left},
         **extra,
@@ -51,14 +55,38 @@ def _cpus() -> int:
     return os.cpu_count() or 0
 
 
+def _percentiles_ms(hist: HdrHistogram) -> dict[str, float]:
+    found = {f"p{p:g}": hist.get_value_at_percentile(p) / 1000 for p in PERCENTILES}
+    return {**found, "max": hist.get_max_value() / 1000}
+
+
+def _at_ms(hist: HdrHistogram | None, percentile: float) -> float | None:
+    return hist.get_value_at_percentile(percentile) / 1000 if hist else None
+
+
+def goodput(merged: Merged) -> dict[str, float | None]:
+    """Wins per second while the sale lasted: from the first win to the last one."""
+    seconds = [s for s, c in merged.finals_by_s.items() if c.get("issued")]
+    if not seconds:
+        return {"wins_per_s": None, "peak_wins_per_s": None, "window_s": None}
+    window = max(seconds) - min(seconds) + 1
+    wins = sum(merged.finals_by_s[s]["issued"] for s in seconds)
+    peak = max(merged.finals_by_s[s]["issued"] for s in seconds)
+    return {"wins_per_s": round(wins / window, 1), "peak_wins_per_s": peak, "window_s": window}
+
+
 def _second(merged: Merged, second: int) -> dict[str, Any]:
-    hist = merged.latency_by_s.get(second)
+    latency, waited = merged.latency_by_s.get(second), merged.waited_by_s.get(second)
     return {
         "s": second,
         "sent": merged.sent_by_s.get(second, 0),
         "answers": dict(merged.answers_by_s.get(second, {})),
-        "p50_ms": hist.get_value_at_percentile(50) / 1000 if hist else None,
-        "p99_ms": hist.get_value_at_percentile(99) / 1000 if hist else None,
+        "finals": dict(merged.finals_by_s.get(second, {})),
+        "p50_ms": _at_ms(latency, 50),
+        "p99_ms": _at_ms(latency, 99),
+        # the clients whose final answer came in this second: how long they had waited
+        "wait_p50_ms": _at_ms(waited, 50),
+        "wait_p99_ms": _at_ms(waited, 99),
     }
 
 
@@ -74,8 +102,9 @@ def summary(report: dict[str, Any], console: Console) -> None:
         *((f"final: {k}", f"{v:,}") for k, v in report["final"].items()),
         ("statuses", ", ".join(f"{k}: {v:,}" for k, v in report["statuses"].items())),
         ("throughput", f"{report['throughput_rps']:,.0f} req/s"),
-        ("latency p50 / p90 / p99 / p99.9 / max",
-         " / ".join(f"{lat[k]:.1f}" for k in ("p50", "p90", "p99", "p99.9", "max")) + " ms"),
+        ("request latency p50 / p90 / p99 / p99.9 / max", _row_ms(lat)),
+        ("client wait, arrival to final answer", _row_ms(report["client_wait_ms"])),
+        ("wins per second while selling", _plain(report["goodput"]["wins_per_s"])),
         ("sold out after", _secs(report["sold_out_after_s"])),
         ("every client answered after", _secs(report["all_answered_after_s"])),
     ]  # fmt: skip
@@ -95,6 +124,10 @@ def summary(report: dict[str, Any], console: Console) -> None:
         console.print(f"[red]INVARIANTS BROKEN[/] ({len(inv['breaches'])}):")
         for line in inv["breaches"][:20]:
             console.print(f"  - {line}")
+
+
+def _row_ms(values: dict[str, float]) -> str:
+    return " / ".join(f"{values[k]:.1f}" for k in ("p50", "p90", "p99", "p99.9", "max")) + " ms"
 
 
 def _plain(value: Any) -> str:

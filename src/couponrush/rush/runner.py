@@ -12,13 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import uvloop
-from hdrh.histogram import HdrHistogram
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from couponrush.core.errors import CouponrushError
 from couponrush.rush import engine
 from couponrush.rush.plan import RushPlan
-from couponrush.rush.recorder import Recorder, new_histogram
+from couponrush.rush.recorder import Recorder
 
 START_DELAY_S = 1.5  # lets every process connect before the opening second
 
@@ -28,23 +27,6 @@ class Merged(Recorder):
     """What every process saw, summed."""
 
     wall_s: float = 0.0
-
-    def add(self, part: dict[str, Any]) -> None:
-        self.latency.add(HdrHistogram.decode(part["latency"]))
-        for second, encoded in part["latency_by_s"].items():
-            self.latency_by_s.setdefault(second, new_histogram()).add(HdrHistogram.decode(encoded))
-        self.sent_by_s.update(part["sent_by_s"])
-        for second, counts in part["answers_by_s"].items():
-            self.answers_by_s[second].update(counts)
-        self.final.update(part["final"])
-        self.statuses.update(part["statuses"])
-        self.winners.extend(part["winners"])
-        self.retries += part["retries"]
-        self.network_errors += part["network_errors"]
-        firsts = [s for s in (self.first_sold_out_s, part["first_sold_out_s"]) if s is not None]
-        self.first_sold_out_s = min(firsts) if firsts else None
-        self.last_final_s = max(self.last_final_s, part["last_final_s"])
-        self.unfinished += part["unfinished"]
 
 
 def _child(plan: RushPlan, process: int, host: str, port: int, start_at: float,
@@ -84,7 +66,7 @@ def _watch(plan: RushPlan, progress: SynchronizedArray[Any], results: mp.Queue[A
         while received < len(children):
             try:
                 _, part = results.get(timeout=0.25)
-                merged.add(part)
+                merged.merge(part)
                 received += 1
             except queue.Empty:
                 if time.monotonic() > deadline or not any(c.is_alive() for c in children):
