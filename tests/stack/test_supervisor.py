@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import pytest
+
+from couponrush.core.errors import StackError
+from couponrush.stack.procs import clear_stale_socket
 from couponrush.stack.supervisor import Program, render_conf
 
 
@@ -13,3 +18,17 @@ def test_supervisord_conf_quotes_arguments_and_escapes_percent(tmp_path: Path) -
     assert 'environment=K="v"' in conf
     assert "autostart=false" in conf
     assert "stopsignal=INT" in conf
+
+
+def test_a_stale_socket_is_cleared_and_a_live_one_is_not(tmp_path: Path) -> None:
+    stale, live = tmp_path / "stale.sock", tmp_path / "live.sock"
+    with socket.socket(socket.AF_UNIX) as gone:
+        gone.bind(str(stale))  # bound, never listening, closed: what a killed server leaves
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(live))
+        server.listen()
+        clear_stale_socket(stale)
+        assert not stale.exists()
+        with pytest.raises(StackError, match="in use"):
+            clear_stale_socket(live)
+    assert live.exists()

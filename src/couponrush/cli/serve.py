@@ -25,9 +25,12 @@ def serve(
 
     The process becomes granian (exec), so signals and exit codes are granian's own."""
     from couponrush.stack.commands import app_argv
+    from couponrush.stack.procs import clear_stale_socket
 
     settings = Settings()
     settings.check_secrets()  # fail here, once, rather than in every worker
+    if uds is not None:
+        clear_stale_socket(uds)  # left by a worker that was killed: it would block the bind
     argv = app_argv(host or settings.host, port or settings.port, workers or settings.workers,
                     uds=uds)  # fmt: skip
     os.execv(argv[0], argv)  # noqa: S606 (argv is ours, not user input)

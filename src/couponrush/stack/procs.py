@@ -40,6 +40,21 @@ def children(pid: int) -> set[int]:
         return set()
 
 
+def clear_stale_socket(path: Path) -> None:
+    """Remove a Unix socket file no one listens on: a server killed by SIGKILL leaves its
+    socket behind, and the next one could not bind it. One that answers is left alone."""
+    if not path.exists():
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            path.unlink(missing_ok=True)
+            return
+    raise StackError(f"{path} is in use by a running server")
+
+
 def binary(name: str, hint: str) -> str:
     path = shutil.which(name)
     if path is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from couponrush.settings import Settings
 from couponrush.stack import nginx, postgres
-from couponrush.stack.commands import app_argv, nginx_argv, redis_argv, tansu_argv
+from couponrush.stack.commands import nginx_argv, redis_argv, tansu_argv
 from couponrush.stack.state import StackState
 from couponrush.stack.supervisor import Program
 
@@ -23,10 +23,14 @@ def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Prog
     found = stores(state, var)
     listen = f"{settings.gateway_host}:{state.gateway_port}"
     conf = nginx.write_config(settings, listen, state.app_addrs, var / "nginx")
+    # One granian process per worker, each restarted on its own; `serve` clears the socket a
+    # killed one left behind, which would otherwise keep its successor from binding.
     for i, port in enumerate(state.app_ports):
-        found[f"app-{i}"] = Program(app_argv("127.0.0.1", port, 1), autostart=False)
+        serve = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        found[f"app-{i}"] = Program(serve, autostart=False)
     for i, sock in enumerate(state.app_sockets):
-        found[f"app-{i}"] = Program(app_argv("", 0, 1, uds=Path(sock)), autostart=False)
+        serve = [*CLI, "serve", "--uds", sock, "--workers", "1"]
+        found[f"app-{i}"] = Program(serve, autostart=False)
     found["gateway"] = Program(nginx_argv(conf), autostart=False, stopsignal="QUIT")
     found["consumer"] = Program([*CLI, "consume"], autostart=False)
     if state.queue == "kafka":
