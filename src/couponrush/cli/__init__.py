@@ -10,13 +10,14 @@ import os
 
 from pydantic import ValidationError
 
-from couponrush.cli import dlq, events, pipeline, recovery, rush, serve, stack
+from couponrush.cli import chaos, dlq, events, pipeline, recovery, rush, serve, stack
 from couponrush.cli.app import app, console
 from couponrush.core.errors import CouponrushError
 from couponrush.settings import Settings
 
 __all__ = [
     "app",
+    "chaos",
     "dlq",
     "events",
     "main",

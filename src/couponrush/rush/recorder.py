@@ -14,6 +14,9 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 MAX_LATENCY_US = 120_000_000
+# Final answers that say nothing about a win: an earlier try may have won in Redis before
+# its answer was lost, so the client may or may not hold a coupon.
+UNDECIDED = frozenset({"unavailable", "overloaded", "network_error", "rate_limited"})
 MAX_WAIT_US = 900_000_000  # a client's wait can span the whole run
 EARLY_WINDOW_DS = 100  # the first 10 s, in tenths of a second, for the zoomed panel
 
@@ -52,6 +55,7 @@ class Recorder:
     final: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     winners: list[tuple[str, int, str]] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
     retries: int = 0
     network_errors: int = 0
     first_sold_out_s: float | None = None
@@ -84,6 +88,8 @@ class Recorder:
             self.first_sold_out_s = at_s
         if result in ("issued", "already_issued"):
             self.winners.append((user, int(body.get("slot", 0)), str(body.get("coupon_code"))))
+        elif result in UNDECIDED:
+            self.undecided.append(user)
 
     def export(self) -> dict[str, Any]:
         """Plain values to send to the parent process."""
@@ -110,6 +116,7 @@ class Recorder:
         for name in _COUNTERS:
             getattr(self, name).update(part[name])
         self.winners.extend(part["winners"])
+        self.undecided.extend(part["undecided"])
         self.retries += part["retries"]
         self.network_errors += part["network_errors"]
         self.unfinished += part["unfinished"]
@@ -122,5 +129,5 @@ _HISTS = ("latency", "waited")
 _HIST_MAPS = ("latency_by_s", "waited_by_s")
 _COUNT_MAPS = ("answers_by_s", "finals_by_s", "early_by_ds")
 _COUNTERS = ("sent_by_s", "final", "statuses")
-_PLAIN = ("winners", "retries", "network_errors", "first_sold_out_s", "last_final_s",
+_PLAIN = ("winners", "undecided", "retries", "network_errors", "first_sold_out_s", "last_final_s",
           "unfinished")  # fmt: skip

@@ -36,13 +36,15 @@ def _child(plan: RushPlan, process: int, host: str, port: int, start_at: float,
     results.put((process, uvloop.run(runner.run())))
 
 
-def run(plan: RushPlan, url: str, show_progress: bool = True) -> Merged:
+def run(plan: RushPlan, url: str, show_progress: bool = True,
+        start_at: float | None = None) -> Merged:  # fmt: skip
+    """``start_at``: the opening second (time.time()); by default START_DELAY_S from now."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     ctx = mp.get_context("spawn")
     progress: SynchronizedArray[Any] = ctx.Array("q", 6)
     results: mp.Queue[Any] = ctx.Queue()
-    start_at = time.time() + START_DELAY_S
+    start_at = start_at or time.time() + START_DELAY_S
     children = [
         ctx.Process(target=_child, args=(plan, k, host, port, start_at, progress, results))
         for k in range(plan.processes)

@@ -91,6 +91,16 @@ class Supervisor:
     def signal(self, name: str, signal: str) -> None:
         self._rpc().signalProcess(name, signal)
 
+    def stop_program(self, name: str) -> None:
+        """Stop one program with its stop signal and wait until it is down."""
+        self._rpc().stopProcess(name, True)
+
+    def pid(self, name: str) -> int:
+        found = self._rpc().getProcessInfo(name)["pid"]
+        if not found:
+            raise StackError(f"{name} is not running")
+        return int(found)
+
     def start_programs(self, names: Sequence[str]) -> None:
         rpc = self._rpc()
         for name in names:

@@ -1,0 +1,80 @@
+"""Runs the chosen faults: one local stack of its own per kind (queue, Redis mode), one
+scenario per fault, then the table in markdown and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import groupby
+from pathlib import Path
+
+from rich.console import Console
+
+from couponrush.pipeline.wiring import stores
+from couponrush.rush.chaos import scenario
+from couponrush.rush.chaos.faults import Fault
+from couponrush.rush.chaos.scenario import Outcome, Size
+from couponrush.settings import Settings
+from couponrush.stack.local import Stack
+from couponrush.stack.procs import free_port
+from couponrush.stack.state import StackState
+
+
+@contextmanager
+def chaos_stack(base: Settings, fault: Fault) -> Iterator[Stack]:
+    """A stack in a folder of its own, trusting the load generator's loopback hop, stopped
+    and removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="couponrush-chaos-"))
+    folder.chmod(0o755)  # PostgreSQL runs as its own account and must reach it
+    settings = base.model_copy(update={"var_dir": folder / "var", "trusted_proxies": [
+        "127.0.0.1/32"], "gateway_port": free_port(), "queue": fault.queue})  # fmt: skip
+    stack = Stack(settings)
+    try:
+        yield stack
+    finally:
+        stack.down()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    ordered = sorted(faults, key=_kind)
+    for kind, group in groupby(ordered, key=_kind):
+        members = list(group)
+        with chaos_stack(base, members[0]) as stack:
+            with console.status(f"starting a {'/'.join(kind)} stack…"):
+                state = stack.up(queue=members[0].queue)
+            # The stack's own settings (its Redis, database, secret), as its programs get them.
+            pointed = Settings.model_validate(_fields(state.environment()))
+            for fault in members:
+                console.print(f"[bold]{fault.name}[/]: {fault.what}")
+                outcome = asyncio.run(_one(stack, state, pointed, fault, size))
+                console.print(_line(outcome))
+                outcomes.append(outcome)
+    return outcomes
+
+
+async def _one(stack: Stack, state: StackState, settings: Settings, fault: Fault,
+               size: Size) -> Outcome:  # fmt: skip
+    async with stores(settings) as st:
+        return await scenario.run(stack, state, settings, st, fault, size)
+
+
+def _kind(fault: Fault) -> tuple[str, str]:
+    return fault.queue, fault.redis
+
+
+def _fields(env: dict[str, str]) -> dict[str, str]:
+    """The stack's COUPONRUSH_ variables as settings fields."""
+    return {k.removeprefix("COUPONRUSH_").lower(): v for k, v in env.items()}
+
+
+def _line(outcome: Outcome) -> str:
+    verdict = "[green]ok[/]" if outcome.check.ok else "[red]BREACH[/]"
+    recovered = outcome.recovered_after_s
+    return (f"  {verdict}: told {outcome.check.told}, rows {outcome.check.rows}, "
+            f"503s {outcome.shed_503}, recovered "
+            f"{'not in time' if recovered is None else f'after {recovered:.1f} s'}")  # fmt: skip

@@ -1,0 +1,61 @@
+"""The chaos table: markdown for people (and docs/reliability.md), JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from couponrush.rush.chaos.scenario import Outcome
+
+_COLUMNS = ("scenario", "fault", "outage (s)", "clients", "told issued", "rows",
+            "unacknowledged", "lost", "phantom", "dup slots", "oversell", "503s during fault",
+            "recovered after (s)", "verdict")  # fmt: skip
+BEGIN, END = "<!-- chaos table: begin -->", "<!-- chaos table: end -->"
+
+
+def markdown(outcomes: Sequence[Outcome]) -> str:
+    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
+    for o in outcomes:
+        row = o.to_json()
+        cells = (row["scenario"], row["fault"], f"{row['outage_s']:g}", f"{row['clients']:,}",
+                 f"{row['told']:,}", f"{row['rows']:,}", str(row["unacknowledged"]),
+                 str(len(o.check.lost)), str(len(o.check.phantom)),
+                 str(len(o.check.duplicate_slots)), str(len(o.check.oversell)),
+                 f"{row['answers_503_during_fault']:,}", _recovered(row["recovered_after_s"]),
+                 _verdict(row))  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    return "ok" if row["ok"] and row["recovered_after_s"] is not None else "**FAILED**"
+
+
+def _recovered(value: float | None) -> str:
+    return "not in time" if value is None else f"{value:.1f}"
+
+
+def document(outcomes: Sequence[Outcome], short: bool) -> dict[str, Any]:
+    return {"when": datetime.now(UTC).isoformat(timespec="seconds"), "short": short,
+            "python": platform.python_version(),
+            "scenarios": [o.to_json() for o in outcomes]}  # fmt: skip
+
+
+def write(outcomes: Sequence[Outcome], short: bool, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    md, js = folder / "chaos.md", folder / "chaos.json"
+    md.write_text(markdown(outcomes))
+    js.write_text(json.dumps(document(outcomes, short), indent=2))
+    return md, js
+
+
+def into_docs(outcomes: Sequence[Outcome], page: Path, note: str) -> None:
+    """Replace the table between the markers of ``page`` with this run's."""
+    text = page.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    page.write_text(f"{head}{BEGIN}\n{note}\n\n{markdown(outcomes)}{END}{tail}")
