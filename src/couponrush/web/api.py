@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from couponrush import __version__
 from couponrush.core.errors import RetryableError
 from couponrush.settings import Settings
+from couponrush.web import feed
 from couponrush.web.metrics import Metrics
 from couponrush.web.problems import problem_for_errors
 from couponrush.web.routes import PROBLEMS, ProblemResponse, problem_response, router
@@ -101,6 +102,7 @@ def create_api(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.include_router(router)
+    app.include_router(feed.router)
     _install_error_handlers(app, settings)
 
     def openapi() -> dict[str, Any]:
