@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from couponrush.stack.ready import wait_until
@@ -122,3 +123,61 @@ def test_a_dead_feed_sends_the_requests_back_to_the_app_within_the_lease(
     metrics = gw.metrics()
     assert metrics[("couponrush_gateway_edge_polls_total", "error")] > 0
     assert metrics[("couponrush_gateway_edge_events", "")] == 0
+
+
+JSON = [("Content-Type", "application/json")]
+# name: method, path after the event id, headers, body ({u}: the variant's own user; a
+# list is sent chunked), and whether the edge answers it (else the app does).
+Variant = tuple[str, str, list[tuple[str, str]], bytes | list[bytes], bool]
+VARIANTS: dict[str, Variant] = {
+    "canonical": ("POST", "/issue", JSON, b'{"user_id":"{u}"}', True),
+    "JSON whitespace": ("POST", "/issue", JSON, b' {\r\n "user_id" :\t"{u}" }\n', True),
+    "charset parameter": ("POST", "/issue", [("Content-Type", "application/json; charset=utf-8")],
+                          b'{"user_id":"{u}"}', True),
+    "+json media type": ("POST", "/issue", [("Content-Type", "Application/Vnd.Api+JSON ; v=1")],
+                         b'{"user_id":"{u}"}', True),
+    "query string": ("POST", "/issue?x=1", JSON, b'{"user_id":"{u}"}', True),
+    "chunked body": ("POST", "/issue", JSON, [b'{"user_id":', b'"{u}"}'], True),
+    "a winner": ("POST", "/issue", JSON, b'{"user_id":"w0"}', False),
+    "text/plain": ("POST", "/issue", [("Content-Type", "text/plain")], b'{"user_id":"{u}"}',
+                   False),
+    "no media type": ("POST", "/issue", [], b'{"user_id":"{u}"}', False),
+    "two media types": ("POST", "/issue", [*JSON, ("Content-Type", "text/plain")],
+                        b'{"user_id":"{u}"}', False),
+    "escaped user id": ("POST", "/issue", JSON, b'{"user_id":"\\u0078{u}"}', False),
+    "extra key": ("POST", "/issue", JSON, b'{"user_id":"{u}","x":1}', False),
+    "duplicate key": ("POST", "/issue", JSON, b'{"user_id":"a{u}","user_id":"{u}"}', False),
+    "bad user id": ("POST", "/issue", JSON, b'{"user_id":"-{u}"}', False),
+    "a number": ("POST", "/issue", JSON, b'{"user_id":7}', False),
+    "not JSON": ("POST", "/issue", JSON, b'{"user_id":', False),
+    "empty body": ("POST", "/issue", JSON, b"", False),
+    "GET": ("GET", "/issue", [], b"", False),
+    "escaped slash": ("POST", "%2Fissue", JSON, b'{"user_id":"{u}"}', False),
+}  # fmt: skip
+
+
+def payload(body: bytes | list[bytes], user: str) -> bytes | Iterator[bytes]:
+    if isinstance(body, list):
+        return iter([part.replace(b"{u}", user.encode()) for part in body])
+    return body.replace(b"{u}", user.encode())
+
+
+def test_the_edge_answers_only_what_the_app_would_answer_the_same(
+    pool: AppPool, start_gateway: GatewayFactory, event_id: str
+) -> None:
+    gw = start_gateway(pool, **EDGE)
+    sold_out(pool, gw, event_id, 1)
+    wait_for_edge(gw, event_id)
+    wrong = {}
+    with pool.direct() as direct, httpx.Client(base_url=gw.url, timeout=10) as http:
+        for i, (name, (method, rest, headers, body, by_edge)) in enumerate(VARIANTS.items()):
+            path = f"/v1/events/{event_id}{rest}"
+            through = http.request(method, path, headers=headers, content=payload(body, f"v{i}"))
+            app = direct.request(method, path, headers=headers, content=payload(body, f"v{i}"))
+            if (through.status_code, through.content, at_edge(through)) != (
+                app.status_code,
+                app.content,
+                by_edge,
+            ):
+                wrong[name] = (through.status_code, at_edge(through), through.text, app.text)
+    assert not wrong, wrong
