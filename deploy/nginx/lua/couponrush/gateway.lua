@@ -4,11 +4,11 @@
 -- configure(opts)  init_by_lua: the options of couponrush.config
 -- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on
 -- access()         access phase of every proxied request, after the per-client bucket:
---                  the sold-out edge may answer 410 (couponrush.edge); what the app's
---                  server would refuse with an empty answer gets a JSON 431 or 400
---                  (couponrush.request); the global rate bound may answer 503 overloaded
---                  (couponrush.admit); else on to the app. A Lua error in the edge fails
---                  open: the request goes on.
+--                  the sold-out edge may answer 410 (couponrush.edge); else the global
+--                  rate bound may answer 503 overloaded (couponrush.admit); what the
+--                  app's server would refuse with an empty answer gets a JSON 431 or 400
+--                  (couponrush.request); else on to the app. A Lua error in the edge
+--                  fails open: the request goes on.
 -- log()            log phase: counts the response (couponrush.metrics)
 -- metrics()        content of GET /gateway/metrics: Prometheus text
 
@@ -47,19 +47,19 @@ local function edge_decision()
 end
 
 function M.access()
-    if request.too_many_headers() then
-        return ngx.exit(494) -- answered as 431, as nginx answers its own header limit
-    end
     local e = config.edge and edge_decision()
     if e then
         return edge.answer(e)
     end
-    if request.bad_header_bytes() then
-        return ngx.exit(ngx.HTTP_BAD_REQUEST)
-    end
     if config.rate > 0 and not admit.admit(config.rate) then
         metrics.count("shed")
         return ngx.exit(ngx.HTTP_SERVICE_UNAVAILABLE)
+    end
+    if request.too_many_headers() then
+        return ngx.exit(494) -- answered as 431, as nginx answers its own header limit
+    end
+    if request.bad_header_bytes() then
+        return ngx.exit(ngx.HTTP_BAD_REQUEST)
     end
 end
 
