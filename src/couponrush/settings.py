@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     client_timeout_s: int = Field(default=5, ge=1, le=300)
     # The gateway's global request-rate bound: requests per second it passes on to each app
     # worker behind it (0 = off); beyond that it answers 503 overloaded at once. Sized from
-    # the measured capacity of one worker (docs/gateway.md). Needs gateway_lua.
-    worker_rate_per_s: int = Field(default=6000, ge=0, le=1_000_000)
+    # one worker's measured issuing capacity through the gateway (bench/overload; on the
+    # 2-core reference box 5-10k a second, docs/gateway.md). Needs gateway_lua.
+    worker_rate_per_s: int = Field(default=10_000, ge=0, le=1_000_000)
     # The gateway's overload answers (503) say Retry-After between retry_after_s and this
     # many seconds more, chosen per request, so that shed clients come back spread out.
     retry_after_spread_s: int = Field(default=2, ge=0, le=15)
