@@ -23,6 +23,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench.common import (
     WrkResult,
     arguments,
@@ -64,6 +66,14 @@ def paced(url: str, args: argparse.Namespace, rate: float) -> dict[str, Any]:
             "connections": connections}  # fmt: skip
 
 
+def slowest_feed_poll_s(gateway_url: str) -> float:
+    """The slowest poll of the app's sold-out feed so far (the edge learns through it, from
+    the same app workers the overload saturates)."""
+    text = httpx.get(f"{gateway_url}/gateway/metrics", timeout=5).text
+    found = re.search(r"^couponrush_gateway_edge_poll_slowest_seconds (\S+)$", text, re.M)
+    return float(found.group(1)) if found else -1.0
+
+
 def wins(result: WrkResult) -> int:
     """Every 2xx answer is a win: the event cannot sell out, and each user is new."""
     return result.requests - result.non_2xx
@@ -100,9 +110,11 @@ def main() -> None:
         bound(rate, args.pin)
         print(f"phase bounded: {offered:,.0f} arrivals/s, bound {rate}/s a worker", flush=True)
         bounded = paced(url, args, offered)
+        bounded["slowest_feed_poll_s"] = slowest_feed_poll_s(state.url)
         bound(0, args.pin)
         print(f"phase unbounded: {offered:,.0f} arrivals/s, no rate bound", flush=True)
         unbounded = paced(url, args, offered)
+        unbounded["slowest_feed_poll_s"] = slowest_feed_poll_s(state.url)
         stack.supervisor.signal("consumer", "CONT")
     goodput = {"bounded": round(bounded["wins_per_s"] / wins_alone, 3),
                "unbounded": round(unbounded["wins_per_s"] / wins_alone, 3)}  # fmt: skip

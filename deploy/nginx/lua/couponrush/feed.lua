@@ -12,6 +12,7 @@
 --   "poll:lock"     pid of the worker that polls (taken over within its TTL when that
 --                   worker exits or dies)
 --   "poll:last_ok"  monotonic ms when the last good poll was sent
+--   "poll:took_ms", "poll:slowest_ms"  how long the last good poll took, and the slowest
 
 local cjson = require("cjson.safe")
 local config = require("couponrush.config")
@@ -73,7 +74,12 @@ local function poll()
             soldout.drop(e)
         end
     end
+    local took = monotonic_msec() - sent
     gateway:set("poll:last_ok", sent)
+    gateway:set("poll:took_ms", took)
+    if took > (gateway:get("poll:slowest_ms") or 0) then
+        gateway:set("poll:slowest_ms", took)
+    end
     return true
 end
 

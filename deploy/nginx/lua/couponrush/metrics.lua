@@ -9,6 +9,7 @@
 --   "shed"                  503 overloaded from the global rate bound
 --   "errors"                Lua errors on the request path (the request went on)
 --   "poll:ok", "poll:errors"  polls of the app's sold-out feed
+-- and, for the gauges, the poller's clocks (couponrush.feed) and the edge's state.
 
 local config = require("couponrush.config")
 local soldout = require("couponrush.soldout")
@@ -55,6 +56,15 @@ local function counter(out, name, help, key)
     sample(out, name, gateway:get(key) or 0)
 end
 
+local function gauge(out, name, help, value)
+    family(out, name, "gauge", help)
+    sample(out, name, value)
+end
+
+local function seconds(ms)
+    return format("%.3f", ms / 1000)
+end
+
 local function edge(out)
     local name = "couponrush_gateway_edge_passes_total"
     family(out, name, "counter",
@@ -62,26 +72,31 @@ local function edge(out)
     for _, why in ipairs({ "winner", "stale", "unsure" }) do
         sample(out, name, gateway:get("edge:pass:" .. why) or 0, "reason", why)
     end
-    name = "couponrush_gateway_edge_polls_total"
-    family(out, name, "counter", "Polls of the app's sold-out feed, by result.")
-    sample(out, name, gateway:get("poll:ok") or 0, "result", "ok")
-    sample(out, name, gateway:get("poll:errors") or 0, "result", "error")
     local now, live = monotonic_msec(), 0
     for _, e in ipairs(soldout.events()) do
         local fp, verified_ms = soldout.flag(e)
         live = live + ((fp and now - verified_ms <= config.lease_ms) and 1 or 0)
     end
-    family(out, "couponrush_gateway_edge_events", "gauge",
-        "Events the edge answers for now: sold out, verified within the lease.")
-    sample(out, "couponrush_gateway_edge_events", live)
+    gauge(out, "couponrush_gateway_edge_events",
+        "Events the edge answers for now: sold out, verified within the lease.", live)
+    gauge(out, "couponrush_gateway_edge_enabled",
+        "1 when the sold-out edge answers (the edge_answers setting).", config.edge and 1 or 0)
+end
+
+local function polls(out)
+    local name = "couponrush_gateway_edge_polls_total"
+    family(out, name, "counter", "Polls of the app's sold-out feed, by result.")
+    sample(out, name, gateway:get("poll:ok") or 0, "result", "ok")
+    sample(out, name, gateway:get("poll:errors") or 0, "result", "error")
     local last = gateway:get("poll:last_ok")
-    family(out, "couponrush_gateway_edge_poll_age_seconds", "gauge",
-        "Seconds since the last good poll of the sold-out feed (-1: none yet).")
-    sample(out, "couponrush_gateway_edge_poll_age_seconds",
-        last and format("%.3f", (now - last) / 1000) or "-1")
-    family(out, "couponrush_gateway_edge_enabled", "gauge",
-        "1 when the sold-out edge answers (the edge_answers setting).")
-    sample(out, "couponrush_gateway_edge_enabled", config.edge and 1 or 0)
+    gauge(out, "couponrush_gateway_edge_poll_age_seconds",
+        "Seconds since the last good poll of the sold-out feed was sent (-1: none yet).",
+        last and seconds(monotonic_msec() - last) or "-1")
+    gauge(out, "couponrush_gateway_edge_poll_seconds",
+        "How long the last good poll took.", seconds(gateway:get("poll:took_ms") or 0))
+    gauge(out, "couponrush_gateway_edge_poll_slowest_seconds",
+        "How long the slowest good poll since the gateway started took.",
+        seconds(gateway:get("poll:slowest_ms") or 0))
 end
 
 function M.render()
@@ -94,6 +109,7 @@ function M.render()
     counter(out, "couponrush_gateway_lua_errors_total",
         "Lua errors on the request path; each request went on to the app.", "errors")
     edge(out)
+    polls(out)
     return table.concat(out)
 end
 
