@@ -26,6 +26,9 @@ from couponrush.store.keys import EVENTS, decode_participant, event_keys
 # A fence left by a writer that died is harmless (nobody answers from the edge or the
 # caches meanwhile) and goes by itself after this long.
 _FENCE_TTL_S = 600
+# Transactions of the feed in flight at once: a few of the app pool's connections (16 by
+# default), never all of them.
+_AT_ONCE = 4
 
 
 class FrozenStore:
@@ -58,10 +61,16 @@ class FrozenStore:
         return Frozen(stamp, {user: decode_participant(value) for user, value in raw.items()})
 
     async def sold_out(self, max_winners: int) -> list[Stamp]:
-        """The stamps of every sold-out event with at most ``max_winners`` winners."""
+        """The stamps of every sold-out event with at most ``max_winners`` winners: one
+        transaction per event (each on its own slot), a few at a time, so that the
+        client's pool is never exhausted."""
         with translated():
             found: Any = await self._redis.smembers(EVENTS)
-        stamps = await asyncio.gather(*(self.stamp(str(e)) for e in sorted(found)))
+        ids = sorted(str(e) for e in found)
+        stamps: list[Stamp | None] = []
+        for start in range(0, len(ids), _AT_ONCE):
+            chunk = ids[start : start + _AT_ONCE]
+            stamps += await asyncio.gather(*(self.stamp(e) for e in chunk))
         return [s for s in stamps if s is not None and s.sold_out and s.winners <= max_winners]
 
 
