@@ -65,6 +65,7 @@ local function poll()
         if type(e) == "string" and type(fp) == "string" and ngx.re.find(e, EVENT_RE, "jo") then
             listed[e] = true
             if not soldout.refresh(e, fp, sent) then
+                soldout.drop(e) -- what it held is not current: no answers from it meanwhile
                 load(e)
             end
         end
