@@ -3,9 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# command=Debian package, installed when the command is missing
+# command=Debian package, installed when the command is missing (a path pattern: when no
+# file matches it; nginx's Lua module and the JSON library its Lua code reads the feed with)
 SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk \
-	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium
+	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium \
+	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
+	/usr/lib/*/lua/5.1/cjson.so=lua-cjson
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 

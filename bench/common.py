@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -11,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ import httpx
 from couponrush.client import Client
 from couponrush.settings import Settings
 from couponrush.stack.local import Stack
-from couponrush.stack.procs import free_port
+from couponrush.stack.procs import children, free_port
 from couponrush.stack.state import StackState
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ BENCH_ENV = {
     "COUPONRUSH_CLIENT_BURST": "1000000",
     "COUPONRUSH_CONN_PER_CLIENT": "60000",
     "COUPONRUSH_WORKER_MAX_CONNS": "4096",
+    "COUPONRUSH_WORKER_RATE_PER_S": "0",
 }
 
 
@@ -48,9 +50,16 @@ class WrkResult:
     socket_errors: int
 
 
-def arguments(doc: str | None, workers: int | None = None) -> argparse.Namespace:
-    """``workers``: the default number of app workers (else one per core)."""
+Options = Callable[[argparse.ArgumentParser], None]
+
+
+def arguments(doc: str | None, workers: int | None = None,
+              extra: Options | None = None) -> argparse.Namespace:  # fmt: skip
+    """``workers``: the default number of app workers (else one per core); ``extra`` adds a
+    benchmark's own options."""
     parser = argparse.ArgumentParser(description=doc)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--seconds", type=int, default=10, help="per phase")
     parser.add_argument("--connections", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -93,14 +102,42 @@ def parse_wrk(text: str) -> WrkResult:
 
 
 def wrk(
-    url: str, seconds: int, connections: int, threads: int, script: Path | None = POST_LUA
+    url: str,
+    seconds: int,
+    connections: int,
+    threads: int,
+    script: Path | None = POST_LUA,
+    cpus: str | None = None,
 ) -> WrkResult:
+    """``cpus``: a taskset list to keep wrk on (else anywhere)."""
     argv = [need("wrk"), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv = ["taskset", "-c", cpus, *argv] if cpus else argv
     argv += ["-s", str(script)] if script else []
     done = subprocess.run(
         [*argv, url], capture_output=True, text=True, timeout=seconds + 60, check=True
     )
     return parse_wrk(done.stdout)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes and their children (a gateway's or a
+    granian master's workers), from /proc."""
+    total = 0
+    for pid in {*pids, *(c for p in pids for c in children(p))}:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Keep these processes, their children and all their threads on ``cpus``."""
+    for pid in {*pids, *(c for p in pids for c in children(p))}:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(task.name), cpus)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from typing import Any
 
 from couponrush.core.errors import BrokerUnavailable
 from couponrush.core.event import Event
+from couponrush.core.frozen import Frozen, Stamp
 from couponrush.core.ports import Delivery, Winners
 from couponrush.core.win import ExistingRow, Win, parse_entry
 
@@ -131,10 +132,29 @@ class FakeBatcher:
 
 
 @dataclass
-class FakeWinners:
-    winners: dict[str, Winners] = field(default_factory=dict)
-    loads: int = 0
+class FakeFrozen:
+    """Sold-out events (their winners) as Redis would hold them; ``created_at`` stands for
+    the rest of the stamp, so changing it is a restore."""
 
-    async def frozen_winners(self, event_id: str) -> Winners | None:
+    winners: dict[str, Winners] = field(default_factory=dict)
+    created_at: str = "1"
+    fenced: bool = False
+    loads: int = 0
+    checks: int = 0
+
+    def _stamp(self, event_id: str) -> Stamp | None:
+        found = self.winners.get(event_id)
+        if found is None:
+            return None
+        return Stamp(event_id, self.created_at, 0, len(found), self.fenced)
+
+    async def stamp(self, event_id: str) -> Stamp | None:
+        self.checks += 1
+        return self._stamp(event_id)
+
+    async def frozen(self, event_id: str) -> Frozen | None:
         self.loads += 1
-        return self.winners.get(event_id)
+        stamp = self._stamp(event_id)
+        if stamp is None or not stamp.sold_out:
+            return None
+        return Frozen(stamp, dict(self.winners[event_id]))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from couponrush.core.errors import ConfigError
 from couponrush.settings import Settings
@@ -31,3 +31,15 @@ def test_accepts_strong_secrets_and_reads_the_environment(
     settings = Settings()
     settings.check_secrets()
     assert settings.workers == 3
+
+
+def test_the_edge_polls_at_least_twice_a_lease_and_the_fence_outwaits_the_lease() -> None:
+    with pytest.raises(ValidationError, match="edge_poll_ms"):
+        Settings(edge_poll_ms=600, soldout_lease_ms=1000)
+    settings = Settings(edge_poll_ms=500, soldout_lease_ms=1000)
+    assert settings.fence_wait_s > 1.0
+
+
+def test_metrics_readers_are_cidrs_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUPONRUSH_GATEWAY_METRICS_FROM", "10.0.0.0/8, 192.168.1.7")
+    assert Settings().gateway_metrics_from == ["10.0.0.0/8", "192.168.1.7/32"]

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from couponrush.core.errors import ConfigError
@@ -19,6 +19,8 @@ from couponrush.core.errors import ConfigError
 # Values that must never guard a real deployment.
 _WEAK_SECRETS = frozenset({"", "changeme", "change-me", "admin", "secret", "token", "default"})
 _MIN_SECRET_LEN = 16
+# Clock-rate skew between hosts and the gateway's cached time, on top of the lease.
+_FENCE_MARGIN_S = 0.5
 
 
 def _default_workers() -> int:
@@ -67,6 +69,35 @@ class Settings(BaseSettings):
     # How the gateway reaches the app workers: Unix sockets (cheaper) or loopback TCP.
     app_transport: Literal["uds", "tcp"] = "uds"
     client_timeout_s: int = Field(default=5, ge=1, le=300)
+    # The gateway's global request-rate bound: requests per second it passes on to each app
+    # worker behind it (0 = off); beyond that it answers 503 overloaded at once. Sized from
+    # one worker's measured issuing capacity through the gateway (bench/overload; on the
+    # 2-core reference box 5-10k a second, docs/gateway.md). Needs gateway_lua.
+    worker_rate_per_s: int = Field(default=10_000, ge=0, le=1_000_000)
+    # The gateway's overload answers (503) say Retry-After between retry_after_s and this
+    # many seconds more, chosen per request, so that shed clients come back spread out.
+    retry_after_spread_s: int = Field(default=2, ge=0, le=15)
+    # nginx's Lua module (Debian libnginx-mod-http-lua) at the gateway: the sold-out edge,
+    # the global rate bound and /gateway/metrics. Off: plain nginx (deploy/'s official image).
+    gateway_lua: bool = True
+    # The gateway's JSON access log (the local stack writes var/logs/gateway-access.log).
+    gateway_access_log: bool = True
+    # CIDRs besides loopback that may read the gateway's /gateway/metrics.
+    gateway_metrics_from: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The sold-out edge: once an event has sold out, the gateway answers non-winners' issue
+    # requests with the app's own 410 itself. Each gateway polls the app's internal feed
+    # (/internal/edge/, with this bearer token; empty: the feed is closed) every
+    # edge_poll_ms and answers only from what it verified within soldout_lease_ms.
+    edge_answers: bool = True
+    edge_poll_ms: int = Field(default=200, ge=10, le=30_000)
+    edge_feed_token: SecretStr = SecretStr("")
+    # Events with more winners are left to the app; the shared memory holds the winners.
+    edge_max_winners: int = Field(default=100_000, ge=0, le=10_000_000)
+    edge_memory_mb: int = Field(default=64, ge=1, le=4096)
+    # How long a verified sold-out state may be answered from without verifying it again,
+    # at the gateway and in the app workers' caches. A write that could re-open a sold-out
+    # event (restore, repair) fences it and waits this long (plus a margin) first.
+    soldout_lease_ms: int = Field(default=2000, ge=100, le=60_000)
     # App layer: a token bucket per user id in Redis (0 = off) and a bound on in-flight
     # Redis work per worker process (admission control).
     user_rate_per_s: float = Field(default=5.0, ge=0)
@@ -116,14 +147,14 @@ class Settings(BaseSettings):
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"
 
-    @field_validator("trusted_proxies", "jwt_algorithms", mode="before")
+    @field_validator("trusted_proxies", "jwt_algorithms", "gateway_metrics_from", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "gateway_metrics_from")
     @classmethod
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
         return [str(ipaddress.ip_network(cidr, strict=False)) for cidr in value]
@@ -148,6 +179,19 @@ class Settings(BaseSettings):
                 "COUPONRUSH_JWT_PUBLIC_KEY_FILE holding a PEM public key"
             )
         return key
+
+    @model_validator(mode="after")
+    def _poll_within_lease(self) -> Settings:
+        # A poll that cannot come twice within the lease lets every answer lapse.
+        if self.edge_poll_ms * 2 > self.soldout_lease_ms:
+            raise ValueError("edge_poll_ms must be at most half of soldout_lease_ms")
+        return self
+
+    @property
+    def fence_wait_s(self) -> float:
+        """How long a write that could re-open a sold-out event waits behind its fence: by
+        then every gateway and app cache dropped what it had verified before the fence."""
+        return self.soldout_lease_ms / 1000 + _FENCE_MARGIN_S
 
     def check_secrets(self, *names: str) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from couponrush.settings import Settings
+from couponrush.stack.nginx import retry_later
 from tests.deploy.manifests import (
     BASE,
     KUSTOMIZATIONS,
@@ -127,8 +128,11 @@ def default(field: str) -> object:
 
 def gateway_limits() -> dict[str, str]:
     """The limits as the local stack renders them from the settings' defaults."""
-    timeout_ms = default("redis_timeout_ms")
+    timeout_ms, retry_after = default("redis_timeout_ms"), default("retry_after_s")
+    spread = default("retry_after_spread_s")
     assert isinstance(timeout_ms, int)
+    assert isinstance(retry_after, int)
+    assert isinstance(spread, int)
     return {
         "MAX_BODY": f"{default('max_body_bytes')}",
         "CLIENT_TIMEOUT": f"{default('client_timeout_s')}s",
@@ -137,6 +141,7 @@ def gateway_limits() -> dict[str, str]:
         "CONN_PER_CLIENT": f"{default('conn_per_client')}",
         "UPSTREAM_TIMEOUT": f"{max(2, timeout_ms * 4 // 1000)}s",
         "RETRY_AFTER": f"{default('retry_after_s')}",
+        "RETRY_LATER": " ".join(retry_later(retry_after, spread).split()),
     }
 
 
@@ -196,7 +201,8 @@ def test_template_placeholders_are_all_braced_upper_case() -> None:
 def test_gateway_limits_are_the_settings_defaults(
     where: str, env: dict[str, str], app: dict[str, str]
 ) -> None:
-    assert {name: env[name] for name in gateway_limits()} == gateway_limits(), where
+    rendered = {name: " ".join(env[name].split()) for name in gateway_limits()}
+    assert rendered == gateway_limits(), where
     # Each upstream peer is one app container or pod: its granian workers together.
     (max_conns,) = re.findall(r"max_conns=(\d+)", env["UPSTREAM_SERVERS"])
     workers = int(app["COUPONRUSH_WORKERS"])

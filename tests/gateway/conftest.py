@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import signal
 import subprocess
@@ -12,12 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from couponrush.client import Client
 from couponrush.settings import Settings
 from couponrush.stack import nginx
 from couponrush.stack.commands import app_argv, nginx_argv
-from couponrush.stack.procs import free_port, spawn, stop
+from couponrush.stack.procs import children, free_port, spawn, stop
 from couponrush.stack.ready import http_ready, wait_until
 from tests.fixtures.app import app_env
 
@@ -28,6 +30,7 @@ class AppPool:
     processes: list[subprocess.Popen[bytes]]
     admin_token: str
     redis_url: str
+    feed_token: str
 
     def direct(self, index: int = 0) -> httpx.Client:
         """A client straight to one worker, bypassing the gateway (for set-up)."""
@@ -43,6 +46,14 @@ class AppPool:
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
 
+    def issue_count(self, result: str) -> float:
+        """The workers' issue counter of one result (all workers, multiprocess mode)."""
+        with self.direct() as direct:
+            text = direct.get("/metrics").text
+        return sum(s.value for f in text_string_to_metric_families(text)
+                   for s in f.samples if s.name == "couponrush_issue_requests_total"
+                   and s.labels.get("result") == result)  # fmt: skip
+
 
 @dataclass
 class Gateway:
@@ -51,15 +62,39 @@ class Gateway:
     process: subprocess.Popen[bytes]
     settings: Settings = field(repr=False)
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def access_log(self) -> list[dict[str, Any]]:
+        """The JSON access log, one dict per request (nginx writes bytes over 0x7f of a
+        malformed request as they came: not always UTF-8)."""
+        path = self.conf.parent / "access.log"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return [json.loads(line) for line in lines]
+
+    def metrics(self) -> dict[tuple[str, str], float]:
+        """/gateway/metrics as {(name, first label value or ""): value}."""
+        text = httpx.get(f"{self.url}/gateway/metrics", timeout=5).text
+        return {(s.name, next(iter(s.labels.values()), "")): s.value
+                for f in text_string_to_metric_families(text) for s in f.samples}  # fmt: skip
+
+    def reload(self) -> None:
+        """SIGHUP: new workers with the config, the old ones finish and leave."""
+        old = children(self.process.pid)
+        self.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: not old & children(self.process.pid), "the gateway reload", 30)
+
 
 def start_pool(redis_url: str, work: Path, count: int, **env: str) -> AppPool:
-    token = secrets.token_urlsafe(24)
-    environ = app_env(redis_url, token, secrets.token_urlsafe(32), work / "metrics", **env)
+    token, feed = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    environ = app_env(redis_url, token, secrets.token_urlsafe(32), work / "metrics",
+                      edge_feed_token=feed, **env)  # fmt: skip
     sockets = [str(work / f"app-{i}.sock") for i in range(count)]
     # A session of its own: a "kill -9 of the worker" takes granian's whole process group.
     processes = [spawn(app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ,
                        new_session=True) for i, sock in enumerate(sockets)]  # fmt: skip
-    pool = AppPool(sockets, processes, token, redis_url)
+    pool = AppPool(sockets, processes, token, redis_url, feed)
     for sock in sockets:
         wait_until(http_ready("http://app", uds=sock), f"app worker {sock}", 60)
     return pool
@@ -93,13 +128,13 @@ def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
     """Start an nginx gateway with some settings overridden, in front of given workers."""
     started: list[Gateway] = []
 
-    def start(pool: AppPool, **overrides: Any) -> Gateway:
-        settings = Settings(**overrides)
-        port = free_port()
+    def start(pool: AppPool, port: int = 0, **overrides: Any) -> Gateway:
+        settings = Settings(**{"edge_feed_token": pool.feed_token, **overrides})
+        port = port or free_port()
         state = tmp_path / f"nginx-{len(started)}"
         addrs = [f"unix:{s}" for s in pool.sockets]
-        conf = nginx.write_config(settings, f"127.0.0.1:{port}", addrs, state,
-                                  access_log=str(state / "access.log"))  # fmt: skip
+        log = nginx.json_log(state / "access.log", buffered=False)
+        conf = nginx.write_config(settings, f"127.0.0.1:{port}", addrs, state, log)
         process = spawn(nginx_argv(conf), state / "stdout.log", new_session=True)
         gw = Gateway(f"http://127.0.0.1:{port}", conf, process, settings)
         started.append(gw)

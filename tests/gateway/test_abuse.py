@@ -13,14 +13,6 @@ from tests.helpers import create_event
 from .conftest import AppPool, GatewayFactory
 
 
-def _app_count(pool: AppPool, result: str) -> float:
-    """The workers' issue counter of one result (all workers, multiprocess mode)."""
-    with pool.direct() as direct:
-        lines = direct.get("/metrics").text.splitlines()
-    prefix = f'couponrush_issue_requests_total{{result="{result}"}} '
-    return sum(float(line[len(prefix) :]) for line in lines if line.startswith(prefix))
-
-
 def test_oversized_bodies_and_header_floods_are_refused_at_the_gateway(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
@@ -49,8 +41,8 @@ def test_slow_clients_are_cut_off_and_others_are_served(
     gw = start_gateway(app_pool, client_timeout_s=1, conn_per_client=100, client_rate_per_s=1000,
                        client_burst=1000)  # fmt: skip
     port = int(gw.url.rsplit(":", 1)[1])
-    issued_before = _app_count(app_pool, "issued")
-    not_found_before = _app_count(app_pool, "not_found")
+    issued_before = app_pool.issue_count("issued")
+    not_found_before = app_pool.issue_count("not_found")
     slow = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(30)]
     try:
         for sock in slow:  # a request line and one header, then silence
@@ -75,5 +67,5 @@ def test_slow_clients_are_cut_off_and_others_are_served(
             sock.close()
     # Once the quick request shows in the workers' counters, the slow ones (for an
     # unknown event, so they would count as not_found) must not be there.
-    wait_until(lambda: _app_count(app_pool, "issued") > issued_before, "metrics", 5)
-    assert _app_count(app_pool, "not_found") == not_found_before
+    wait_until(lambda: app_pool.issue_count("issued") > issued_before, "metrics", 5)
+    assert app_pool.issue_count("not_found") == not_found_before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -15,12 +16,22 @@ from couponrush.web.issue import IssueEndpoint
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
 from couponrush.web.soldout import SoldOutCache
-from tests.fakes import FakeBatcher, FakeWinners
+from tests.fakes import FakeBatcher, FakeFrozen
+
+LEASE_S = 2.0
 
 
-def issuer(batcher: FakeBatcher, winners: FakeWinners | None = None,
-           max_in_flight: int = 8) -> Issuer:  # fmt: skip
-    cache = SoldOutCache(winners or FakeWinners(), timeout_s=1.0)
+@dataclass
+class Clock:
+    now: float = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def issuer(batcher: FakeBatcher, frozen: FakeFrozen | None = None, max_in_flight: int = 8,
+           clock: Clock | None = None) -> Issuer:  # fmt: skip
+    cache = SoldOutCache(frozen or FakeFrozen(), 1.0, LEASE_S, clock or Clock())
     return Issuer(batcher, cache, 5.0, 10, max_in_flight)
 
 
@@ -32,7 +43,7 @@ async def settle() -> None:
 
 async def test_a_sold_out_event_is_answered_locally_after_the_first_sold_out() -> None:
     batcher = FakeBatcher([["SOLD_OUT"]])
-    winners = FakeWinners({"e1": {"winner": (1, 1_700_000_000_000)}})
+    winners = FakeFrozen({"e1": {"winner": (1, 1_700_000_000_000)}})
     use_case = issuer(batcher, winners)
     assert (await use_case.issue("e1", "late", "r1")).result == "sold_out"
     await settle()
@@ -42,6 +53,64 @@ async def test_a_sold_out_event_is_answered_locally_after_the_first_sold_out() -
     assert (back.result, back.slot) == ("already_issued", 1)
     assert len(batcher.calls) == 1  # the two later answers never reached Redis
     assert winners.loads == 1
+
+
+async def sold_out_and_cached(
+    clock: Clock, frozen: FakeFrozen, *more: list[object]
+) -> tuple[Issuer, FakeBatcher]:
+    batcher = FakeBatcher([["SOLD_OUT"], *more])
+    use_case = issuer(batcher, frozen, clock=clock)
+    await use_case.issue("e1", "first", "r0")
+    await settle()
+    return use_case, batcher
+
+
+async def test_the_cache_checks_its_event_once_per_half_lease_not_per_request() -> None:
+    clock, frozen = Clock(), FakeFrozen({"e1": {"w": (1, 1)}})
+    use_case, batcher = await sold_out_and_cached(clock, frozen)
+    for step in range(16):  # 2 s of requests, one every 1/8 s
+        clock.now += 0.125
+        assert (await use_case.issue("e1", f"u{step}", "r")).result == "sold_out"
+        await settle()
+    assert frozen.checks == 2  # at 1.0 s and at 2.0 s: each check renewed the lease
+    assert len(batcher.calls) == 1
+
+
+async def test_a_fenced_event_is_no_longer_answered_from_the_cache() -> None:
+    clock, frozen = Clock(), FakeFrozen({"e1": {"w": (1, 1)}})
+    use_case, batcher = await sold_out_and_cached(clock, frozen, ["ISSUED", 2, 5])
+    frozen.fenced = True  # a restore is about to re-open it
+    clock.now += LEASE_S / 2
+    assert (await use_case.issue("e1", "a", "r")).result == "sold_out"  # still in its lease
+    await settle()  # the check saw the fence
+    assert (await use_case.issue("e1", "b", "r")).result == "issued"
+    assert len(batcher.calls) == 2
+
+
+async def test_past_its_lease_an_unverified_entry_sends_requests_to_redis() -> None:
+    clock, frozen = Clock(), FakeFrozen({"e1": {"w": (1, 1)}})
+    use_case, batcher = await sold_out_and_cached(clock, frozen, ["SOLD_OUT"])
+    frozen.stamp = _unreachable  # type: ignore[method-assign]
+    clock.now += LEASE_S + 0.01
+    assert (await use_case.issue("e1", "a", "r")).result == "sold_out"
+    assert len(batcher.calls) == 2  # answered by Redis, not from the lapsed entry
+
+
+async def _unreachable(event_id: str) -> None:
+    raise StoreUnavailable("Redis did not answer")
+
+
+async def test_a_changed_stamp_reloads_the_winners_and_a_new_winner_gets_its_coupon() -> None:
+    clock, frozen = Clock(), FakeFrozen({"e1": {"w": (1, 1)}})
+    use_case, _ = await sold_out_and_cached(clock, frozen)
+    frozen.winners["e1"] = {"w": (1, 1), "restored": (2, 2)}
+    frozen.created_at = "2"  # a restore
+    clock.now += LEASE_S / 2
+    await use_case.issue("e1", "a", "r")
+    await settle()
+    back = await use_case.issue("e1", "restored", "r")
+    assert (back.result, back.slot) == ("already_issued", 2)
+    assert frozen.loads == 2
 
 
 async def test_stock_left_keeps_asking_redis() -> None:

@@ -31,7 +31,7 @@ def reconcile(
         async with wiring.stores(found) as st:
             report = await recovery.reconcile(st.events, st.db, wiring.signer_for(found), event_id)
             if repair and not report.ok:
-                await recovery.repair(st.redis, st.events, report)
+                await recovery.repair(st.redis, st.events, st.fence, report)
             return report
 
     report = run(check())
@@ -55,6 +55,6 @@ def restore(
 
     async def rebuild() -> int:
         async with wiring.stores(settings()) as st:
-            return await recovery.restore(st.events, st.db, event_id, force)
+            return await recovery.restore(st.events, st.db, st.fence, event_id, force)
 
     typer.echo(f"restored {event_id}: {run(rebuild())} winners")

@@ -6,15 +6,14 @@ Redis, PostgreSQL and Kafka adapters implement them; unit tests use in-memory fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from couponrush.core.event import Event
+from couponrush.core.frozen import Frozen, Stamp
+from couponrush.core.frozen import Winners as Winners
 from couponrush.core.win import ExistingRow, Win
-
-# user_id -> (slot, issued_at_ms)
-Winners = Mapping[str, tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,13 @@ class Batcher(Protocol):
     def call(self, keys: Sequence[str], args: Sequence[str]) -> asyncio.Future[list[Any]]: ...
 
 
-class FrozenWinners(Protocol):
-    """The winners of an event that has sold out, or None while stock is left."""
+class FrozenStates(Protocol):
+    """Sold-out events as Redis holds them (see core.frozen)."""
 
-    async def frozen_winners(self, event_id: str) -> Winners | None: ...
+    async def stamp(self, event_id: str) -> Stamp | None:
+        """The event's stamp, cheaply (no winners); None when the event is unknown."""
+        ...
+
+    async def frozen(self, event_id: str) -> Frozen | None:
+        """Stamp and winners at one moment, when the event is sold out; else None."""
+        ...

@@ -10,6 +10,7 @@ from couponrush.core.reconcile import DbRow, Report, diff, expected_stock
 from couponrush.core.win import Win
 from couponrush.db.repository import Repository
 from couponrush.store.events import EventStore
+from couponrush.store.frozen import Fence
 from couponrush.store.outbox import requeue
 
 __all__ = ["Report", "reconcile", "repair", "restore"]
@@ -27,12 +28,13 @@ async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event
                 lambda slot, user: signer.code(event_id, slot, user))  # fmt: skip
 
 
-async def repair(redis: Redis, store: EventStore, report: Report) -> None:
+async def repair(redis: Redis, store: EventStore, fence: Fence, report: Report) -> None:
     """Mend what is safe to mend, and say so in ``report.repaired``.
 
     Missing rows are queued again from Redis (the consumer writes them); the stock counter
-    is set from the winners. Rows Redis lacks and slot conflicts need a person (or
-    ``restore`` after a Redis loss): guessing could hand a slot out twice.
+    is set from the winners, behind the fence (it may re-open a sold-out event). Rows Redis
+    lacks and slot conflicts need a person (or ``restore`` after a Redis loss): guessing
+    could hand a slot out twice.
     """
     if report.missing_in_db:
         winners, _ = await store.winners(report.event_id)
@@ -41,15 +43,19 @@ async def repair(redis: Redis, store: EventStore, report: Report) -> None:
         await requeue(redis, report.event_id, wins)
         report.repaired.append(f"queued {len(report.missing_in_db)} missing rows again")
     if report.stock_mismatch:
-        stock = await store.fix_stock(report.event_id, report.total)
+        async with fence.held(report.event_id):
+            stock = await store.fix_stock(report.event_id, report.total)
         report.repaired.append(f"stock counter set to {stock}")
 
 
-async def restore(store: EventStore, db: Repository, event_id: str, force: bool = False) -> int:
+async def restore(store: EventStore, db: Repository, fence: Fence, event_id: str,
+                  force: bool = False) -> int:  # fmt: skip
     """Rebuild an event's Redis state from the database; the number of winners restored.
 
     The counter resumes after the highest slot the database holds, so a slot lost with
     Redis is never handed out again. The outbox is not refilled: its wins are in the DB.
+    The write waits behind the fence: no gateway or app worker answers "sold out" from
+    the state before it once the restored stock is there.
     """
     event = await db.event(event_id)
     if event is None:
@@ -59,5 +65,6 @@ async def restore(store: EventStore, db: Repository, event_id: str, force: bool 
         raise RedisStateExists(f"Redis still holds event {event_id!r}; use --force")
     stock = expected_stock(event.total_stock, [r.slot for r in rows])
     wins = [(r.user_id, r.slot, int(r.issued_at.timestamp() * 1000)) for r in rows]
-    await store.restore(event, wins, stock)
+    async with fence.held(event_id):
+        await store.restore(event, wins, stock)
     return len(rows)

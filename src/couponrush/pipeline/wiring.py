@@ -26,6 +26,7 @@ from couponrush.settings import Settings
 from couponrush.store import client
 from couponrush.store.dead_letters import DeadLetters
 from couponrush.store.events import EventStore
+from couponrush.store.frozen import Fence
 from couponrush.store.outbox import StreamSource
 from couponrush.store.scripts import Scripts
 
@@ -38,6 +39,8 @@ class Stores:
     events: EventStore
     letters: DeadLetters
     db: Repository
+    # Writes that could re-open a sold-out event (restore, repair) wait behind it.
+    fence: Fence
 
 
 def member_name() -> str:
@@ -69,7 +72,8 @@ async def stores(settings: Settings) -> AsyncIterator[Stores]:
     try:
         db = await Repository.connect(settings.database_url)
         try:
-            yield Stores(redis, EventStore(redis, Scripts.from_package()), DeadLetters(redis), db)
+            events = EventStore(redis, Scripts.from_package())
+            yield Stores(redis, events, DeadLetters(redis), db, Fence(redis, settings.fence_wait_s))
         finally:
             await db.close()
     finally:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 
 from couponrush.client import Client
@@ -35,6 +36,19 @@ def create_event(state: StackState, event_id: str, stock: int) -> None:
         sdk.create_event(event_id, stock, name=f"Flash sale {event_id}")
 
 
+def gateway_counters(url: str) -> dict[str, float]:
+    """The gateway's own counters (/gateway/metrics; empty where it has no Lua)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = httpx.get(f"{url}/gateway/metrics", timeout=5)
+    if answer.status_code != 200:
+        return {}
+    names = {"couponrush_gateway_edge_answers_total": "edge_answers",
+             "couponrush_gateway_shed_total": "shed"}  # fmt: skip
+    return {names[s.name]: s.value for f in text_string_to_metric_families(answer.text)
+            for s in f.samples if s.name in names}  # fmt: skip
+
+
 def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     """Returns whether every invariant held."""
     plan = options.plan
@@ -45,15 +59,20 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     console.print(f"event {plan.event_id}: {plan.stock:,} coupons; {plan.clients:,} clients over "
                   f"{plan.connections} connections, {plan.arrival} arrival")  # fmt: skip
     started = time.monotonic()
+    before = gateway_counters(state.url)
     merged = runner.run(plan, state.url)
+    gateway = {k: v - before.get(k, 0) for k, v in gateway_counters(state.url).items()}
     console.print(f"run finished in {time.monotonic() - started:.1f} s; checking the servers…")
     stores = Stores(state.redis_url, state.database_url, state.coupon_secret)
     check = verify(plan, merged, stores, options.expected_stock)
     pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms,
                 "reconcile_breaches": check.reconcile}  # fmt: skip
-    doc = report.build(plan, merged, check, {"pipeline": pipeline})
+    doc = report.build(plan, merged, check, {"pipeline": pipeline, "gateway": gateway})
     folder = options.out or stack.var / "rush" / plan.event_id
     json_path, png_path = report.write(doc, folder)
     report.summary(doc, console)
+    if gateway:
+        console.print(f"gateway: {gateway['edge_answers']:,.0f} sold-out answers from its edge, "
+                      f"{gateway['shed']:,.0f} shed by its rate bound")  # fmt: skip
     console.print(f"report: {json_path}  figure: {png_path}")
     return check.ok

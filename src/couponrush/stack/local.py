@@ -14,9 +14,9 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import nginx, postgres
+from couponrush.stack import postgres
 from couponrush.stack.procs import children, free_port, port_is_free
-from couponrush.stack.programs import environment, prepare, programs
+from couponrush.stack.programs import environment, gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, redis_ready, wait_until
 from couponrush.stack.state import StackState, load, save
 from couponrush.stack.supervisor import Supervisor, render_conf
@@ -55,6 +55,7 @@ class Stack:
             redis_url=f"redis://127.0.0.1:{redis_port}/0",
             admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
             coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
+            edge_feed_token=(previous and previous.edge_feed_token) or secrets.token_urlsafe(24),
             redis_port=redis_port,
             workers=count,
             app_ports=[] if uds else [free_port() for _ in range(count)],
@@ -93,8 +94,7 @@ class Stack:
         nginx reloads gracefully, without dropping a request."""
         conf = self.var / "nginx" / "nginx.conf"
         before = conf.read_text() if conf.exists() else ""
-        listen = f"{self.settings.gateway_host}:{state.gateway_port}"
-        nginx.write_config(self.settings, listen, state.app_addrs, conf.parent)
+        gateway_config(self.settings, state, self.var)
         if conf.read_text() == before:
             return
         master = next(p["pid"] for p in self.processes() if p["name"] == "gateway")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from couponrush.settings import Settings
 from couponrush.stack import nginx, postgres
 from couponrush.stack.commands import nginx_argv, redis_argv, tansu_argv
@@ -18,11 +20,20 @@ def environment(state: StackState, var: Path) -> dict[str, str]:
     return {**state.environment(), "PROMETHEUS_MULTIPROC_DIR": str(var / "metrics")}
 
 
+def gateway_config(settings: Settings, state: StackState, var: Path) -> Path:
+    """The gateway's nginx.conf under var/nginx, with the feed's token from the state and
+    its JSON access log in var/logs (buffered) when gateway_access_log is on."""
+    listen = f"{settings.gateway_host}:{state.gateway_port}"
+    log = nginx.json_log(var / "logs" / "gateway-access.log", buffered=True)
+    stacked = settings.model_copy(update={"edge_feed_token": SecretStr(state.edge_feed_token)})
+    return nginx.write_config(stacked, listen, state.app_addrs, var / "nginx",
+                              log if settings.gateway_access_log else "off")  # fmt: skip
+
+
 def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Program]:
     """Stores first (started at once); the rest waits until `up` has migrated the schema."""
     found = stores(state, var)
-    listen = f"{settings.gateway_host}:{state.gateway_port}"
-    conf = nginx.write_config(settings, listen, state.app_addrs, var / "nginx")
+    conf = gateway_config(settings, state, var)
     # One granian process per worker, each restarted on its own; `serve` clears the socket a
     # killed one left behind, which would otherwise keep its successor from binding.
     for i, port in enumerate(state.app_ports):

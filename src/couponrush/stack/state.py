@@ -25,6 +25,8 @@ class StackState:
     pg_port: int = 0
     queue: str = "stream"
     kafka_port: int = 0
+    # The gateway's key to the app's sold-out feed (empty in a state of an older version).
+    edge_feed_token: str = ""
 
     @property
     def database_url(self) -> str:
@@ -48,6 +50,7 @@ class StackState:
             "COUPONRUSH_ADMIN_TOKEN": self.admin_token,
             "COUPONRUSH_COUPON_SECRET": self.coupon_secret,
             "COUPONRUSH_QUEUE": self.queue,
+            "COUPONRUSH_EDGE_FEED_TOKEN": self.edge_feed_token,
         }
         if self.queue == "kafka":
             env["COUPONRUSH_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{self.kafka_port}"

@@ -12,7 +12,6 @@ from redis.exceptions import WatchError
 from couponrush.core.event import Event, EventView, event_from_meta, meta_ms, meta_of, meta_text
 from couponrush.core.ports import Winners
 from couponrush.core.reconcile import expected_stock
-from couponrush.store.client import translated
 from couponrush.store.keys import EVENTS, decode_participant, encode_participant, event_keys
 from couponrush.store.scripts import Scripts, run
 
@@ -79,12 +78,6 @@ class EventStore:
             raw, stock = await pipe.execute()
         found = {user: decode_participant(value) for user, value in raw.items()}
         return found, None if stock is None else int(stock)
-
-    async def frozen_winners(self, event_id: str) -> Winners | None:
-        """The winners once the event has sold out (its state is then frozen), else None."""
-        with translated():
-            found, stock = await self.winners(event_id)
-        return None if stock is None or stock > 0 else found
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())

@@ -22,6 +22,8 @@ class EventKeys:
     participants: str
     meta: str
     outbox: str
+    # Set while a write that could re-open a sold-out event waits (see store.frozen).
+    fence: str
 
     @property
     def script_keys(self) -> tuple[str, str, str, str]:
@@ -40,6 +42,7 @@ def event_keys(event_id: str) -> EventKeys:
         participants=f"{tag}:participants",
         meta=f"{tag}:meta",
         outbox=f"{tag}:outbox",
+        fence=f"{tag}:fence",
     )
 
 

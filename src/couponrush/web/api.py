@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from couponrush import __version__
 from couponrush.core.errors import RetryableError
 from couponrush.settings import Settings
-from couponrush.web import dashboard, pages
+from couponrush.web import dashboard, feed, pages
 from couponrush.web.frames import FrameReader
 from couponrush.web.live import LiveHub
 from couponrush.web.metrics import Metrics
@@ -93,6 +93,7 @@ def create_api(services: Services) -> FastAPI:
     app.include_router(router)
     app.include_router(dashboard.router)
     pages.install(app)
+    app.include_router(feed.router)
     _install_error_handlers(app, settings)
 
     def openapi() -> dict[str, Any]:

@@ -7,6 +7,7 @@ else to FastAPI, after the body checks every route shares.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.routing import Match
 
 from couponrush import logs
 from couponrush.core.errors import BodyTooLarge
@@ -43,10 +44,15 @@ class CouponrushApp:
                 if event_id and "/" not in event_id:
                     await self._issue(scope, receive, send, event_id)
                     return
-            if scope["method"] in _BODY_METHODS:
+            if scope["method"] in _BODY_METHODS and self._takes_it(scope):
                 await self._guarded(scope, receive, send)
                 return
         await self.api(scope, receive, send)
+
+    def _takes_it(self, scope: Scope) -> bool:
+        """Whether a route takes this method on this path; if none does, the framework
+        answers 404 or 405 (with Allow) without reading the body."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self.api.router.routes)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse non-JSON and oversized bodies before the framework reads them."""

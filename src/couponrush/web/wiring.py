@@ -17,6 +17,7 @@ from couponrush.settings import Settings
 from couponrush.store import client
 from couponrush.store.batcher import ScriptBatcher
 from couponrush.store.events import EventStore
+from couponrush.store.frozen import FrozenStore
 from couponrush.store.scripts import Scripts, register
 from couponrush.web.events import EventService
 from couponrush.web.identity import Identity
@@ -35,6 +36,8 @@ class Services:
     hot_redis: Redis
     scripts: Scripts
     events: EventService
+    # Sold-out state for the cache and the gateway's feed (web/feed.py).
+    frozen: FrozenStore
     signer: CodeSigner
     metrics: Metrics
     issue: IssueEndpoint
@@ -72,14 +75,15 @@ def build(settings: Settings, metrics: Metrics) -> Services:
     scripts = Scripts.from_package()
     batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max)
     store = EventStore(redis, scripts)
+    frozen = FrozenStore(redis)
+    soldout = SoldOutCache(frozen, timeout, settings.soldout_lease_ms / 1000)
     issuer = Issuer(
-        batcher, SoldOutCache(store, timeout),
-        settings.user_rate_per_s, settings.user_burst, settings.max_in_flight,
-    )  # fmt: skip
+        batcher, soldout, settings.user_rate_per_s, settings.user_burst, settings.max_in_flight
+    )
     signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
     identity = Identity.from_settings(settings)
     endpoint = IssueEndpoint(
         issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s, identity
     )
-    return Services(settings, redis, hot, scripts, EventService(store, None), signer, metrics,
-                    endpoint, identity)  # fmt: skip
+    return Services(settings, redis, hot, scripts, EventService(store, None), frozen, signer,
+                    metrics, endpoint, identity)  # fmt: skip

@@ -1,0 +1,147 @@
+"""bench/overload: goodput under overload, with the gateway's global request-rate bound.
+
+    .venv/bin/python -m bench.overload.run [--seconds 10] [--factor 5] [--rate N]
+
+On an event that cannot sell out, every request a new user, through the gateway:
+(a) alone: issuing as fast as the stack takes it (closed loop, wrk, no rate bound);
+(b) overload: arrivals at FACTOR x (a)'s rate on a schedule (bench/overload/paced.lua),
+    whatever happens to earlier ones; the global rate bound sized from (a): its wins a
+    second per app worker (or --rate);
+(c) the same overload with the bound off: only max_conns sheds.
+Goodput: wins per second under overload over (a)'s; target >= 0.8 with the bound.
+
+The consumer is paused meanwhile (the wins of one phase must not be written during the
+next). --pin keeps wrk on the first CPU and the stack on the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import (
+    WrkResult,
+    arguments,
+    bench_stack,
+    create_event,
+    need,
+    parse_wrk,
+    pin,
+    write_result,
+    wrk,
+)
+from couponrush.settings import Settings
+from couponrush.stack.local import Stack
+
+PACED = Path(__file__).with_name("paced.lua")
+EVENT = "bench-overload"
+TARGET = 0.8
+
+
+def pin_stack(stack: Stack) -> None:
+    cpus = set(range(1, os.cpu_count() or 1))
+    if cpus:
+        pin([int(p["pid"]) for p in stack.processes() if p["pid"]], cpus)
+
+
+def paced(url: str, args: argparse.Namespace, rate: float) -> dict[str, Any]:
+    """Arrivals at ``rate`` per second for ``args.seconds``: answers by status."""
+    connections = args.overload_connections
+    argv = [need("wrk"), f"-t{args.threads}", f"-c{connections}", f"-d{args.seconds}s",
+            "--latency", "-s", str(PACED), url, "--", str(rate / args.threads)]  # fmt: skip
+    argv = ["taskset", "-c", "0", *argv] if args.pin else argv
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60,
+                         check=True).stdout  # fmt: skip
+    missed = int(re.search(r"^missed (\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
+    result = parse_wrk(out)
+    return {"scheduled_per_s": round(rate), "sent_per_s": round(result.requests / args.seconds),
+            "missed": missed, "wins_per_s": round(wins(result) / args.seconds),
+            "refused": result.non_2xx, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
+            "connections": connections}  # fmt: skip
+
+
+def slowest_feed_poll_s(gateway_url: str) -> float:
+    """The slowest poll of the app's sold-out feed so far (the edge learns through it, from
+    the same app workers the overload saturates)."""
+    text = httpx.get(f"{gateway_url}/gateway/metrics", timeout=5).text
+    found = re.search(r"^couponrush_gateway_edge_poll_slowest_seconds (\S+)$", text, re.M)
+    return float(found.group(1)) if found else -1.0
+
+
+def wins(result: WrkResult) -> int:
+    """Every 2xx answer is a win: the event cannot sell out, and each user is new."""
+    return result.requests - result.non_2xx
+
+
+def bound(rate: int, pinned: bool) -> None:
+    """Reload the running gateway with worker_rate_per_s ``rate`` (0: no bound)."""
+    os.environ["COUPONRUSH_WORKER_RATE_PER_S"] = str(rate)
+    stack = Stack(Settings())
+    stack.up()
+    if pinned:
+        pin_stack(stack)
+
+
+def main() -> None:
+    args = arguments(__doc__, Settings().workers, extra=_options)
+    # The capacity bounds as they are by default (the other benchmarks raise max_conns).
+    max_conns = str(Settings.model_fields["worker_max_conns"].default)
+    with bench_stack(args.workers, COUPONRUSH_WORKER_MAX_CONNS=max_conns,
+                     COUPONRUSH_GATEWAY_ACCESS_LOG="false") as (stack, state):  # fmt: skip
+        if args.pin:
+            pin_stack(stack)
+        stack.supervisor.signal("consumer", "STOP")
+        create_event(state.url, state.admin_token, EVENT, 10_000_000)
+        url = f"{state.url}/v1/events/{EVENT}/issue"
+        print("phase alone: issuing, closed loop, no rate bound", flush=True)
+        cpus = "0" if args.pin else None
+        wrk(url, 1, args.connections, args.threads, cpus=cpus)  # warm-up
+        alone = wrk(url, args.seconds, args.connections, args.threads, cpus=cpus)
+        wins_alone = wins(alone) / args.seconds
+        # Sized from the capacity just measured, unless --rate says otherwise.
+        rate = args.rate or round(wins_alone / args.workers)
+        offered = args.factor * wins_alone
+        bound(rate, args.pin)
+        print(f"phase bounded: {offered:,.0f} arrivals/s, bound {rate}/s a worker", flush=True)
+        bounded = paced(url, args, offered)
+        bounded["slowest_feed_poll_s"] = slowest_feed_poll_s(state.url)
+        bound(0, args.pin)
+        print(f"phase unbounded: {offered:,.0f} arrivals/s, no rate bound", flush=True)
+        unbounded = paced(url, args, offered)
+        unbounded["slowest_feed_poll_s"] = slowest_feed_poll_s(state.url)
+        stack.supervisor.signal("consumer", "CONT")
+    goodput = {"bounded": round(bounded["wins_per_s"] / wins_alone, 3),
+               "unbounded": round(unbounded["wins_per_s"] / wins_alone, 3)}  # fmt: skip
+    print(f"alone: {wins_alone:,.0f} wins/s; overload x{args.factor}: bounded "
+          f"{bounded['wins_per_s']:,} wins/s ({goodput['bounded']}), unbounded "
+          f"{unbounded['wins_per_s']:,} wins/s ({goodput['unbounded']})")  # fmt: skip
+    doc = {"workers": args.workers, "seconds": args.seconds, "factor": args.factor,
+           "pinned": args.pin, "worker_rate_per_s": rate, "alone": alone,
+           "wins_alone_per_s": round(wins_alone), "bounded": bounded, "unbounded": unbounded,
+           "goodput": goodput, "target": TARGET,
+           "target_met": goodput["bounded"] >= TARGET}  # fmt: skip
+    print(f"written: {write_result('overload', doc, args.out)}")
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--factor", type=float, default=5.0, help="arrivals over capacity")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="worker_rate_per_s to test (default: the measured capacity)",
+    )
+    parser.add_argument(
+        "--pin", action="store_true", help="wrk on the first CPU, the stack on the others"
+    )
+    parser.add_argument("--overload-connections", type=int, default=2048)
+
+
+if __name__ == "__main__":
+    main()

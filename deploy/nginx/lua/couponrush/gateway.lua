@@ -1,0 +1,71 @@
+-- couponrush/gateway.lua: what the nginx config calls (couponrush.conf.template and
+-- lua/gateway.conf.template); the work is in the modules it wires together.
+--
+-- configure(opts)  init_by_lua: the options of couponrush.config
+-- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on
+-- access()         access phase of every proxied request, after the per-client bucket:
+--                  the sold-out edge may answer 410 (couponrush.edge); else the global
+--                  rate bound may answer 503 overloaded (couponrush.admit); what the
+--                  app's server would refuse with an empty answer gets a JSON 431 or 400
+--                  (couponrush.request); else on to the app. A Lua error in the edge
+--                  fails open: the request goes on.
+-- log()            log phase: counts the response (couponrush.metrics)
+-- metrics()        content of GET /gateway/metrics: Prometheus text
+
+local admit = require("couponrush.admit")
+local config = require("couponrush.config")
+local edge = require("couponrush.edge")
+local feed = require("couponrush.feed")
+local metrics = require("couponrush.metrics")
+local request = require("couponrush.request")
+
+local M = {}
+
+M.configure = config.set
+M.log = metrics.log
+
+function M.init_worker()
+    if config.edge then
+        feed.start()
+    end
+end
+
+-- The event the edge answers for, or nil; counted, and failing open.
+local function edge_decision()
+    local ok, e, why = pcall(edge.decide)
+    if not ok then
+        metrics.count("errors")
+        ngx.log(ngx.ERR, "couponrush edge: ", e)
+        return nil
+    end
+    if e then
+        metrics.count("edge:answers")
+    elseif why then
+        metrics.count("edge:pass:" .. why)
+    end
+    return e
+end
+
+function M.access()
+    local e = config.edge and edge_decision()
+    if e then
+        return edge.answer(e)
+    end
+    if config.rate > 0 and not admit.admit(config.rate) then
+        metrics.count("shed")
+        return ngx.exit(ngx.HTTP_SERVICE_UNAVAILABLE)
+    end
+    if request.too_many_headers() then
+        return ngx.exit(494) -- answered as 431, as nginx answers its own header limit
+    end
+    if request.bad_header_bytes() then
+        return ngx.exit(ngx.HTTP_BAD_REQUEST)
+    end
+end
+
+function M.metrics()
+    ngx.header["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+    ngx.print(metrics.render())
+end
+
+return M

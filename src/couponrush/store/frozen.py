@@ -1,0 +1,93 @@
+"""Sold-out events as the caches read them, and the fence of writes that could re-open one.
+
+Every read is one transaction on the event's own keys (one hash tag, one Cluster slot),
+through the app's client, so it works in every Redis mode.
+
+The fence: a write that could raise the stock or change the winners of a sold-out event
+first sets ``coupon:{E}:fence``, then waits out the lease (``Settings.fence_wait_s``), and
+only then writes. A gateway or an app worker answers "sold out" only from a state it
+verified within the lease, and a state read after the fence was set is not sold out. So
+when the write lands, nobody answers from before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis
+
+from couponrush.core.frozen import Frozen, Stamp, stamp_of
+from couponrush.store.client import translated
+from couponrush.store.keys import EVENTS, decode_participant, event_keys
+
+# A fence left by a writer that died is harmless (nobody answers from the edge or the
+# caches meanwhile) and goes by itself after this long.
+_FENCE_TTL_S = 600
+# Transactions of the feed in flight at once: a few of the app pool's connections (16 by
+# default), never all of them.
+_AT_ONCE = 4
+
+
+class FrozenStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def stamp(self, event_id: str) -> Stamp | None:
+        keys = event_keys(event_id)
+        with translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(keys.meta, "created_at")
+                pipe.get(keys.stock)
+                pipe.hlen(keys.participants)
+                pipe.exists(keys.fence)
+                created_at, stock, count, fenced = await pipe.execute()
+        return stamp_of(event_id, created_at, stock, count, fenced)
+
+    async def frozen(self, event_id: str) -> Frozen | None:
+        keys = event_keys(event_id)
+        with translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(keys.meta, "created_at")
+                pipe.get(keys.stock)
+                pipe.hgetall(keys.participants)
+                pipe.exists(keys.fence)
+                created_at, stock, raw, fenced = await pipe.execute()
+        stamp = stamp_of(event_id, created_at, stock, len(raw), fenced)
+        if stamp is None or not stamp.sold_out:
+            return None
+        return Frozen(stamp, {user: decode_participant(value) for user, value in raw.items()})
+
+    async def sold_out(self, max_winners: int) -> list[Stamp]:
+        """The stamps of every sold-out event with at most ``max_winners`` winners: one
+        transaction per event (each on its own slot), a few at a time, so that the
+        client's pool is never exhausted."""
+        with translated():
+            found: Any = await self._redis.smembers(EVENTS)
+        ids = sorted(str(e) for e in found)
+        stamps: list[Stamp | None] = []
+        for start in range(0, len(ids), _AT_ONCE):
+            chunk = ids[start : start + _AT_ONCE]
+            stamps += await asyncio.gather(*(self.stamp(e) for e in chunk))
+        return [s for s in stamps if s is not None and s.sold_out and s.winners <= max_winners]
+
+
+class Fence:
+    def __init__(self, redis: Redis, wait_s: float) -> None:
+        self._redis = redis
+        self._wait_s = wait_s
+
+    @asynccontextmanager
+    async def held(self, event_id: str) -> AsyncIterator[None]:
+        """Fence the event, wait out the lease, run the block, lift the fence."""
+        key = event_keys(event_id).fence
+        with translated():
+            await self._redis.set(key, "1", ex=_FENCE_TTL_S)
+        await asyncio.sleep(self._wait_s)
+        try:
+            yield
+        finally:
+            with translated():
+                await self._redis.delete(key)

@@ -1,0 +1,58 @@
+"""The internal sold-out feed the gateways learn from (docs/gateway.md, "How the gateway
+learns"). Each gateway polls it every ``edge_poll_ms``; the gateway refuses /internal/ from
+outside, and the feed wants its own bearer token (``edge_feed_token``; unset: closed).
+
+    GET /internal/edge/soldout      {"events": [{"event_id", "fingerprint"}, ...]}
+    GET /internal/edge/soldout/{E}  {"event_id", "fingerprint", "winners": [user_id, ...]}
+                                    or 404 when E is not sold out (or has too many winners)
+
+A gateway answers from an entry only while the fingerprint it loaded is still listed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+
+from couponrush.web.routes import JSONResponse, Svc, problem_response
+from couponrush.web.schemas import EventId
+
+router = APIRouter(prefix="/internal/edge", include_in_schema=False)
+
+Authorization = Annotated[str | None, Header()]
+
+
+def _refusal(svc: Svc, authorization: str | None) -> Response | None:
+    expected = svc.settings.edge_feed_token.get_secret_value()
+    if not expected:
+        return problem_response(404, "not_found", "The sold-out feed is closed.")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+        return problem_response(401, "unauthorized", "The feed's bearer token is required.")
+    return None
+
+
+@router.get("/soldout")
+async def sold_out_events(svc: Svc, authorization: Authorization = None) -> Response:
+    refused = _refusal(svc, authorization)
+    if refused is not None:
+        return refused
+    stamps = await svc.frozen.sold_out(svc.settings.edge_max_winners)
+    events = [{"event_id": s.event_id, "fingerprint": s.fingerprint} for s in stamps]
+    return JSONResponse({"events": events})
+
+
+@router.get("/soldout/{event_id}")
+async def sold_out_event(
+    event_id: EventId, svc: Svc, authorization: Authorization = None
+) -> Response:
+    refused = _refusal(svc, authorization)
+    if refused is not None:
+        return refused
+    found = await svc.frozen.frozen(event_id)
+    if found is None or len(found.winners) > svc.settings.edge_max_winners:
+        return problem_response(404, "not_found", "Not sold out.", event_id=event_id)
+    return JSONResponse({"event_id": event_id, "fingerprint": found.stamp.fingerprint,
+                         "winners": list(found.winners)})  # fmt: skip
