@@ -149,6 +149,13 @@ class Settings(BaseSettings):
             )
         return key
 
+    @property
+    def wait_replicas(self) -> int:
+        """Replicas that must confirm a batch of wins before it is answered (0: no WAIT)."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 0 if self.redis_mode == "standalone" else 1
+
     def check_secrets(self, *names: str) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret
         (both unless ``names`` picks some)."""
