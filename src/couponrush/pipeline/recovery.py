@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from couponrush.core.codes import CodeSigner
 from couponrush.core.errors import EventNotFound, RedisStateExists
 from couponrush.core.reconcile import DbRow, Report, diff, expected_stock
 from couponrush.core.win import Win
 from couponrush.db.repository import Repository
+from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
-from couponrush.store.outbox import requeue
+from couponrush.store.streams import requeue
 
 __all__ = ["Report", "reconcile", "repair", "restore"]
 
@@ -27,7 +26,7 @@ async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event
                 lambda slot, user: signer.code(event_id, slot, user))  # fmt: skip
 
 
-async def repair(redis: Redis, store: EventStore, report: Report) -> None:
+async def repair(redis: RedisClient, store: EventStore, report: Report) -> None:
     """Mend what is safe to mend, and say so in ``report.repaired``.
 
     Missing rows are queued again from Redis (the consumer writes them); the stock counter
