@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from couponrush.core.codes import CodeSigner
+from couponrush.core.reconcile import Claim
 from couponrush.db.repository import IssuanceRow, Repository
 from couponrush.pipeline import recovery
 from couponrush.rush import oracle as invariants
@@ -86,7 +87,8 @@ def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) 
                                  expect_sold_out=plan.clients >= expected_stock)  # fmt: skip
     check = Verification(breaches, len(winners), stock_left)
     if stores.database_url:
-        rows, found = asyncio.run(_persisted(stores, plan.event_id, len(winners)))
+        claims = [Claim(a.user_id, a.slot or 0, a.coupon_code or "") for a in told]
+        rows, found = asyncio.run(_persisted(stores, plan.event_id, len(winners), claims))
         check.breaches += persisted_breaches(told, rows)
         check.breaches += [f"reconcile: {kind} x{n}" for kind, n in found.breaches().items()]
         check.db_rows, check.lag_ms = len(rows), lag_ms(rows)
@@ -94,8 +96,8 @@ def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) 
     return check
 
 
-async def _persisted(stores: Stores, event_id: str,
-                     expected: int) -> tuple[list[IssuanceRow], recovery.Report]:  # fmt: skip
+async def _persisted(stores: Stores, event_id: str, expected: int,
+                     claims: list[Claim]) -> tuple[list[IssuanceRow], recovery.Report]:  # fmt: skip
     """The event's rows once the pipeline has drained (or what is there at the deadline),
     and what ``couponrush reconcile`` finds then."""
     assert stores.database_url
@@ -109,7 +111,7 @@ async def _persisted(stores: Stores, event_id: str,
             await asyncio.sleep(0.1)
             rows = await db.issuances(event_id)
         signer = CodeSigner(stores.coupon_secret.encode())
-        return rows, await recovery.reconcile(events, db, signer, event_id)
+        return rows, await recovery.reconcile(events, db, signer, event_id, claims)
     finally:
         await redis.aclose()
         await db.close()
