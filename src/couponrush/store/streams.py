@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from couponrush.core.errors import BadMessage
 from couponrush.core.ports import Delivery
 from couponrush.core.win import Win, parse_entry
@@ -39,7 +41,9 @@ def _fields(raw: Any) -> dict[str, str] | None:
 
 
 def stream_gone(exc: Exception) -> bool:
-    return str(exc).startswith(("NOGROUP", "UNBLOCKED"))
+    """The stream or its group is not there (any more)."""
+    text = str(exc)
+    return text.startswith(("NOGROUP", "UNBLOCKED")) or "no such key" in text.lower()
 
 
 def ref_of(d: Delivery) -> tuple[str, str]:
@@ -48,7 +52,19 @@ def ref_of(d: Delivery) -> tuple[str, str]:
 
 
 async def trim_acknowledged(redis: RedisClient, stream: str) -> None:
-    """Drop entries below the oldest one some group has not acknowledged yet."""
+    """Drop entries below the oldest one some group has not acknowledged yet (nothing when
+    the stream is gone: Redis lost it, or `restore` is rebuilding the event)."""
+    try:
+        floor = await _floor(redis, stream)
+    except ResponseError as exc:
+        if stream_gone(exc):
+            return
+        raise
+    if floor is not None and floor != "0-0":
+        await redis.xtrim(stream, minid=floor, approximate=False)
+
+
+async def _floor(redis: RedisClient, stream: str) -> str | None:
     groups: Any = await redis.xinfo_groups(stream)
     floor: str | None = None
     for group in groups:
@@ -57,8 +73,7 @@ async def trim_acknowledged(redis: RedisClient, stream: str) -> None:
             summary: Any = await redis.xpending(stream, group["name"])
             low = str(summary["min"])
         floor = low if floor is None or _id(low) < _id(floor) else floor
-    if floor is not None and floor != "0-0":
-        await redis.xtrim(stream, minid=floor, approximate=False)
+    return floor
 
 
 def _id(entry_id: str) -> tuple[int, int]:
