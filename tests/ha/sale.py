@@ -20,7 +20,7 @@ import aiohttp
 import httpx
 
 from couponrush.rush import oracle
-from couponrush.rush.client import to_answer
+from couponrush.rush.client import CouponClient, RetryPolicy
 from couponrush.settings import Settings
 from couponrush.stack import nginx
 from couponrush.stack.commands import app_argv, nginx_argv
@@ -86,17 +86,12 @@ class Sale:
 
 
 async def _client(http: aiohttp.ClientSession, event_id: str, queue: list[str], run: Run) -> None:
+    def seen(status: int) -> None:
+        run.attempts.append((time.monotonic() - run.started, status))
+
+    client = CouponClient(http, RetryPolicy(attempts=ATTEMPTS), seen)
     while queue:
-        user = queue.pop()
-        answer = oracle.Answer(user, 0, "no_answer")
-        for _ in range(ATTEMPTS):
-            async with http.post(f"/v1/events/{event_id}/issue", json={"user_id": user}) as r:
-                answer = to_answer(user, r.status, await r.json(content_type=None))
-                run.attempts.append((time.monotonic() - run.started, r.status))
-            if r.status != 503:
-                break
-            await asyncio.sleep(0.5 + secrets.randbelow(500) / 1000)  # Retry-After: 1
-        run.answers.append(answer)
+        run.answers.append(await client.issue(event_id, queue.pop()))
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from couponrush.rush.burst import burst_users
-from couponrush.stack import redis_ha
+from couponrush.stack import redis_nodes
 from tests.fixtures.postgres import PgServer
 from tests.fixtures.redis_ha import RedisNodes
 from tests.ha.sale import Run, Sale, assert_sale_held, reconcile, redis_truth, running_sale
@@ -61,7 +61,7 @@ async def test_restore_after_data_loss_mid_sale_never_passes_n(
     run = Run()
     burst = asyncio.create_task(sale.burst(event_id, users[: USERS // 2], CONCURRENCY, run))
     await _when(run, USERS // 10)
-    redis_ha.ask(redis_standalone.data_ports[0], "FLUSHALL")  # the data is gone
+    redis_nodes.ask(redis_standalone.data_ports[0], "FLUSHALL")  # the data is gone
     await burst
     async with httpx.AsyncClient(base_url=sale.url) as http:
         gone = await http.get(f"/v1/events/{event_id}")

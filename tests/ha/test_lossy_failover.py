@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from couponrush.rush.burst import burst_users
-from couponrush.stack import redis_ha
+from couponrush.stack import redis_nodes
 from couponrush.stack.ready import wait_until
 from couponrush.store.keys import event_keys
 from tests.fixtures.postgres import PgServer
@@ -49,7 +49,7 @@ def _replicas_of(topology: RedisNodes, primary: int) -> list[int]:
 
 
 def _replication(port: int) -> dict[str, Any]:
-    return redis_ha.info(port, "replication")
+    return redis_nodes.info(port, "replication")
 
 
 def _link_down(port: int) -> Callable[[], bool]:
@@ -59,12 +59,12 @@ def _link_down(port: int) -> Callable[[], bool]:
 def _fail_over(topology: RedisNodes, key: str, primary: int, paused: list[int]) -> None:
     """kill -9 the primary; once the paused replicas lost their link (their unapplied
     stream is dropped) let them go on; wait until one is promoted; restart the old one."""
-    written = redis_ha.info(primary, "replication")["master_repl_offset"]
+    written = redis_nodes.info(primary, "replication")["master_repl_offset"]
     assert all(_replication(p)["slave_repl_offset"] < written for p in paused)  # they lag
     topology.kill(primary)
     for port in paused:
         wait_until(_link_down(port), "the replica to see its primary gone", 10)
-        redis_ha.ask(port, "CLIENT", "UNPAUSE")
+        redis_nodes.ask(port, "CLIENT", "UNPAUSE")
     wait_until(lambda: topology.primary_of(key) != primary, "a replica promoted", 30)
     topology.start(primary)
 
@@ -80,7 +80,7 @@ async def test_a_failover_to_replicas_without_the_last_wins(
     primary = topology.primary_of(key)
     paused = _replicas_of(topology, primary)
     for port in paused:
-        redis_ha.ask(port, "CLIENT", "PAUSE", 10_000, "WRITE")
+        redis_nodes.ask(port, "CLIENT", "PAUSE", 10_000, "WRITE")
     during = asyncio.create_task(sale.burst(event_id, users[BEFORE:-AFTER], CONCURRENCY, run))
 
     async def answered() -> bool:  # WAIT off: all issued; WAIT on: refused, retrying

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from couponrush.core.errors import StoreUnavailable
 from couponrush.core.event import Event
-from couponrush.stack import redis_ha
+from couponrush.stack import redis_nodes
 from couponrush.store.batcher import ScriptBatcher
 from couponrush.store.client import RedisClient
 from couponrush.store.dead_letters import DeadLetters
@@ -52,8 +52,8 @@ async def test_scripts_are_on_every_node_replicas_included(
 ) -> None:
     scripts = Scripts.from_package()
     for port in nodes.data_ports:
-        found = redis_ha.ask(port, "SCRIPT", "EXISTS", *[s.sha for s in scripts.all()])
-        assert found == [1, 1], (port, redis_ha.describe(port))
+        found = redis_nodes.ask(port, "SCRIPT", "EXISTS", *[s.sha for s in scripts.all()])
+        assert found == [1, 1], (port, redis_nodes.describe(port))
 
 
 async def test_wins_across_shards_confirmed_by_replicas(ha: RedisClient, event_id: str) -> None:
@@ -83,16 +83,16 @@ async def test_an_unconfirmed_win_is_503_and_the_retry_gets_it_back(
     await EventStore(ha, scripts).create(_event(event_id, 5))
     primary = nodes.primary_of(event_keys(event_id).stock)
     replicas = [p for p in nodes.data_ports if p != primary
-                and redis_ha.describe(p)["role"] == "replica"]  # fmt: skip
+                and redis_nodes.describe(p)["role"] == "replica"]  # fmt: skip
     batcher = ScriptBatcher(Topology(ha), scripts, scripts.issue, 2.0, 64, ReplicaWait(1, 100))
     for port in replicas:  # they stop applying what they receive, and so do not confirm it
-        redis_ha.ask(port, "CLIENT", "PAUSE", 5000, "WRITE")
+        redis_nodes.ask(port, "CLIENT", "PAUSE", 5000, "WRITE")
     try:
         with pytest.raises(StoreUnavailable, match="did not confirm"):
             await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
     finally:
         for port in replicas:
-            redis_ha.ask(port, "CLIENT", "UNPAUSE")
+            redis_nodes.ask(port, "CLIENT", "UNPAUSE")
     reply = await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
     assert reply[:2] == ["DUPLICATE", 1]
 

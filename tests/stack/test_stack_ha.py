@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from couponrush.stack import redis_ha
+from couponrush.stack import redis_nodes
 from couponrush.stack.ready import wait_until
 from tests.helpers import CLI, local_stack_env
 
@@ -56,7 +56,7 @@ def test_up_with_replicas_serves_and_heals(stack_env: dict[str, str], mode: str)
     wait_until(reconciled, "alice's row in the database", 30)
 
     replica = next(int(n["addr"].rsplit(":", 1)[1]) for n in nodes if n["role"] == "replica")
-    redis_ha.kill(replica)  # a node with replicas stays down until `up` starts it again
+    redis_nodes.kill(replica)  # a node with replicas stays down until `up` starts it again
     assert {n["role"] for n in _status(stack_env)["redis_nodes"]} >= {"down"}
     assert _cli(stack_env, "up").returncode == 0
     assert Counter(n["role"] for n in _status(stack_env)["redis_nodes"]) == ROLES[mode]

@@ -62,9 +62,9 @@ def up(workers: Workers = None, queue: Queue = None, redis: RedisMode = None) ->
 
 
 def _redis_nodes(state: StackState) -> list[dict[str, object]]:
-    from couponrush.stack import redis_ha
+    from couponrush.stack import redis_nodes
 
-    return [redis_ha.describe(p) for p in [*state.redis_data_ports, *state.sentinel_ports]]
+    return [redis_nodes.describe(p) for p in [*state.redis_data_ports, *state.sentinel_ports]]
 
 
 @app.command()

@@ -14,7 +14,7 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import nginx, postgres, redis_ha
+from couponrush.stack import nginx, postgres, redis_ha, redis_nodes
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import environment, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
@@ -53,7 +53,7 @@ class Stack:
         run = self.var / "run"
         return StackState(
             url=f"http://127.0.0.1:{gateway_port}",
-            redis_url=redis_ha.url_of(mode, redis_ports, sentinel_ports),
+            redis_url=redis_nodes.url_of(mode, redis_ports, sentinel_ports),
             admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
             coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
             redis_port=redis_ports[0],
@@ -169,7 +169,7 @@ def _redis_ports(mode: str, configured: int,
         if all(port_is_free(p) for p in ports):
             return previous.redis_data_ports, previous.sentinel_ports
     first = _port(configured or (previous.redis_port if previous else 0), 0)
-    return redis_ha.layout(mode, first)
+    return redis_nodes.layout(mode, first)
 
 
 def _port(configured: int, preferred: int) -> int:

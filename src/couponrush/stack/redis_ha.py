@@ -1,5 +1,5 @@
 """Redis Sentinel and Cluster on loopback: forming them, knowing when they are ready,
-finding the primary that matters, and killing it.
+finding the primary that holds an event, and killing it.
 
 Shared by the local stack, the fixtures of the fault tests and the benchmarks; every
 check reads the nodes themselves, so it holds after failovers too.
@@ -7,50 +7,23 @@ check reads the nodes themselves, so it holds after failovers too.
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import subprocess
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import redis
 
 from couponrush.core.errors import StackError
 from couponrush.stack.commands import SENTINEL_MASTER
-from couponrush.stack.procs import binary, free_port, port_is_free
-from couponrush.stack.ready import port_open, wait_until
+from couponrush.stack.procs import binary
+from couponrush.stack.ready import wait_until
+from couponrush.stack.redis_nodes import ask, info, kill, pong
+from couponrush.stack.state import StackState
+from couponrush.store.keys import event_keys
 
 # Runtime-only (a restarted sentinel forgets it): with the default 1 s ping period and a
 # down-after of 1 s a sentinel can flag a just-promoted primary down and fail over again;
 # 300 ms pings avoid that (100 ms would starve the replicas' INFO freshness).
 SENTINEL_DEBUG = ("ping-period", 300, "ask-period", 100, "info-period", 500, "publish-period", 500)
-CLUSTER_BUS_OFFSET = 10_000
-
-
-def client(port: int) -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=port, decode_responses=True, socket_timeout=1,
-                       socket_connect_timeout=1, protocol=2)  # fmt: skip
-
-
-def ask(port: int, *command: Any) -> Any:
-    with client(port) as node:
-        return node.execute_command(*command)
-
-
-def info(port: int, section: str) -> dict[str, Any]:
-    with client(port) as node:
-        found: dict[str, Any] = node.info(section)
-        return found
-
-
-def cluster_port() -> int:
-    """A free port whose cluster bus port (+10000) is free too."""
-    for _ in range(200):
-        port = random.randint(20_000, 55_000)
-        if port_is_free(port) and port_is_free(port + CLUSTER_BUS_OFFSET):
-            return port
-    raise StackError("no free port pair for a Redis Cluster node")
 
 
 def form_cluster(ports: Sequence[int]) -> None:
@@ -155,60 +128,24 @@ def sentinel_ready(data_ports: Sequence[int], sentinel_ports: Sequence[int]) -> 
     return check
 
 
-def node_pid(port: int) -> int:
-    return int(info(port, "server")["process_id"])
-
-
-def describe(port: int) -> dict[str, Any]:
-    """{addr, role, pid} of one node; role "down" and no pid when it does not answer."""
-    addr = f"127.0.0.1:{port}"
-    try:
-        server = info(port, "server")
-        role = "sentinel"
-        if server.get("redis_mode") != "sentinel":
-            role = {"master": "primary", "slave": "replica"}[info(port, "replication")["role"]]
-        return {"addr": addr, "role": role, "pid": int(server["process_id"])}
-    except (redis.RedisError, OSError):
-        return {"addr": addr, "role": "down", "pid": None}
-
-
-def kill(port: int) -> int:
-    """kill -9 the Redis process listening on ``port``; its pid, once it stopped answering."""
-    pid = node_pid(port)
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not _answers(port), f"Redis on {port} to go away", 10)
-    return pid
-
-
-def _pong(port: int) -> Callable[[], bool]:
-    return lambda: bool(ask(port, "PING"))
-
-
-def _answers(port: int) -> bool:
-    try:
-        return port_open(port)
-    except OSError:
-        return False
-
-
-def layout(mode: str, first_port: int) -> tuple[list[int], list[int]]:
-    """The data nodes' and the sentinels' ports of a mode; ``first_port`` leads the data
-    nodes (standalone: the only one; sentinel: the first primary)."""
+def primary_of(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int],
+               key: str) -> int:  # fmt: skip
+    """The port of the primary that holds ``key`` now, in any mode."""
     if mode == "cluster":
-        return [cluster_port() for _ in range(6)], []
+        return slot_primary(data_ports, key)
     if mode == "sentinel":
-        return [first_port, *[free_port() for _ in range(2)]], [free_port() for _ in range(3)]
-    return [first_port], []
+        return sentinel_primary(sentinel_ports)
+    return data_ports[0]
 
 
-def url_of(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int]) -> str:
-    """COUPONRUSH_REDIS_URL for a mode (the format store.client reads)."""
-    if mode == "cluster":
-        return ",".join(f"redis://127.0.0.1:{p}" for p in data_ports)
-    if mode == "sentinel":
-        hosts = ",".join(f"127.0.0.1:{p}" for p in sentinel_ports)
-        return f"redis+sentinel://{hosts}/{SENTINEL_MASTER}"
-    return f"redis://127.0.0.1:{data_ports[0]}/0"
+def kill_event_primary(state: StackState, event_id: str) -> int:
+    """kill -9 the primary that holds ``event_id`` in a running local stack (Cluster: the
+    owner of the event's slot; Sentinel: the primary the sentinels watch); its port. The
+    node stays down until `couponrush up` starts it again."""
+    key = event_keys(event_id).stock
+    port = primary_of(state.redis_mode, state.redis_data_ports, state.sentinel_ports, key)
+    kill(port)
+    return port
 
 
 def bring_up(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int],
@@ -216,7 +153,7 @@ def bring_up(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int]
     """Wait until the started nodes answer, form the cluster if it is new, and wait until
     the whole topology is ready."""
     for port in [*data_ports, *sentinel_ports]:
-        wait_until(_pong(port), f"Redis on {port}", timeout_s)
+        wait_until(pong(port), f"Redis on {port}", timeout_s)
     if mode == "cluster":
         form_cluster(data_ports)
         wait_until(cluster_ready(data_ports), "the Redis Cluster", timeout_s)
