@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+import httpx
 
-from couponrush.rush.client import CouponClient, RetryPolicy
+from couponrush.client import AsyncClient, IssueOutcome, RetryPolicy
+from couponrush.rush.burst import answer
 from couponrush.rush.oracle import WIN_RESULTS, Answer
 from couponrush.stack import redis_ha, redis_nodes
 from couponrush.stack.local import Stack
@@ -32,6 +33,8 @@ from couponrush.stack.state import StackState
 from couponrush.store.keys import event_keys
 
 LOAD_S, LAG_AT_S, LAG_S = 10.0, 2.0, 0.5
+POLICY = RetryPolicy(max_attempts=40, deadline_s=60, timeout_s=10)
+ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 
 @dataclass
@@ -40,21 +43,21 @@ class Load:
     attempts: list[tuple[float, int]] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
 
-    def seen(self, status: int) -> None:
-        self.attempts.append((time.monotonic() - self.started, status))
+    def add(self, outcome: IssueOutcome) -> None:
+        self.attempts += [(a.answered_at - self.started, a.status) for a in outcome.attempts]
+        self.answers.append(answer(outcome))
 
 
 async def _clients(url: str, event_id: str, load: Load, concurrency: int) -> None:
     users = (f"fo-{i:07d}" for i in itertools.count())
     until = load.started + LOAD_S
 
-    async def one() -> None:
-        client = CouponClient(http, RetryPolicy(attempts=40), load.seen)
-        while time.monotonic() < until:
-            load.answers.append(await client.issue(event_id, next(users)))
+    async def lane() -> None:
+        async with AsyncClient(url, policy=POLICY, limits=ONE_CONNECTION) as client:
+            while time.monotonic() < until:
+                load.add(await client.issue(event_id, next(users)))
 
-    async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=10)) as http:
-        await asyncio.gather(*(one() for _ in range(concurrency)))
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
 
 
 def _fail_over(stack: Stack, state: StackState, event_id: str) -> dict[str, float]:

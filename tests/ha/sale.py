@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 
+from couponrush.client import ApiError, AsyncClient, RetryPolicy
 from couponrush.rush import oracle
-from couponrush.rush.client import CouponClient, RetryPolicy
+from couponrush.rush.burst import answer
 from couponrush.settings import Settings
 from couponrush.stack import nginx
 from couponrush.stack.commands import app_argv, nginx_argv
@@ -32,7 +32,9 @@ from couponrush.store.scripts import Scripts
 from tests.fixtures.app import app_env
 from tests.helpers import CLI, db_rows, run_cli, wait_rows
 
-ATTEMPTS = 40  # a client retries 503 for up to ~30 s: longer than any failover here
+# A client retries 503 for up to a minute: longer than any failover here.
+POLICY = RetryPolicy(max_attempts=40, deadline_s=60, timeout_s=10)
+ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 PIPELINE = {"consumer_block_ms": "50", "reclaim_idle_ms": "1000", "retry_cap_s": "1",
             "log_level": "warning"}  # fmt: skip
 
@@ -74,24 +76,27 @@ class Sale:
 
     async def burst(self, event_id: str, users: Sequence[str], concurrency: int,
                     run: Run | None = None) -> Run:  # fmt: skip
-        """Every user until a final answer (or ATTEMPTS tries); ``run`` can be watched
-        while this goes on."""
+        """Every user until a final answer (or the retry budget is spent); ``run`` can be
+        watched while this goes on."""
         run = run or Run()
         queue = list(reversed(users))
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with aiohttp.ClientSession(self.url, timeout=timeout) as http:
-            await asyncio.gather(*(_client(http, event_id, queue, run)
-                                   for _ in range(concurrency)))  # fmt: skip
+
+        async def lane() -> None:
+            async with AsyncClient(self.url, policy=POLICY, limits=ONE_CONNECTION) as client:
+                while queue:
+                    user = queue.pop()
+                    try:
+                        outcome = await client.issue(event_id, user)
+                    except ApiError as exc:  # a 404 while Redis lost the event, or a defect
+                        run.attempts.append((time.monotonic() - run.started, exc.status))
+                        run.answers.append(oracle.Answer(user, exc.status, exc.result))
+                        continue
+                    run.attempts += [(a.answered_at - run.started, a.status)
+                                     for a in outcome.attempts]  # fmt: skip
+                    run.answers.append(answer(outcome))
+
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
         return run
-
-
-async def _client(http: aiohttp.ClientSession, event_id: str, queue: list[str], run: Run) -> None:
-    def seen(status: int) -> None:
-        run.attempts.append((time.monotonic() - run.started, status))
-
-    client = CouponClient(http, RetryPolicy(attempts=ATTEMPTS), seen)
-    while queue:
-        run.answers.append(await client.issue(event_id, queue.pop()))
 
 
 @contextmanager
