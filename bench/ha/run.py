@@ -3,10 +3,10 @@ ratios to standalone in the same run; and a failover under load in each mode wit
 
     .venv/bin/python -m bench.ha.run [--seconds 10] [--connections 128]
 
-One stack per case (standalone; sentinel and cluster, WAIT off and on): wrk posts a new
-user per request on an event it cannot exhaust. Then, with replicas, clients issue for
-10 s while the replicas of the event's primary lag for 0.5 s and that primary is killed
-(bench/ha/failover.py).
+One stack per case (standalone; sentinel and cluster with WAIT off and on; sentinel with
+WAIT for both replicas): wrk posts a new user per request on an event it cannot exhaust.
+Then, with replicas, clients issue for 10 s while the replicas of the event's primary lag
+for 0.5 s and that primary is killed (bench/ha/failover.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from bench.ha import failover
 from bench.issue_path.run import show
 from couponrush.settings import Settings
 
-CASES = [("standalone", 0), ("sentinel", 0), ("sentinel", 1), ("cluster", 0), ("cluster", 1)]
+# (mode, REDIS_WAIT_REPLICAS): WAIT off, on (the default with replicas), and on for both
+# of Sentinel's replicas.
+CASES = [("standalone", 0), ("sentinel", 0), ("sentinel", 1), ("sentinel", 2), ("cluster", 0),
+         ("cluster", 1)]  # fmt: skip
 
 
 def main() -> None:
@@ -29,7 +32,7 @@ def main() -> None:
     rows: dict[str, Any] = {}
     failovers: dict[str, Any] = {}
     for mode, wait in CASES:
-        name = f"{mode}_wait_{'on' if wait else 'off'}"
+        name = f"{mode}_wait_{wait}"
         env = {"COUPONRUSH_REDIS_MODE": mode, "COUPONRUSH_REDIS_WAIT_REPLICAS": str(wait)}
         with bench_stack(args.workers, **env) as (stack, state):
             create_event(state.url, state.admin_token, "ha-issuing", 10_000_000)
@@ -42,7 +45,7 @@ def main() -> None:
                 print(f"{name}: failover under load", flush=True)
                 failovers[name] = asyncio.run(failover.measure(stack, state, "ha-failover"))
                 print(f"  {failovers[name]}", flush=True)
-    base = rows["standalone_wait_off"].rps
+    base = rows["standalone_wait_0"].rps
     ratios = {name: round(r.rps / base, 3) for name, r in rows.items()}
     show("bench/ha (issuing through the gateway)", rows, Console(width=120), {})
     print("over standalone: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
