@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from redis.asyncio.cluster import RedisCluster
 
 from couponrush.core.errors import StoreUnavailable
 from couponrush.core.event import Event
@@ -21,6 +22,7 @@ from couponrush.store.nodes import ReplicaWait, Topology
 from couponrush.store.outbox import StreamSource
 from couponrush.store.scripts import Scripts, register_everywhere
 from tests.fixtures.redis_ha import RedisNodes
+from tests.helpers import poll
 
 MODES = ["cluster", "sentinel"]
 
@@ -135,3 +137,38 @@ async def test_outbox_streams_on_every_primary_are_read_and_acked(
             break
     await source.close()
     assert seen == {(e, f"u{i}") for e in events for i in range(20)}
+
+
+async def test_a_stale_slot_map_is_patched_on_moved(
+    redis_cluster: RedisNodes, event_id: str
+) -> None:
+    """The batcher's client thinks another primary owns the event (as after a failover):
+    the MOVED reply patches the map and the call is tried again, so nothing is felt."""
+    scripts = Scripts.from_package()
+    redis = redis_cluster.connect()
+    try:
+        await register_everywhere(Topology(redis), scripts)
+        await EventStore(redis, scripts).create(_event(event_id, 5))
+        assert isinstance(redis, RedisCluster)
+        topology = Topology(redis)
+        await topology.ready()
+        slot = redis.keyslot(event_keys(event_id).stock)
+        owner = redis.nodes_manager.slots_cache[slot][0]
+        other = next(n for n in redis.get_primaries() if n.name != owner.name)
+        redis.nodes_manager.slots_cache[slot] = [other]
+        batcher = ScriptBatcher(topology, scripts, scripts.issue, 2.0, 64, ReplicaWait(1, 500))
+        reply = await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
+        assert reply[:2] == ["ISSUED", 1]
+        assert redis.nodes_manager.slots_cache[slot][0].name == owner.name
+        del redis.nodes_manager.slots_cache[slot]  # a hole in the map: 503 at once, then mended
+        with pytest.raises(StoreUnavailable):
+            await batcher.call(_keys(event_id, "u2"), ("u2", "r", "0", "1"))
+
+        async def mended() -> bool:
+            return slot in redis.nodes_manager.slots_cache
+
+        await poll(mended, "the slot map re-read", 10)
+        reply = await batcher.call(_keys(event_id, "u2"), ("u2", "r", "0", "1"))
+        assert reply[:2] == ["ISSUED", 2]
+    finally:
+        await redis.aclose()
