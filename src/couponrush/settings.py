@@ -193,6 +193,13 @@ class Settings(BaseSettings):
         then every gateway and app cache dropped what it had verified before the fence."""
         return self.soldout_lease_ms / 1000 + _FENCE_MARGIN_S
 
+    @property
+    def wait_replicas(self) -> int:
+        """Replicas that must confirm a batch of wins before it is answered (0: no WAIT)."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 0 if self.redis_mode == "standalone" else 1
+
     def check_secrets(self, *names: str) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret
         (both unless ``names`` picks some)."""

@@ -12,6 +12,7 @@ from couponrush.core.errors import StoreUnavailable
 from couponrush.stack.procs import free_port
 from couponrush.store.batcher import ScriptBatcher
 from couponrush.store.keys import bucket_key, event_keys
+from couponrush.store.nodes import Topology
 from couponrush.store.scripts import Scripts
 
 from .test_lua import create
@@ -25,7 +26,7 @@ async def test_many_calls_of_one_tick_share_a_pipeline_and_all_resolve(
     redis: Redis, scripts: Scripts, event_id: str
 ) -> None:
     await create(redis, scripts, event_id, 50)
-    batcher = ScriptBatcher(redis, scripts, scripts.issue, 2.0, 16)
+    batcher = ScriptBatcher(Topology(redis), scripts, scripts.issue, 2.0, 16)
     calls = [batcher.call(_keys(event_id, f"u{i}"), (f"u{i}", "r", "0", "1")) for i in range(80)]
     replies = await asyncio.gather(*calls)
     results = [r[0] for r in replies]
@@ -39,14 +40,14 @@ async def test_noscript_after_a_flush_is_recovered(
 ) -> None:
     await create(redis, scripts, event_id, 5)
     await redis.script_flush()
-    batcher = ScriptBatcher(redis, scripts, scripts.issue, 2.0, 16)
+    batcher = ScriptBatcher(Topology(redis), scripts, scripts.issue, 2.0, 16)
     reply = await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
     assert reply[0] == "ISSUED"
 
 
 async def test_unreachable_redis_fails_fast_with_a_retryable_error(scripts: Scripts) -> None:
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=5)
-    batcher = ScriptBatcher(dead, scripts, scripts.issue, 0.3, 16)
+    batcher = ScriptBatcher(Topology(dead), scripts, scripts.issue, 0.3, 16)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable):
         await batcher.call(_keys("x", "u1"), ("u1", "r", "0", "1"))
@@ -65,7 +66,7 @@ async def test_a_redis_that_never_answers_hits_the_deadline(scripts: Scripts) ->
     server = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     silent = Redis.from_url(f"redis://127.0.0.1:{port}/0")
-    batcher = ScriptBatcher(silent, scripts, scripts.issue, 0.3, 16)
+    batcher = ScriptBatcher(Topology(silent), scripts, scripts.issue, 0.3, 16)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable):
         await batcher.call(_keys("x", "u1"), ("u1", "r", "0", "1"))

@@ -14,22 +14,33 @@ if TYPE_CHECKING:
     from couponrush.core.reconcile import Report
 
 
+TOLD_HELP = (
+    "A JSON list of wins clients were told ({user_id, slot, coupon_code}); each "
+    "one Redis does not hold is reported as lost_acknowledged"
+)
+
+
 @app.command()
 def reconcile(
     event_id: str,
     repair: Annotated[bool, typer.Option(help="Mend what can be mended safely")] = False,
     as_json: AsJson = False,
     metrics_file: Annotated[Path | None, typer.Option(help="Write metrics here")] = None,
+    told: Annotated[Path | None, typer.Option(help=TOLD_HELP)] = None,
 ) -> None:
-    """Redis winners and stock versus database rows; exit 1 on any breach found."""
+    """Redis winners and stock versus database rows (and the wins clients were told);
+    exit 1 on any breach found."""
+    from couponrush.core.reconcile import claims_from_json
     from couponrush.pipeline import recovery, wiring
     from couponrush.pipeline.metrics import PipelineMetrics
 
     found = settings()
+    claims = claims_from_json(json.loads(told.read_text())) if told else []
 
     async def check() -> Report:
         async with wiring.stores(found) as st:
-            report = await recovery.reconcile(st.events, st.db, wiring.signer_for(found), event_id)
+            signer = wiring.signer_for(found)
+            report = await recovery.reconcile(st.events, st.db, signer, event_id, claims)
             if repair and not report.ok:
                 await recovery.repair(st.redis, st.events, st.fence, report)
             return report

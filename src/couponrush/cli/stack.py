@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from couponrush.stack.state import StackState
 
 Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
+RedisMode = Annotated[
+    str | None,
+    typer.Option("--redis", help="standalone, sentinel (1 primary, 2 replicas, 3 sentinels) "
+                 "or cluster (3 primaries, 3 replicas)"),
+]  # fmt: skip
+REDIS_MODES = ("standalone", "sentinel", "cluster")
 
 
 def local_stack(settings: Settings | None = None) -> Stack:
@@ -30,22 +36,35 @@ def running_state() -> StackState:
 
 
 @app.command()
-def up(workers: Workers = None, queue: Queue = None) -> None:
+def up(workers: Workers = None, queue: Queue = None, redis: RedisMode = None) -> None:
     """Start Redis, PostgreSQL, the app workers, the gateway and the consumer on loopback
     (state under ./var); with --queue kafka also a Kafka-protocol broker and the relay."""
     if queue not in (None, "stream", "kafka"):
         raise typer.BadParameter("queue is stream or kafka")
+    if redis not in (None, *REDIS_MODES):
+        raise typer.BadParameter(f"redis is one of {', '.join(REDIS_MODES)}")
     with console.status("starting the stack…"):
-        state = local_stack().up(workers, queue)
+        state = local_stack().up(workers, queue, redis)
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
     apps = state.app_urls or state.app_sockets
-    console.print(f"redis: {state.redis_url}  database: {state.database_url}  queue: {state.queue}")
+    console.print(f"redis ({state.redis_mode}): {state.redis_url}")
+    console.print(f"database: {state.database_url}  queue: {state.queue}")
     console.print(f"app workers: {', '.join(apps)}")
-    if (workers and workers != state.workers) or (queue and queue != state.queue):
+    if (
+        (workers and workers != state.workers)
+        or (queue and queue != state.queue)
+        or (redis and redis != state.redis_mode)
+    ):
         console.print("[yellow]note:[/] the stack was already running with "
-                      f"{state.workers} workers and queue {state.queue}; "
-                      "'couponrush down' first to change them")  # fmt: skip
+                      f"{state.workers} workers, queue {state.queue} and Redis "
+                      f"{state.redis_mode}; 'couponrush down' first to change them")  # fmt: skip
+
+
+def _redis_nodes(state: StackState) -> list[dict[str, object]]:
+    from couponrush.stack import redis_nodes
+
+    return [redis_nodes.describe(p) for p in [*state.redis_data_ports, *state.sentinel_ports]]
 
 
 @app.command()
@@ -74,6 +93,8 @@ def status(
         "database_url": state.database_url if state else None,
         "queue": state.queue if state else None,
         "processes": stack.processes() if running else [],
+        "redis_mode": state.redis_mode if state else None,
+        "redis_nodes": _redis_nodes(state) if running and state else [],
     }
     if as_json:
         typer.echo(json.dumps(body))

@@ -1,4 +1,10 @@
-"""Reconciliation as a pure diff: Redis winners and stock versus database rows (DESIGN §9)."""
+"""Reconciliation as a pure diff: Redis winners and stock versus database rows (DESIGN §9),
+and optionally versus the wins clients were told.
+
+A win that a failover forgot before it was replicated or persisted leaves no trace in
+Redis or the database; only the client holds it. Its coupon code proves it (an HMAC of
+event, slot and user), so claims with valid codes are checked too: each one Redis does
+not hold with that slot is a lost acknowledged win."""
 
 from __future__ import annotations
 
@@ -15,6 +21,22 @@ class DbRow:
     coupon_code: str
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A win a client was told, with the coupon code that proves it."""
+
+    user_id: str
+    slot: int
+    coupon_code: str
+
+
+def claims_from_json(doc: object) -> list[Claim]:
+    """Claims from a JSON list of {"user_id", "slot", "coupon_code"}."""
+    if not isinstance(doc, list):
+        raise ValueError("expected a JSON list of {user_id, slot, coupon_code}")
+    return [Claim(str(c["user_id"]), int(c["slot"]), str(c["coupon_code"])) for c in doc]
+
+
 @dataclass
 class Report:
     event_id: str
@@ -28,10 +50,13 @@ class Report:
     bad_codes: list[str] = field(default_factory=list)
     oversell: list[str] = field(default_factory=list)
     stock_mismatch: list[str] = field(default_factory=list)
+    lost_acknowledged: list[str] = field(default_factory=list)
+    # Claims whose code is not ours: not a breach, and not counted as a win.
+    unproven_claims: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
 
     BREACH_KINDS = ("missing_in_db", "missing_in_redis", "slot_conflicts", "bad_codes",
-                    "oversell", "stock_mismatch")  # fmt: skip
+                    "oversell", "stock_mismatch", "lost_acknowledged")  # fmt: skip
 
     def breaches(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in self.BREACH_KINDS if getattr(self, k)}
@@ -51,10 +76,10 @@ def expected_stock(total: int, slots: Sequence[int]) -> int:
 
 def diff(
     event_id: str, total: int, stock: int | None, winners: Mapping[str, tuple[int, int]],
-    rows: Sequence[DbRow], code: Callable[[int, str], str],
+    rows: Sequence[DbRow], code: Callable[[int, str], str], claims: Sequence[Claim] = (),
 ) -> Report:  # fmt: skip
     """``winners``: Redis participants, user -> (slot, issued_at_ms); ``code(slot, user)``
-    is the coupon code the client was told."""
+    is the coupon code the client was told; ``claims``: wins clients say they were told."""
     report = Report(event_id, total, stock, len(winners), len(rows))
     by_user = {r.user_id: r for r in rows}
     report.missing_in_db = sorted(set(winners) - set(by_user))
@@ -69,6 +94,11 @@ def diff(
                               if n > 1]  # fmt: skip
     report.bad_codes = [r.user_id for r in rows if r.coupon_code != code(r.slot, r.user_id)]
     report.oversell = _oversell(total, winners, rows)
+    proven = [c for c in claims if c.coupon_code == code(c.slot, c.user_id)]
+    report.unproven_claims = sorted({c.user_id for c in claims} - {c.user_id for c in proven})
+    report.lost_acknowledged = sorted(
+        {c.user_id for c in proven if winners.get(c.user_id, (0, 0))[0] != c.slot}
+    )
     if stock is None or stock != total - len(winners):
         report.stock_mismatch.append(
             f"stock counter {stock} + {len(winners)} winners != total {total}"

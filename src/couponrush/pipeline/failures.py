@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from couponrush.core.errors import PermanentError, RetryableError
+from couponrush.store import client
 
 Verdict = Literal["retry", "permanent", "bug"]
 # The server is away, restarting, overloaded, or the statement lost a race.
@@ -33,7 +34,7 @@ def classify(exc: BaseException) -> Verdict:
         return "permanent"
     if isinstance(exc, RetryableError):
         return "retry"
-    return "retry" if isinstance(exc, _TRANSIENT) else "bug"
+    return "retry" if isinstance(exc, _TRANSIENT) or client.unavailable(exc) else "bug"
 
 
 def is_retryable(exc: BaseException) -> bool:

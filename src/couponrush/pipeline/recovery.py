@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from collections.abc import Sequence
 
 from couponrush.core.codes import CodeSigner
 from couponrush.core.errors import EventNotFound, RedisStateExists
-from couponrush.core.reconcile import DbRow, Report, diff, expected_stock
+from couponrush.core.reconcile import Claim, DbRow, Report, diff, expected_stock
 from couponrush.core.win import Win
 from couponrush.db.repository import Repository
+from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
 from couponrush.store.frozen import Fence
-from couponrush.store.outbox import requeue
+from couponrush.store.streams import requeue
 
 __all__ = ["Report", "reconcile", "repair", "restore"]
 
 REPAIR_REQUEST_ID = "reconcile-repair"
 
 
-async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event_id: str) -> Report:
+async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event_id: str,
+                    claims: Sequence[Claim] = ()) -> Report:  # fmt: skip
     event = await db.event(event_id) or await store.definition(event_id)
     if event is None:
         raise EventNotFound(event_id)
     winners, stock = await store.winners(event_id)
     rows = [DbRow(r.user_id, r.slot, r.coupon_code) for r in await db.issuances(event_id)]
     return diff(event_id, event.total_stock, stock, winners, rows,
-                lambda slot, user: signer.code(event_id, slot, user))  # fmt: skip
+                lambda slot, user: signer.code(event_id, slot, user), claims)  # fmt: skip
 
 
-async def repair(redis: Redis, store: EventStore, fence: Fence, report: Report) -> None:
+async def repair(redis: RedisClient, store: EventStore, fence: Fence, report: Report) -> None:
     """Mend what is safe to mend, and say so in ``report.repaired``.
 
     Missing rows are queued again from Redis (the consumer writes them); the stock counter

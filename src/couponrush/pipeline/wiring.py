@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
-from redis.asyncio import Redis
 
 from couponrush.core.codes import CodeSigner
 from couponrush.core.ports import Source
@@ -24,9 +23,11 @@ from couponrush.pipeline.relay import Relay
 from couponrush.pipeline.retry import retrying
 from couponrush.settings import Settings
 from couponrush.store import client
+from couponrush.store.client import RedisClient
 from couponrush.store.dead_letters import DeadLetters
 from couponrush.store.events import EventStore
 from couponrush.store.frozen import Fence
+from couponrush.store.nodes import replica_wait
 from couponrush.store.outbox import StreamSource
 from couponrush.store.scripts import Scripts
 
@@ -35,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Stores:
-    redis: Redis
+    redis: RedisClient
     events: EventStore
     letters: DeadLetters
     db: Repository
@@ -48,7 +49,7 @@ def member_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def redis_for(settings: Settings) -> Redis:
+def redis_for(settings: Settings) -> RedisClient:
     # Reads block up to consumer_block_ms; the socket timeout must outlast that.
     return client.connect(settings, settings.consumer_block_ms / 1000 + 10)
 
@@ -92,10 +93,15 @@ async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
                    metrics, s.retry_for_s, s.retry_cap_s)  # fmt: skip
 
 
-async def source_for(s: Settings, redis: Redis, metrics: PipelineMetrics) -> Source:
+def stream_source(s: Settings, redis: RedisClient, group: str) -> StreamSource:
+    # With replicas, only entries the replicas hold are persisted (see store.outbox).
+    return StreamSource(redis, group, member_name(), s.consumer_batch, s.consumer_block_ms,
+                        s.reclaim_idle_ms, replica_wait(s))  # fmt: skip
+
+
+async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) -> Source:
     if s.queue == "stream":
-        return StreamSource(redis, s.consumer_group, member_name(), s.consumer_batch,
-                            s.consumer_block_ms, s.reclaim_idle_ms)  # fmt: skip
+        return stream_source(s, redis, s.consumer_group)
     # The Kafka client is an extra (couponrush[kafka]): loaded only in Kafka mode.
     from couponrush.pipeline import kafka
     from couponrush.pipeline.kafka_source import KafkaSource
@@ -126,8 +132,7 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     redis = redis_for(s)
     try:
         await _topics(s, metrics)
-        source = StreamSource(redis, s.relay_group, member_name(), s.consumer_batch,
-                              s.consumer_block_ms, s.reclaim_idle_ms)  # fmt: skip
+        source = stream_source(s, redis, s.relay_group)
         publisher = kafka.KafkaPublisher(Producer(kafka.producer_conf(s.kafka_bootstrap)),
                                          s.kafka_topic)  # fmt: skip
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")

@@ -63,7 +63,7 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     merged = runner.run(plan, state.url)
     gateway = {k: v - before.get(k, 0) for k, v in gateway_counters(state.url).items()}
     console.print(f"run finished in {time.monotonic() - started:.1f} s; checking the servers…")
-    stores = Stores(state.redis_url, state.database_url, state.coupon_secret)
+    stores = Stores(state.redis_url, state.database_url, state.coupon_secret, state.redis_mode)
     check = verify(plan, merged, stores, options.expected_stock)
     pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms,
                 "reconcile_breaches": check.reconcile}  # fmt: skip

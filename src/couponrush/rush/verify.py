@@ -6,17 +6,16 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-import redis
-from redis.asyncio import Redis as AsyncRedis
-
 from couponrush.core.codes import CodeSigner
+from couponrush.core.reconcile import Claim
 from couponrush.db.repository import IssuanceRow, Repository
 from couponrush.pipeline import recovery
 from couponrush.rush import oracle as invariants
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.runner import Merged
+from couponrush.settings import Settings
+from couponrush.store import client
 from couponrush.store.events import EventStore
-from couponrush.store.keys import decode_participant, event_keys
 from couponrush.store.scripts import Scripts
 
 DRAIN_DEADLINE_S = 30.0
@@ -36,17 +35,25 @@ class Verification:
         return not self.breaches
 
 
-def redis_truth(redis_url: str, event_id: str) -> tuple[dict[str, int], int]:
-    keys = event_keys(event_id)
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+def redis_truth(
+    redis_url: str, event_id: str, mode: str = "standalone"
+) -> tuple[dict[str, int], int]:
+    """Winners (user -> slot) and the stock counter, read at one moment, in any mode."""
+    return asyncio.run(_truth(redis_url, mode, event_id))
+
+
+def _redis(redis_url: str, mode: str) -> client.RedisClient:
+    settings = Settings.model_validate({"redis_url": redis_url, "redis_mode": mode})
+    return client.connect(settings, 10.0)
+
+
+async def _truth(redis_url: str, mode: str, event_id: str) -> tuple[dict[str, int], int]:
+    redis = _redis(redis_url, mode)
     try:
-        pipe = client.pipeline(transaction=True)
-        pipe.hgetall(keys.participants)
-        pipe.get(keys.stock)
-        raw, stock = pipe.execute()
+        found, stock = await EventStore(redis, Scripts.from_package()).winners(event_id)
     finally:
-        client.close()
-    return {u: decode_participant(v)[0] for u, v in raw.items()}, int(stock or 0)
+        await redis.aclose()
+    return {user: slot for user, (slot, _) in found.items()}, stock or 0
 
 
 def run_breaches(plan: RushPlan, merged: Merged, expected_stock: int) -> list[str]:
@@ -68,10 +75,11 @@ class Stores:
     redis_url: str
     database_url: str | None = None
     coupon_secret: str = ""
+    redis_mode: str = "standalone"
 
 
 def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) -> Verification:
-    winners, stock_left = redis_truth(stores.redis_url, plan.event_id)
+    winners, stock_left = redis_truth(stores.redis_url, plan.event_id, stores.redis_mode)
     told = [invariants.Answer(user, 201, "issued", slot, code)
             for user, slot, code in merged.winners]  # fmt: skip
     breaches = run_breaches(plan, merged, expected_stock)
@@ -79,7 +87,8 @@ def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) 
                                  expect_sold_out=plan.clients >= expected_stock)  # fmt: skip
     check = Verification(breaches, len(winners), stock_left)
     if stores.database_url:
-        rows, found = asyncio.run(_persisted(stores, plan.event_id, len(winners)))
+        claims = [Claim(a.user_id, a.slot or 0, a.coupon_code or "") for a in told]
+        rows, found = asyncio.run(_persisted(stores, plan.event_id, len(winners), claims))
         check.breaches += persisted_breaches(told, rows)
         check.breaches += [f"reconcile: {kind} x{n}" for kind, n in found.breaches().items()]
         check.db_rows, check.lag_ms = len(rows), lag_ms(rows)
@@ -87,13 +96,14 @@ def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) 
     return check
 
 
-async def _persisted(stores: Stores, event_id: str,
-                     expected: int) -> tuple[list[IssuanceRow], recovery.Report]:  # fmt: skip
+async def _persisted(stores: Stores, event_id: str, expected: int,
+                     claims: list[Claim]) -> tuple[list[IssuanceRow], recovery.Report]:  # fmt: skip
     """The event's rows once the pipeline has drained (or what is there at the deadline),
     and what ``couponrush reconcile`` finds then."""
     assert stores.database_url
     db = await Repository.connect(stores.database_url)
-    client = AsyncRedis.from_url(stores.redis_url, decode_responses=True)
+    redis = _redis(stores.redis_url, stores.redis_mode)
+    events = EventStore(redis, Scripts.from_package())
     try:
         deadline = time.monotonic() + DRAIN_DEADLINE_S
         rows = await db.issuances(event_id)
@@ -101,10 +111,9 @@ async def _persisted(stores: Stores, event_id: str,
             await asyncio.sleep(0.1)
             rows = await db.issuances(event_id)
         signer = CodeSigner(stores.coupon_secret.encode())
-        events = EventStore(client, Scripts.from_package())
-        return rows, await recovery.reconcile(events, db, signer, event_id)
+        return rows, await recovery.reconcile(events, db, signer, event_id, claims)
     finally:
-        await client.aclose()
+        await redis.aclose()
         await db.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from couponrush.core.errors import StackError
@@ -14,15 +15,79 @@ from couponrush.stack.procs import binary
 ASGI_FACTORY = "couponrush.web.asgi:app"
 
 
-def redis_argv(port: int, data_dir: Path, appendfsync: str = "everysec") -> list[str]:
+Options = list[tuple[str, str]]
+SENTINEL_MASTER = "couponrush"
+# Replication of Sentinel and Cluster nodes: resyncs without a disk round trip, replicas
+# reported within a second (Redis leaves a replica out of CLUSTER SLOTS until its first
+# replicated byte), and a primary that refuses writes when no replica keeps up.
+REPLICATED: Options = [
+    ("repl-diskless-sync", "yes"), ("repl-diskless-sync-delay", "0"),
+    ("repl-ping-replica-period", "1"), ("min-replicas-to-write", "1"),
+    ("min-replicas-max-lag", "5"),
+]  # fmt: skip
+# A dead primary is replaced about 1.5-2.5 s after it stops answering; a shard that is
+# down stops its own events only (no full coverage needed), and a replica may take over
+# however long its link was down.
+CLUSTER_NODE: Options = [
+    ("cluster-enabled", "yes"), ("cluster-config-file", "nodes.conf"),
+    ("cluster-node-timeout", "1000"), ("cluster-replica-validity-factor", "0"),
+    ("cluster-require-full-coverage", "no"), ("cluster-allow-reads-when-down", "no"),
+]  # fmt: skip
+
+
+def redis_options(port: int, data_dir: Path, appendfsync: str = "everysec") -> Options:
     """A loopback-only Redis with AOF on, no snapshots, and no eviction ever."""
-    server = binary("redis-server", "run 'make install' (Debian package redis-server)")
     return [
-        server, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-        "--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", appendfsync,
-        "--save", "", "--maxmemory-policy", "noeviction", "--daemonize", "no",
-        "--tcp-backlog", "4096", "--loglevel", "warning",
+        ("port", str(port)), ("bind", "127.0.0.1"), ("protected-mode", "yes"),
+        ("dir", str(data_dir)), ("appendonly", "yes"), ("appendfsync", appendfsync),
+        ("save", ""), ("maxmemory-policy", "noeviction"), ("daemonize", "no"),
+        ("tcp-backlog", "4096"), ("loglevel", "warning"),
     ]  # fmt: skip
+
+
+def redis_server() -> str:
+    return binary("redis-server", "run 'make install' (Debian package redis-server)")
+
+
+def redis_argv(port: int, data_dir: Path, appendfsync: str = "everysec",
+               extra: Sequence[tuple[str, str]] = ()) -> list[str]:  # fmt: skip
+    options = [*redis_options(port, data_dir, appendfsync), *extra]
+    return [redis_server(), *[word for key, value in options for word in (f"--{key}", value)]]
+
+
+def cluster_node_argv(port: int, data_dir: Path) -> list[str]:
+    """One node of a Cluster; its role lives in nodes.conf beside its data."""
+    return redis_argv(port, data_dir, extra=[*REPLICATED, *CLUSTER_NODE])
+
+
+def conf_text(options: Options) -> str:
+    return "".join(f"{key} {value}\n" if value else f'{key} ""\n' for key, value in options)
+
+
+def sentinel_node_conf(port: int, data_dir: Path, primary_port: int) -> str:
+    """A data node watched by the sentinels, as a file: a failover rewrites its role
+    there (CONFIG REWRITE), so a restart keeps the role it had last."""
+    options = [*redis_options(port, data_dir), *REPLICATED]
+    if port != primary_port:
+        options.append(("replicaof", f"127.0.0.1 {primary_port}"))
+    return conf_text(options)
+
+
+def sentinel_conf(port: int, work_dir: Path, primary_port: int) -> str:
+    """A sentinel of the local primary; the sentinel rewrites this file as it learns."""
+    name = SENTINEL_MASTER
+    return "".join(f"{line}\n" for line in (
+        f"port {port}", "bind 127.0.0.1", f'dir "{work_dir}"', "daemonize no",
+        "loglevel notice", "sentinel resolve-hostnames no",
+        f"sentinel monitor {name} 127.0.0.1 {primary_port} 2",
+        f"sentinel down-after-milliseconds {name} 1000",
+        f"sentinel failover-timeout {name} 5000",
+        f"sentinel parallel-syncs {name} 2",
+    ))  # fmt: skip
+
+
+def conf_argv(conf: Path, sentinel: bool = False) -> list[str]:
+    return [redis_server(), str(conf), *(["--sentinel"] if sentinel else [])]
 
 
 def app_argv(host: str, port: int, workers: int, uds: Path | None = None) -> list[str]:

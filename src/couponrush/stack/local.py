@@ -14,10 +14,10 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import postgres
+from couponrush.stack import postgres, redis_ha, redis_nodes
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import environment, gateway_config, prepare, programs
-from couponrush.stack.ready import http_ready, redis_ready, wait_until
+from couponrush.stack.ready import http_ready, wait_until
 from couponrush.stack.state import StackState, load, save
 from couponrush.stack.supervisor import Supervisor, render_conf
 
@@ -40,11 +40,12 @@ class Stack:
     def processes(self) -> list[dict[str, Any]]:
         return self.supervisor.processes()
 
-    def _choose(self, workers: int | None, queue: str | None,
+    def _choose(self, workers: int | None, queue: str | None, redis: str | None,
                 previous: StackState | None) -> StackState:  # fmt: skip
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
-        redis_port = _port(s.stack_redis_port or (previous.redis_port if previous else 0), 0)
+        mode = redis or s.redis_mode
+        redis_ports, sentinel_ports = _redis_ports(mode, s.stack_redis_port, previous)
         pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
         queue = queue or s.queue
         count = workers or s.workers
@@ -52,11 +53,11 @@ class Stack:
         run = self.var / "run"
         return StackState(
             url=f"http://127.0.0.1:{gateway_port}",
-            redis_url=f"redis://127.0.0.1:{redis_port}/0",
+            redis_url=redis_nodes.url_of(mode, redis_ports, sentinel_ports),
             admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
             coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
             edge_feed_token=(previous and previous.edge_feed_token) or secrets.token_urlsafe(24),
-            redis_port=redis_port,
+            redis_port=redis_ports[0],
             workers=count,
             app_ports=[] if uds else [free_port() for _ in range(count)],
             app_sockets=[str(run / f"app-{i}.sock") for i in range(count)] if uds else [],
@@ -64,15 +65,21 @@ class Stack:
             pg_port=pg_port,
             queue=queue,
             kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
+            redis_mode=mode,
+            redis_ports=redis_ports,
+            sentinel_ports=sentinel_ports,
         )
 
-    def up(self, workers: int | None = None, queue: str | None = None) -> StackState:
-        """Start everything, or return the state of the stack that already runs."""
+    def up(self, workers: int | None = None, queue: str | None = None,
+           redis: str | None = None) -> StackState:  # fmt: skip
+        """Start everything, or return the state of the stack that already runs (starting
+        again what was stopped or killed, such as a Redis node of a failover)."""
         previous = self.load_state()
         if previous and self.running():
             self._refresh_gateway(previous)
+            self._restart_stopped(previous)
             return previous
-        state = self._choose(workers, queue, previous)
+        state = self._choose(workers, queue, redis, previous)
         prepare(self.var)
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
@@ -104,6 +111,12 @@ class Stack:
         # at once and finish what they hold).
         wait_until(lambda: not old & children(master), "the gateway reload", 30)
 
+    def _restart_stopped(self, state: StackState) -> None:
+        stopped = [p["name"] for p in self.processes() if p["state"] != "RUNNING"]
+        if stopped:
+            self.supervisor.start_programs(stopped)
+            redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)
+
     def _failure_report(self) -> str:
         """The processes that are not running, each with the end of its log."""
         lines = []
@@ -121,7 +134,7 @@ class Stack:
     def _wait_stores(self, state: StackState) -> None:
         """Redis and PostgreSQL answer, and the schema is current."""
         wait_until(self.running, "supervisord", 20)
-        wait_until(redis_ready(state.redis_url), "Redis", 30)
+        redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)
         wait_until(postgres.pg_ready(state.database_url), "PostgreSQL", 60)
         postgres.ensure_database(state.database_url)
         migrate.upgrade(state.database_url)
@@ -145,6 +158,18 @@ class Stack:
         self.supervisor.shutdown()
         wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
         return True
+
+
+def _redis_ports(mode: str, configured: int,
+                 previous: StackState | None) -> tuple[list[int], list[int]]:  # fmt: skip
+    """The ports of the last run when the mode is the same and they are all free (the
+    nodes' data and roles live in per-port folders), else new ones."""
+    if previous and previous.redis_mode == mode and not configured:
+        ports = [*previous.redis_data_ports, *previous.sentinel_ports]
+        if all(port_is_free(p) for p in ports):
+            return previous.redis_data_ports, previous.sentinel_ports
+    first = _port(configured or (previous.redis_port if previous else 0), 0)
+    return redis_nodes.layout(mode, first)
 
 
 def _port(configured: int, preferred: int) -> int:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from couponrush.settings import Settings
 from couponrush.stack import nginx, postgres
-from couponrush.stack.commands import nginx_argv, redis_argv, tansu_argv
+from couponrush.stack.commands import (
+    cluster_node_argv,
+    conf_argv,
+    nginx_argv,
+    redis_argv,
+    sentinel_conf,
+    sentinel_node_conf,
+    tansu_argv,
+)
 from couponrush.stack.state import StackState
 from couponrush.stack.supervisor import Program
 
@@ -52,13 +61,46 @@ def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Prog
 def stores(state: StackState, var: Path) -> dict[str, Program]:
     pg_argv = postgres.postgres_argv(state.pg_port, var / "pg", var / "pg-run")
     found = {
-        "redis": Program(redis_argv(state.redis_port, var / "redis")),
+        **redis_programs(
+            state.redis_mode, state.redis_data_ports, state.sentinel_ports, var / "redis"
+        ),
         # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
         "postgres": Program(pg_argv, stopsignal="INT"),
     }
     if state.queue == "kafka":
         found["kafka"] = Program(tansu_argv(state.kafka_port))
     return found
+
+
+def redis_programs(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int],
+                   folder: Path) -> dict[str, Program]:  # fmt: skip
+    """Standalone: one server ("redis"). Cluster: six nodes; Sentinel: three data nodes,
+    from files they rewrite (roles), and three sentinels ("redis-<i>" is the data node on
+    ``data_ports[i]``, "sentinel-<i>" the sentinel on ``sentinel_ports[i]``)."""
+    if mode == "standalone":
+        return {"redis": Program(redis_argv(data_ports[0], folder))}
+    found = {}
+    first = data_ports[0]
+    for i, port in enumerate(data_ports):
+        node = folder / f"node-{port}"
+        node.mkdir(parents=True, exist_ok=True)
+        if mode == "cluster":
+            argv = cluster_node_argv(port, node)
+        else:
+            argv = conf_argv(_once(node / "redis.conf", sentinel_node_conf(port, node, first)))
+        found[f"redis-{i}"] = Program(argv, autorestart=False)
+    for i, port in enumerate(sentinel_ports):
+        work = folder / f"sentinel-{port}"
+        work.mkdir(parents=True, exist_ok=True)
+        conf = _once(work / "sentinel.conf", sentinel_conf(port, work, first))
+        found[f"sentinel-{i}"] = Program(conf_argv(conf, sentinel=True))
+    return found
+
+
+def _once(path: Path, text: str) -> Path:
+    if not path.exists():
+        path.write_text(text)
+    return path
 
 
 def prepare(var: Path) -> None:

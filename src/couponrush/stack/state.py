@@ -27,10 +27,18 @@ class StackState:
     kafka_port: int = 0
     # The gateway's key to the app's sold-out feed (empty in a state of an older version).
     edge_feed_token: str = ""
+    redis_mode: str = "standalone"
+    # Data nodes (standalone: the one server) and, in sentinel mode, the sentinels.
+    redis_ports: list[int] = field(default_factory=list)
+    sentinel_ports: list[int] = field(default_factory=list)
 
     @property
     def database_url(self) -> str:
         return database_url(self.pg_port)
+
+    @property
+    def redis_data_ports(self) -> list[int]:
+        return self.redis_ports or [self.redis_port]
 
     @property
     def app_urls(self) -> list[str]:
@@ -46,6 +54,7 @@ class StackState:
         """The settings every program of the stack (and every command pointed at it) gets."""
         env = {
             "COUPONRUSH_REDIS_URL": self.redis_url,
+            "COUPONRUSH_REDIS_MODE": self.redis_mode,
             "COUPONRUSH_DATABASE_URL": self.database_url,
             "COUPONRUSH_ADMIN_TOKEN": self.admin_token,
             "COUPONRUSH_COUPON_SECRET": self.coupon_secret,

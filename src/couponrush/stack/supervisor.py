@@ -23,6 +23,9 @@ class Program:
     # False: started by `up` once what it needs is ready (the schema, for example).
     autostart: bool = True
     stopsignal: str = "TERM"
+    # False for Redis nodes with replicas: a killed node stays down, so that its replica
+    # takes over; `couponrush up` starts it again and it rejoins as a replica.
+    autorestart: bool = True
 
 
 def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, str]) -> str:
@@ -40,7 +43,8 @@ def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, st
         command = shlex.join(program.argv).replace("%", "%%")
         lines += [
             f"[program:{name}]", f"command={command}", f"environment={environment}",
-            f"autostart={str(program.autostart).lower()}", "autorestart=true", "startsecs=1",
+            f"autostart={str(program.autostart).lower()}",
+            f"autorestart={str(program.autorestart).lower()}", "startsecs=1",
             f"stopsignal={program.stopsignal}", "stopwaitsecs=15",
             "stopasgroup=true", "killasgroup=true", "redirect_stderr=true",
             f"stdout_logfile={var / 'logs' / name}.log", "stdout_logfile_maxbytes=50MB",

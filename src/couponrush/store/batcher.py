@@ -1,103 +1,142 @@
-"""Sends the issue calls of one event-loop tick to Redis as one pipeline.
+"""Sends the issue calls of one event-loop tick to Redis as one pipeline per primary.
 
-A request appends its call and awaits a future; one drain task per worker sends
-everything pending as a single pipeline, and whatever arrives while that pipeline is in
-flight goes out in the next one. Under load, batches grow by themselves; when idle a
-call goes out on the next tick.
+A request appends its call to the lane of the primary that owns its event (one lane in
+standalone and Sentinel modes, one per shard in Cluster mode) and awaits a future; each
+lane sends everything pending as one pipeline, and whatever arrives while that pipeline
+is in flight goes out in the next one. Under load, batches grow by themselves; when idle a
+call goes out on the next tick. Lanes run side by side, so a shard that fails over
+delays its own events only.
+
+With replicas, each pipeline ends with one WAIT: its answers are released only once enough
+replicas hold its writes, else every call of it gets 503 (a win stays, so the retry
+answers already_issued). A MOVED reply patches the slot map and a NOSCRIPT reply loads the
+scripts on that node; as neither command ran, the call is tried once more.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from hiredis import pack_command
-from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+import structlog
+from redis.exceptions import MovedError, NoScriptError
 
 from couponrush.core.errors import StoreUnavailable
-from couponrush.store.scripts import LuaScript, Scripts, register
+from couponrush.store.client import unavailable
+from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange
+from couponrush.store.scripts import LuaScript, Scripts, check_sha
 
-_Call = tuple[Sequence[str], Sequence[str], "asyncio.Future[list[Any]]"]
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class _Call:
+    keys: Sequence[str]
+    args: Sequence[str]
+    future: asyncio.Future[list[Any]]
+    retried: bool = False
+
+
+@dataclass(slots=True)
+class _Lane:
+    """The calls bound for one primary."""
+
+    pending: list[_Call] = field(default_factory=list)
+    busy: bool = False
+    load_scripts: bool = False
 
 
 class ScriptBatcher:
-    def __init__(
-        self, redis: Redis, scripts: Scripts, script: LuaScript, timeout_s: float, batch_max: int
-    ) -> None:
-        self._redis = redis
+    def __init__(self, topology: Topology, scripts: Scripts, script: LuaScript, timeout_s: float,
+                 batch_max: int, wait: ReplicaWait | None = None) -> None:  # fmt: skip
+        self._topology = topology
         self._scripts = scripts
         self._script = script
         self._timeout_s = timeout_s
         self._batch_max = batch_max
-        self._pending: list[_Call] = []
-        self._draining = False
-        self._task: asyncio.Task[None] | None = None
+        self._wait = wait
+        self._lanes: dict[Route, _Lane] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def call(self, keys: Sequence[str], args: Sequence[str]) -> asyncio.Future[list[Any]]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        self._pending.append((keys, args, future))
-        if not self._draining:
-            self._draining = True
-            self._task = loop.create_task(self._drain())
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Call(keys, args, future))
         return future
 
-    async def _drain(self) -> None:
+    def _enqueue(self, call: _Call) -> None:
         try:
-            while self._pending:
-                batch = self._pending[: self._batch_max]
-                del self._pending[: self._batch_max]
-                await self._send(batch)
-        finally:
-            self._draining = False
+            route = self._topology.route(call.keys[0])
+        except Exception as exc:  # the slot map has a hole (failover) or is not known yet
+            self._topology.lost()
+            _fail([call], exc)
+            return
+        lane = self._lanes.setdefault(route, _Lane())
+        lane.pending.append(call)
+        if not lane.busy:
+            lane.busy = True
+            task = asyncio.get_running_loop().create_task(self._drain(route, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, batch: list[_Call]) -> None:
+    async def _drain(self, route: Route, lane: _Lane) -> None:
+        try:
+            while lane.pending:
+                batch = lane.pending[: self._batch_max]
+                del lane.pending[: self._batch_max]
+                await self._send(route, lane, batch)
+        finally:
+            lane.busy = False
+
+    async def _send(self, route: Route, lane: _Lane, batch: list[_Call]) -> None:
+        load, lane.load_scripts = lane.load_scripts, False
+        loads = [("SCRIPT", "LOAD", s.source) for s in self._scripts.all()] if load else []
+        sha = self._script.sha
+        commands: list[Sequence[Any]] = [
+            *loads, *[("EVALSHA", sha, len(c.keys), *c.keys, *c.args) for c in batch]]  # fmt: skip
+        if self._wait is not None:
+            commands.append(self._wait.command)
         try:
             async with asyncio.timeout(self._timeout_s):
-                replies = await self._execute(batch)
-                if any(isinstance(r, NoScriptError) for r in replies):
-                    # Redis restarted or SCRIPT FLUSH: the scripts did not run; load and redo.
-                    await register(self._redis, self._scripts)
-                    replies = await self._execute(batch)
-        except (TimeoutError, RedisError, OSError) as exc:
-            error = StoreUnavailable(f"Redis did not answer: {type(exc).__name__}")
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+                replies = await exchange(route, commands)
+            for script, loaded in zip(self._scripts.all(), replies[: len(loads)], strict=False):
+                check_sha(script, loaded)
+        except Exception as exc:  # timeout, connection lost, a node that is gone
+            self._topology.lost()
+            _fail(batch, exc)
             return
-        for (_, _, future), reply in zip(batch, replies, strict=True):
-            if future.done():
-                continue
-            if isinstance(reply, Exception):
-                future.set_exception(StoreUnavailable(f"Redis script error: {reply}"))
-            else:
-                future.set_result(reply)
+        confirmed = self._wait is None or self._wait.confirmed(replies.pop())
+        await self._settle(lane, batch, replies[len(loads) :], confirmed)
 
-    async def _execute(self, batch: list[_Call]) -> list[Any]:
-        """Write the whole batch in one send and read its replies on one connection.
+    async def _settle(self, lane: _Lane, batch: list[_Call], replies: list[Any],
+                      confirmed: bool) -> None:  # fmt: skip
+        moved: list[tuple[_Call, MovedError]] = []
+        for call, reply in zip(batch, replies, strict=True):
+            if isinstance(reply, MovedError) and not call.retried:
+                call.retried = True
+                moved.append((call, reply))
+            elif isinstance(reply, NoScriptError) and not call.retried:
+                call.retried = True
+                lane.load_scripts = True
+                lane.pending.insert(0, call)
+            elif isinstance(reply, Exception):
+                _fail([call], reply)
+            elif not confirmed:
+                _fail([call], StoreUnavailable("the replicas did not confirm the write in time"))
+            elif not call.future.done():
+                call.future.set_result(reply)
+        for call, error in moved:
+            await self._topology.moved(error)
+            self._enqueue(call)
 
-        hiredis packs the commands (redis-py's asyncio connection packs in Python, which
-        costs more than the rest of the request); redis-py parses the replies.
-        """
-        sha = self._script.sha
-        commands: list[Any] = [("EVALSHA", sha, len(k), *k, *a) for k, a, _ in batch]
-        payload = b"".join([pack_command(c) for c in commands])
-        pool = self._redis.connection_pool
-        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            await conn.send_packed_command(payload, check_health=False)
-            replies: list[Any] = []
-            for _ in batch:
-                try:
-                    replies.append(await conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
-            return replies
-        except BaseException:
-            # A half-read connection must never serve another batch.
-            await conn.disconnect()
-            raise
-        finally:
-            await pool.release(conn)
+
+def _fail(calls: list[_Call], exc: BaseException) -> None:
+    if not unavailable(exc) and not isinstance(exc, StoreUnavailable):
+        # Still a 503 for the client (never a 500), but a reply nobody expected.
+        log.warning("unexpected_redis_reply", error=repr(exc))
+    error = exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(
+        f"Redis did not answer: {type(exc).__name__}: {exc}")  # fmt: skip
+    for call in calls:
+        if not call.future.done():
+            call.future.set_exception(error)

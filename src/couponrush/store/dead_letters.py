@@ -11,9 +11,9 @@ import time
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from couponrush.core.letters import DeadLetter
+from couponrush.store.client import RedisClient
 from couponrush.store.keys import DLQ
 
 
@@ -31,7 +31,7 @@ def _from_entry(entry_id: str, fields: dict[str, str]) -> DeadLetter:
 
 
 class DeadLetters:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def put(self, event_id: str, payload: dict[str, str], kind: str, reason: str,

@@ -6,12 +6,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from couponrush.core.event import Event, EventView, event_from_meta, meta_ms, meta_of, meta_text
 from couponrush.core.ports import Winners
 from couponrush.core.reconcile import expected_stock
+from couponrush.store.client import RedisClient
 from couponrush.store.keys import EVENTS, decode_participant, encode_participant, event_keys
 from couponrush.store.scripts import Scripts, run
 
@@ -24,7 +24,7 @@ def _now_ms() -> int:
 
 
 class EventStore:
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: RedisClient, scripts: Scripts) -> None:
         self._redis = redis
         self._scripts = scripts
 
@@ -46,8 +46,10 @@ class EventStore:
             pipe.hgetall(keys.meta)
             pipe.get(keys.stock)
             pipe.hlen(keys.participants)
-            pipe.time()
-            meta, stock, issued, (sec, usec) = await pipe.execute()
+            meta, stock, issued = await pipe.execute()
+        # Redis's clock, as issue.lua's window uses it; a command of its own, since a
+        # Cluster transaction takes only commands on the event's slot.
+        sec, usec = await self._redis.time()
         if not meta:
             return None
         return EventView(

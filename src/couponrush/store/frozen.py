@@ -17,10 +17,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from redis.asyncio import Redis
-
 from couponrush.core.frozen import Frozen, Stamp, stamp_of
-from couponrush.store.client import translated
+from couponrush.store.client import RedisClient, translated
 from couponrush.store.keys import EVENTS, decode_participant, event_keys
 
 # A fence left by a writer that died is harmless (nobody answers from the edge or the
@@ -32,7 +30,7 @@ _AT_ONCE = 4
 
 
 class FrozenStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def stamp(self, event_id: str) -> Stamp | None:
@@ -75,7 +73,7 @@ class FrozenStore:
 
 
 class Fence:
-    def __init__(self, redis: Redis, wait_s: float) -> None:
+    def __init__(self, redis: RedisClient, wait_s: float) -> None:
         self._redis = redis
         self._wait_s = wait_s
 

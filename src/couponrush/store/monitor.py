@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from couponrush.store.client import RedisClient
 from couponrush.store.keys import DLQ, event_keys
 
 
@@ -45,7 +45,7 @@ def _group(raw: dict[str, Any]) -> GroupState:
                       str(raw["last-delivered-id"]))  # fmt: skip
 
 
-async def _groups(redis: Redis, stream: str) -> tuple[GroupState, ...]:
+async def _groups(redis: RedisClient, stream: str) -> tuple[GroupState, ...]:
     try:
         raw: Any = await redis.xinfo_groups(stream)
     except ResponseError:  # no such stream yet
@@ -53,7 +53,7 @@ async def _groups(redis: Redis, stream: str) -> tuple[GroupState, ...]:
     return tuple(_group(g) for g in raw)
 
 
-async def _oldest_unacked(redis: Redis, stream: str, group: GroupState | None) -> int | None:
+async def _oldest_unacked(redis: RedisClient, stream: str, group: GroupState | None) -> int | None:
     """The first entry the group still owes: its oldest pending one, else the first it
     has not been given yet (every entry when no group reads the stream)."""
     if group is not None and group.pending:
@@ -65,7 +65,7 @@ async def _oldest_unacked(redis: Redis, stream: str, group: GroupState | None) -
     return _ms(first[0][0]) if first else None
 
 
-async def pipeline_state(redis: Redis, event_id: str, reader_group: str) -> PipelineState:
+async def pipeline_state(redis: RedisClient, event_id: str, reader_group: str) -> PipelineState:
     """The outbox and dead letters as ``reader_group`` (the group that moves wins on)
     sees them; a few round trips, none of them scanning the stream."""
     stream = event_keys(event_id).outbox

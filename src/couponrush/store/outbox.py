@@ -1,6 +1,16 @@
 """The Redis outbox streams of every event as a source, read through one consumer group.
 
 Used by the consumer in stream mode and by the relay in Kafka mode (each its own group).
+Each event's stream lives in its event's slot, so one XREADGROUP cannot span them in a
+Cluster: a sweep sends one non-blocking XREADGROUP per stream, one pipeline per primary,
+the primaries side by side; an empty sweep backs off up to ``block_ms``.
+
+With replicas, each pipeline ends with a WAIT, and entries are handed on only once the
+replicas hold them: an entry persisted from a primary that then failed over before
+replicating it would be a row Redis forgot, whose slot the new primary hands out again.
+Entries read but not confirmed stay in this member's pending list and are claimed again
+(XCLAIM, itself replicated, so the next WAIT covers them) until confirmed.
+
 Entries a dead member left pending are taken over with XAUTOCLAIM once idle for
 ``reclaim_idle_ms``; a stream is trimmed only below what every group has acknowledged.
 """
@@ -13,55 +23,65 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import MovedError, ResponseError
 
-from couponrush.core.errors import BadMessage
 from couponrush.core.ports import Delivery
-from couponrush.core.win import Win, parse_entry
-from couponrush.store.keys import EVENTS, event_keys, event_of
+from couponrush.store.client import RedisClient, translated
+from couponrush.store.keys import EVENTS, event_keys
+from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange
+from couponrush.store.streams import delivery, entries_of, ref_of, stream_gone, trim_acknowledged
 
 # How often the event set is re-read; faster while some event has no outbox stream yet,
 # so that the first wins of a sale that just opened do not wait for the next look.
 _REFRESH_S = 0.25
 _WAITING_REFRESH_S = 0.05
 _TRIM_EVERY_S = 1.0
-
-
-def delivery(stream: str, entry_id: str, fields: dict[str, str] | None) -> Delivery:
-    event_id, payload = event_of(stream), dict(fields or {})
-    try:
-        return Delivery((stream, entry_id), event_id, payload, parse_entry(event_id, payload))
-    except BadMessage as exc:
-        return Delivery((stream, entry_id), event_id, payload, None, str(exc))
+_FIRST_IDLE_S = 0.002
+# Fewest entries asked of one stream per sweep, however many streams are busy.
+_MIN_COUNT = 16
 
 
 class StreamSource:
     name = "stream"
 
-    def __init__(self, redis: Redis, group: str, consumer: str, batch: int, block_ms: int,
-                 reclaim_idle_ms: int) -> None:  # fmt: skip
+    def __init__(self, redis: RedisClient, group: str, consumer: str, batch: int, block_ms: int,
+                 reclaim_idle_ms: int, wait: ReplicaWait | None = None) -> None:  # fmt: skip
         self._redis = redis
-        self._group, self._consumer = group, consumer
-        self._batch, self._block_ms, self._idle_ms = batch, block_ms, reclaim_idle_ms
+        self._topology = Topology(redis)
+        self._group, self._consumer, self._wait = group, consumer, wait
+        self._batch, self._block_s, self._idle_ms = batch, block_ms / 1000, reclaim_idle_ms
         self._streams: list[str] = []
         self._grouped: set[str] = set()
+        # stream -> ids read but not yet confirmed on the replicas
+        self._unconfirmed: dict[str, list[str]] = {}
         self._waiting = False
+        self._busy = 1
+        self._idle_s = _FIRST_IDLE_S
         self._refreshed = self._reclaimed = self._trimmed = 0.0
 
     async def fetch(self) -> list[Delivery]:
+        with translated():
+            return await self._fetch()
+
+    async def _fetch(self) -> list[Delivery]:
         now = time.monotonic()
         if now - self._refreshed >= (_WAITING_REFRESH_S if self._waiting else _REFRESH_S):
             await self._refresh()
         if not self._streams:
-            await asyncio.sleep(self._block_ms / 1000)
+            await asyncio.sleep(self._block_s)
             return []
         if now - self._reclaimed >= self._idle_ms / 2000:
             reclaimed = await self._reclaim()
             if reclaimed:
                 return reclaimed
             self._reclaimed = now
-        return await self._read()
+        found = await self._sweep()
+        if found:
+            self._idle_s = _FIRST_IDLE_S
+        else:
+            await asyncio.sleep(self._idle_s)
+            self._idle_s = min(self._block_s, self._idle_s * 2)
+        return found
 
     async def _refresh(self) -> None:
         events: Any = await self._redis.smembers(EVENTS)
@@ -93,21 +113,58 @@ class StreamSource:
                 raise
         self._grouped.add(stream)
 
-    async def _read(self) -> list[Delivery]:
-        try:
-            reply: Any = await self._redis.xreadgroup(
-                self._group, self._consumer, dict.fromkeys(self._streams, ">"),
-                count=self._batch, block=self._block_ms,
-            )  # fmt: skip
-        except ResponseError as exc:
-            if not _stream_gone(exc):
-                raise
-            # A stream was deleted (flush, restore), perhaps written again: group it afresh.
-            self._grouped.clear()
+    async def _sweep(self) -> list[Delivery]:
+        await self._topology.ready()
+        by_route: dict[Route, list[str]] = defaultdict(list)
+        for stream in self._streams:
+            by_route[self._topology.route(stream)].append(stream)
+        parts = await asyncio.gather(*(self._read(route, streams)
+                                       for route, streams in by_route.items()),
+                                     return_exceptions=True)  # fmt: skip
+        found = [d for part in parts if not isinstance(part, BaseException) for d in part]
+        failed = [part for part in parts if isinstance(part, BaseException)]
+        if failed:
+            self._topology.lost()
+            if not found:  # else hand on what came: the failed primary's turn comes again
+                raise failed[0]
+        self._busy = max(1, len({ref_of(d)[0] for d in found}))
+        return found
+
+    async def _read(self, route: Route, streams: list[str]) -> list[Delivery]:
+        count = max(_MIN_COUNT, self._batch // self._busy)
+        group, me = self._group, self._consumer
+        commands: list[tuple[Any, ...]] = [
+            ("XCLAIM", s, group, me, 0, *self._unconfirmed[s]) if s in self._unconfirmed
+            else ("XREADGROUP", "GROUP", group, me, "COUNT", count, "STREAMS", s, ">")
+            for s in streams
+        ]  # fmt: skip
+        if self._wait is not None:
+            commands.append(self._wait.command)
+        replies = await exchange(route, commands)
+        confirmed = self._wait is None or self._wait.confirmed(replies.pop())
+        found: list[Delivery] = []
+        for stream, reply in zip(streams, replies, strict=True):
+            if isinstance(reply, Exception):
+                await self._failed(stream, reply)
+                continue
+            entries = entries_of(stream, reply)
+            if confirmed:
+                self._unconfirmed.pop(stream, None)
+                found += [delivery(stream, eid, fields) for eid, fields in entries]
+            elif entries:
+                self._unconfirmed[stream] = [eid for eid, _ in entries]
+        return found
+
+    async def _failed(self, stream: str, error: Exception) -> None:
+        if isinstance(error, MovedError):
+            await self._topology.moved(error)
+        elif stream_gone(error):
+            # The stream was deleted (flush, restore), perhaps written again: group it afresh.
+            self._grouped.discard(stream)
+            self._unconfirmed.pop(stream, None)
             self._refreshed = 0.0
-            return []
-        return [delivery(stream, eid, fields) for stream, entries in reply or []
-                for eid, fields in entries]  # fmt: skip
+        else:
+            raise error
 
     async def _reclaim(self) -> list[Delivery]:
         out: list[Delivery] = []
@@ -117,7 +174,7 @@ class StreamSource:
                     stream, self._group, self._consumer, self._idle_ms, "0-0", count=self._batch
                 )
             except ResponseError as exc:
-                if not _stream_gone(exc):
+                if not stream_gone(exc):
                     raise
                 self._grouped.discard(stream)
                 continue
@@ -129,53 +186,17 @@ class StreamSource:
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         by_stream: dict[str, list[str]] = defaultdict(list)
         for d in deliveries:
-            stream, entry_id = _ref(d)
+            stream, entry_id = ref_of(d)
             by_stream[stream].append(entry_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for stream, ids in by_stream.items():
-                pipe.xack(stream, self._group, *ids)
-            await pipe.execute()
-        if time.monotonic() - self._trimmed >= _TRIM_EVERY_S:
-            for stream in by_stream:
-                await trim_acknowledged(self._redis, stream)
-            self._trimmed = time.monotonic()
+        with translated():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for stream, ids in by_stream.items():
+                    pipe.xack(stream, self._group, *ids)
+                await pipe.execute()
+            if time.monotonic() - self._trimmed >= _TRIM_EVERY_S:
+                for stream in by_stream:
+                    await trim_acknowledged(self._redis, stream)
+                self._trimmed = time.monotonic()
 
     async def close(self) -> None:
-        return None
-
-
-def _stream_gone(exc: ResponseError) -> bool:
-    return str(exc).startswith(("NOGROUP", "UNBLOCKED"))
-
-
-def _ref(d: Delivery) -> tuple[str, str]:
-    ref: Any = d.ref
-    return str(ref[0]), str(ref[1])
-
-
-async def trim_acknowledged(redis: Redis, stream: str) -> None:
-    """Drop entries below the oldest one some group has not acknowledged yet."""
-    groups: Any = await redis.xinfo_groups(stream)
-    floor: str | None = None
-    for group in groups:
-        low = str(group["last-delivered-id"])
-        if int(group["pending"]) > 0:
-            summary: Any = await redis.xpending(stream, group["name"])
-            low = str(summary["min"])
-        floor = low if floor is None or _id(low) < _id(floor) else floor
-    if floor is not None and floor != "0-0":
-        await redis.xtrim(stream, minid=floor, approximate=False)
-
-
-def _id(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-async def requeue(redis: Redis, event_id: str, wins: Sequence[Win]) -> None:
-    """Append wins to the event's outbox again (the consumer's insert absorbs repeats)."""
-    outbox = event_keys(event_id).outbox
-    async with redis.pipeline(transaction=False) as pipe:
-        for win in wins:
-            pipe.xadd(outbox, win.outbox_fields())  # type: ignore[arg-type]
-        await pipe.execute()
+        await self._topology.aclose()

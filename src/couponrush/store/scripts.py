@@ -1,4 +1,10 @@
-"""Lua scripts shipped as files, registered once, re-registered on NOSCRIPT."""
+"""Lua scripts shipped as files, registered once, re-registered on NOSCRIPT.
+
+Scripts never travel to replicas (neither SCRIPT LOAD nor EVALSHA puts them there), so a
+promoted replica would answer NOSCRIPT: at start-up they are loaded on every data node,
+replicas included, and a NOSCRIPT still loads them on the node that answered it (a node
+that restarted or resynced has an empty script cache).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,13 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
-from redis.asyncio import Redis
+import structlog
 from redis.exceptions import NoScriptError
+
+from couponrush.store.client import RedisClient, unavailable
+from couponrush.store.nodes import Topology
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +47,32 @@ class Scripts:
         return (self.issue, self.create_event)
 
 
-async def register(redis: Redis, scripts: Scripts) -> None:
-    """SCRIPT LOAD every script (idempotent); called at start-up and after NOSCRIPT."""
+def check_sha(script: LuaScript, sha: object) -> None:
+    if sha != script.sha:
+        raise RuntimeError(f"Redis hashed {script.name}.lua as {sha}, expected {script.sha}")
+
+
+async def register(redis: RedisClient, scripts: Scripts) -> None:
+    """SCRIPT LOAD every script on the primaries (idempotent); after NOSCRIPT."""
     for script in scripts.all():
-        sha = await redis.script_load(script.source)
-        if sha != script.sha:
-            raise RuntimeError(f"Redis hashed {script.name}.lua as {sha}, expected {script.sha}")
+        check_sha(script, await redis.script_load(script.source))
+
+
+async def register_everywhere(topology: Topology, scripts: Scripts) -> None:
+    """SCRIPT LOAD every script on every data node, replicas included (start-up). A node
+    that is down is skipped: it loads them on its first NOSCRIPT."""
+    for script in scripts.all():
+        for reply in await topology.on_every_node("SCRIPT", "LOAD", script.source):
+            if isinstance(reply, Exception):
+                if not unavailable(reply):
+                    raise reply
+                log.warning("script_load_skipped_a_node", script=script.name, error=repr(reply))
+            else:
+                check_sha(script, reply)
 
 
 async def run(
-    redis: Redis,
+    redis: RedisClient,
     scripts: Scripts,
     script: LuaScript,
     keys: tuple[str, ...],

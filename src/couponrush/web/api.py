@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.exceptions import HTTPException
 
 from couponrush import __version__
@@ -48,7 +48,8 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
-    for kind in (RetryableError, RedisError, OSError, TimeoutError):
+    # RedisClusterException is not a RedisError (a slot map with a hole during a failover).
+    for kind in (RetryableError, RedisError, RedisClusterException, OSError, TimeoutError):
         app.add_exception_handler(kind, on_unavailable)
 
 

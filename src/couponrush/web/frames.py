@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, multiprocess
-from redis.asyncio import Redis
 
 from couponrush.core.event import rfc3339_ms
+from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
 from couponrush.store.monitor import GroupState, PipelineState, pipeline_state
 from couponrush.web.metrics import Metrics
@@ -61,7 +61,7 @@ def _per_s(now: float, before: float, value: float, earlier: float) -> float:
 
 
 class FrameReader:
-    def __init__(self, events: EventStore, redis: Redis, metrics: Metrics, reader_group: str,
+    def __init__(self, events: EventStore, redis: RedisClient, metrics: Metrics, reader_group: str,
                  queue: str, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self._events, self._redis, self._metrics = events, redis, metrics
         self._group, self._queue, self._clock = reader_group, queue, clock

@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from redis.asyncio import Redis
 
 from couponrush.core.codes import CodeSigner
 from couponrush.db.repository import Repository
 from couponrush.settings import Settings
 from couponrush.store import client
 from couponrush.store.batcher import ScriptBatcher
+from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
 from couponrush.store.frozen import FrozenStore
-from couponrush.store.scripts import Scripts, register
+from couponrush.store.nodes import Topology, replica_wait
+from couponrush.store.scripts import Scripts, register_everywhere
 from couponrush.web.events import EventService
 from couponrush.web.identity import Identity
 from couponrush.web.issue import IssueEndpoint
@@ -32,8 +33,8 @@ log = structlog.get_logger(__name__)
 @dataclass(slots=True)
 class Services:
     settings: Settings
-    redis: Redis
-    hot_redis: Redis
+    redis: RedisClient
+    hot: Topology
     scripts: Scripts
     events: EventService
     # Sold-out state for the cache and the gateway's feed (web/feed.py).
@@ -47,8 +48,12 @@ class Services:
 
     async def start(self) -> None:
         try:
-            await register(self.redis, self.scripts)
-        except client.UNREACHABLE as exc:
+            # Replicas too: a promoted replica must not answer NOSCRIPT to the first batch.
+            await register_everywhere(Topology(self.redis), self.scripts)
+            await self.hot.ready()
+        except Exception as exc:
+            if not client.unavailable(exc):
+                raise
             # Serve anyway: readyz says not ready, and NOSCRIPT handling loads them later.
             log.warning("redis_unreachable_at_start", error=repr(exc))
         if database_configured(self.settings):
@@ -57,7 +62,8 @@ class Services:
 
     async def aclose(self) -> None:
         await self.redis.aclose()
-        await self.hot_redis.aclose()
+        await self.hot.aclose()
+        await self.hot.client.aclose()
         if self.db is not None:
             await self.db.close()
 
@@ -71,9 +77,10 @@ def database_configured(settings: Settings) -> bool:
 def build(settings: Settings, metrics: Metrics) -> Services:
     timeout = settings.redis_timeout_ms / 1000
     redis = client.connect(settings, timeout, settings.redis_pool_size)
-    hot = client.connect(settings, None, settings.redis_pool_size)
+    hot = Topology(client.connect(settings, None, settings.redis_pool_size))
     scripts = Scripts.from_package()
-    batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max)
+    batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max,
+                            replica_wait(settings))  # fmt: skip
     store = EventStore(redis, scripts)
     frozen = FrozenStore(redis)
     soldout = SoldOutCache(frozen, timeout, settings.soldout_lease_ms / 1000)

@@ -1,0 +1,174 @@
+"""The Redis adapters in Sentinel and Cluster modes: one client per mode from the settings,
+scripts on every node, the batcher's lanes and WAIT, events, outbox streams."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from redis.asyncio.cluster import RedisCluster
+
+from couponrush.core.errors import StoreUnavailable
+from couponrush.core.event import Event
+from couponrush.stack import redis_nodes
+from couponrush.store.batcher import ScriptBatcher
+from couponrush.store.client import RedisClient
+from couponrush.store.dead_letters import DeadLetters
+from couponrush.store.events import EventStore
+from couponrush.store.keys import bucket_key, event_keys
+from couponrush.store.nodes import ReplicaWait, Topology
+from couponrush.store.outbox import StreamSource
+from couponrush.store.scripts import Scripts, register_everywhere
+from tests.fixtures.redis_ha import RedisNodes
+from tests.helpers import poll
+
+MODES = ["cluster", "sentinel"]
+
+
+@pytest.fixture(params=MODES)
+def nodes(request: pytest.FixtureRequest) -> RedisNodes:
+    found: RedisNodes = request.getfixturevalue(f"redis_{request.param}")
+    return found
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def ha(nodes: RedisNodes) -> AsyncIterator[RedisClient]:
+    found = nodes.connect()
+    await register_everywhere(Topology(found), Scripts.from_package())
+    yield found
+    await found.aclose()
+
+
+def _event(event_id: str, total: int) -> Event:
+    return Event(event_id, event_id, total, None, None)
+
+
+def _keys(event_id: str, user: str) -> tuple[str, ...]:
+    return (*event_keys(event_id).script_keys, bucket_key(event_id, user))
+
+
+async def test_scripts_are_on_every_node_replicas_included(
+    ha: RedisClient, nodes: RedisNodes
+) -> None:
+    scripts = Scripts.from_package()
+    for port in nodes.data_ports:
+        found = redis_nodes.ask(port, "SCRIPT", "EXISTS", *[s.sha for s in scripts.all()])
+        assert found == [1, 1], (port, redis_nodes.describe(port))
+
+
+async def test_wins_across_shards_confirmed_by_replicas(ha: RedisClient, event_id: str) -> None:
+    scripts = Scripts.from_package()
+    store = EventStore(ha, scripts)
+    events = [f"{event_id}-{i}" for i in range(6)]  # several slots, so several primaries
+    for e in events:
+        assert await store.create(_event(e, 10))
+    batcher = ScriptBatcher(Topology(ha), scripts, scripts.issue, 2.0, 64, ReplicaWait(1, 500))
+    calls = [batcher.call(_keys(e, f"u{i}"), (f"u{i}", "r", "0", "1"))
+             for e in events for i in range(12)]  # fmt: skip
+    replies = await asyncio.gather(*calls)
+    assert [r[0] for r in replies].count("ISSUED") == 60
+    for e in events:
+        view = await store.get(e)
+        assert view is not None
+        assert (view.issued, view.remaining, view.status) == (10, 0, "sold_out")
+        winners, stock = await store.winners(e)
+        assert sorted(slot for slot, _ in winners.values()) == list(range(1, 11))
+        assert stock == 0
+
+
+async def test_an_unconfirmed_win_is_503_and_the_retry_gets_it_back(
+    ha: RedisClient, nodes: RedisNodes, event_id: str
+) -> None:
+    scripts = Scripts.from_package()
+    await EventStore(ha, scripts).create(_event(event_id, 5))
+    primary = nodes.primary_of(event_keys(event_id).stock)
+    replicas = [p for p in nodes.data_ports if p != primary
+                and redis_nodes.describe(p)["role"] == "replica"]  # fmt: skip
+    batcher = ScriptBatcher(Topology(ha), scripts, scripts.issue, 2.0, 64, ReplicaWait(1, 100))
+    for port in replicas:  # they stop applying what they receive, and so do not confirm it
+        redis_nodes.ask(port, "CLIENT", "PAUSE", 5000, "WRITE")
+    try:
+        with pytest.raises(StoreUnavailable, match="did not confirm"):
+            await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
+    finally:
+        for port in replicas:
+            redis_nodes.ask(port, "CLIENT", "UNPAUSE")
+    reply = await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
+    assert reply[:2] == ["DUPLICATE", 1]
+
+
+async def test_event_store_and_dead_letters(ha: RedisClient, event_id: str) -> None:
+    store = EventStore(ha, Scripts.from_package())
+    assert await store.create(_event(event_id, 3))
+    assert not await store.create(_event(event_id, 3))
+    assert await store.holds(event_id)
+    await store.restore(_event(event_id, 3), [("a", 1, 1000), ("b", 2, 1001)], 1)
+    assert await store.issuance(event_id, "b") == (2, 1001)
+    await ha.set(event_keys(event_id).stock, 3)
+    assert await store.fix_stock(event_id, 3) == 1
+    letters = DeadLetters(ha)
+    entry = await letters.put(event_id, {"user_id": "x"}, "parse", "bad", 1, "test")
+    found = await letters.get(entry)
+    assert found is not None
+    assert found.event_id == event_id
+    await letters.delete(entry)
+
+
+async def test_outbox_streams_on_every_primary_are_read_and_acked(
+    ha: RedisClient, event_id: str
+) -> None:
+    scripts = Scripts.from_package()
+    store = EventStore(ha, scripts)
+    events = [f"{event_id}-{i}" for i in range(6)]
+    for e in events:
+        await store.create(_event(e, 100))
+    batcher = ScriptBatcher(Topology(ha), scripts, scripts.issue, 2.0, 64)
+    await asyncio.gather(*(batcher.call(_keys(e, f"u{i}"), (f"u{i}", "r", "0", "1"))
+                           for e in events for i in range(20)))  # fmt: skip
+    source = StreamSource(ha, "g", "c1", 50, 20, 60_000, ReplicaWait(1, 500))
+    seen: set[tuple[str, str]] = set()
+    for _ in range(50):
+        batch = await source.fetch()
+        seen |= {(d.event_id, d.win.user_id) for d in batch if d.win and d.event_id in events}
+        await source.ack(batch)
+        if len(seen) >= 120:
+            break
+    await source.close()
+    assert seen == {(e, f"u{i}") for e in events for i in range(20)}
+
+
+async def test_a_stale_slot_map_is_patched_on_moved(
+    redis_cluster: RedisNodes, event_id: str
+) -> None:
+    """The batcher's client thinks another primary owns the event (as after a failover):
+    the MOVED reply patches the map and the call is tried again, so nothing is felt."""
+    scripts = Scripts.from_package()
+    redis = redis_cluster.connect()
+    try:
+        await register_everywhere(Topology(redis), scripts)
+        await EventStore(redis, scripts).create(_event(event_id, 5))
+        assert isinstance(redis, RedisCluster)
+        topology = Topology(redis)
+        await topology.ready()
+        slot = redis.keyslot(event_keys(event_id).stock)
+        owner = redis.nodes_manager.slots_cache[slot][0]
+        other = next(n for n in redis.get_primaries() if n.name != owner.name)
+        redis.nodes_manager.slots_cache[slot] = [other]
+        batcher = ScriptBatcher(topology, scripts, scripts.issue, 2.0, 64, ReplicaWait(1, 500))
+        reply = await batcher.call(_keys(event_id, "u1"), ("u1", "r", "0", "1"))
+        assert reply[:2] == ["ISSUED", 1]
+        assert redis.nodes_manager.slots_cache[slot][0].name == owner.name
+        del redis.nodes_manager.slots_cache[slot]  # a hole in the map: 503 at once, then mended
+        with pytest.raises(StoreUnavailable):
+            await batcher.call(_keys(event_id, "u2"), ("u2", "r", "0", "1"))
+
+        async def mended() -> bool:
+            return slot in redis.nodes_manager.slots_cache
+
+        await poll(mended, "the slot map re-read", 10)
+        reply = await batcher.call(_keys(event_id, "u2"), ("u2", "r", "0", "1"))
+        assert reply[:2] == ["ISSUED", 2]
+    finally:
+        await redis.aclose()
