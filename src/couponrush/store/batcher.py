@@ -9,7 +9,8 @@ call goes out on the next tick.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from time import perf_counter
 from typing import Any
 
 from hiredis import pack_command
@@ -20,13 +21,17 @@ from couponrush.core.errors import StoreUnavailable
 from couponrush.store.scripts import LuaScript, Scripts, register
 
 _Call = tuple[Sequence[str], Sequence[str], "asyncio.Future[list[Any]]"]
+# Told of every batch Redis answered: its size and its round trip in seconds.
+BatchObserver = Callable[[int, float], None]
 
 
 class ScriptBatcher:
     def __init__(
-        self, redis: Redis, scripts: Scripts, script: LuaScript, timeout_s: float, batch_max: int
-    ) -> None:
+        self, redis: Redis, scripts: Scripts, script: LuaScript, timeout_s: float, batch_max: int,
+        observe: BatchObserver | None = None,
+    ) -> None:  # fmt: skip
         self._redis = redis
+        self._observe = observe
         self._scripts = scripts
         self._script = script
         self._timeout_s = timeout_s
@@ -54,6 +59,7 @@ class ScriptBatcher:
             self._draining = False
 
     async def _send(self, batch: list[_Call]) -> None:
+        started = perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
                 replies = await self._execute(batch)
@@ -67,6 +73,8 @@ class ScriptBatcher:
                 if not future.done():
                     future.set_exception(error)
             return
+        if self._observe is not None:
+            self._observe(len(batch), perf_counter() - started)
         for (_, _, future), reply in zip(batch, replies, strict=True):
             if future.done():
                 continue

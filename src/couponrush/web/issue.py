@@ -6,9 +6,7 @@ response models); FastAPI still documents it in the OpenAPI schema (see web/api.
 
 from __future__ import annotations
 
-import itertools
-import os
-import re
+from time import perf_counter
 from typing import Any
 
 import orjson
@@ -25,6 +23,7 @@ from couponrush.core.errors import (
 from couponrush.core.event import rfc3339_ms
 from couponrush.core.ids import EVENT_ID_MATCH, EVENT_ID_RULE
 from couponrush.core.outcome import Outcome
+from couponrush.logs import REQUEST_ID
 from couponrush.web.identity import Identity
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
@@ -42,9 +41,11 @@ from couponrush.web.problems import (
     read_body,
     retry_after,
 )
+from couponrush.web.request_id import HEADER as _REQUEST_ID_HEADER
+from couponrush.web.request_id import RequestIds
+from couponrush.web.request_id import usable as _usable_request_id
 from couponrush.web.schemas import IssueClaim, IssueRequest
 
-_REQUEST_ID_MATCH = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$").match
 _NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
 _ALLOW_POST = ((b"allow", b"POST"),)
 _CHALLENGE = ((b"www-authenticate", b'Bearer error="invalid_token"'),)
@@ -80,6 +81,7 @@ def claimed_user(identity: Identity, authorization: bytes | None, named: str | N
 class IssueEndpoint:
     def __init__(
         self, issuer: Issuer, signer: CodeSigner, metrics: Metrics, max_body: int, retry_s: int,
+        ids: RequestIds,
         identity: Identity | None = None,
     ) -> None:  # fmt: skip
         self._issuer = issuer
@@ -90,23 +92,27 @@ class IssueEndpoint:
         self._metrics = metrics
         self._max_body = max_body
         self._retry_after = (retry_after(retry_s),)
-        # Request ids for the outbox: unique per worker start, cheap to make.
-        self._id_prefix = os.urandom(6).hex() + "-"
-        self._id_counter = itertools.count(1)
+        # For requests that came without a usable id (the gateway always sends one).
+        self._ids = ids
         # Frozen answers (sold out) per event, serialized once.
         self._frozen: dict[tuple[str, str], Reply] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, event_id: str) -> None:
-        content_type = length = request_id = authorization = None
+        started = perf_counter()
+        content_type = length = raw_id = authorization = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
             elif name == b"content-length":
                 length = value
-            elif name == b"x-request-id" and _REQUEST_ID_MATCH(value):
-                request_id = value.decode()
+            elif name == _REQUEST_ID_HEADER and _usable_request_id(value):
+                raw_id = value
             elif name == b"authorization":
                 authorization = value
+        if raw_id is None:
+            raw_id = self._ids.new()
+        request_id = raw_id.decode()
+        REQUEST_ID.set(request_id)
         reply = self._refusal(scope["method"], content_type, length, event_id)
         if reply is None:
             try:
@@ -117,7 +123,7 @@ class IssueEndpoint:
             else:
                 reply = await self._handle(event_id, raw, request_id, authorization)
         status, result, payload, headers, ctype = reply
-        self._metrics.count_issue(result)
+        self._metrics.count_issue(result, perf_counter() - started)
         # Sent inline rather than through a helper: this is the hottest code in the service.
         await send(
             {
@@ -126,6 +132,7 @@ class IssueEndpoint:
                 "headers": [
                     (b"content-type", ctype),
                     (b"content-length", str(len(payload)).encode()),
+                    (_REQUEST_ID_HEADER, raw_id),
                     *headers,
                 ],
             }
@@ -155,7 +162,7 @@ class IssueEndpoint:
         return _problem(413, "payload_too_large", f"The body is over {self._max_body} bytes.")
 
     async def _handle(
-        self, event_id: str, raw: bytes, request_id: str | None, authorization: bytes | None
+        self, event_id: str, raw: bytes, request_id: str, authorization: bytes | None
     ) -> Reply:
         try:
             user_id = self._request.model_validate_json(raw).user_id
@@ -173,11 +180,9 @@ class IssueEndpoint:
         assert user_id is not None  # required by IssueRequest when no identity is used
         return await self._issue(event_id, user_id, request_id)
 
-    async def _issue(self, event_id: str, user_id: str, request_id: str | None) -> Reply:
+    async def _issue(self, event_id: str, user_id: str, request_id: str) -> Reply:
         try:
-            outcome = await self._issuer.issue(
-                event_id, user_id, request_id or f"{self._id_prefix}{next(self._id_counter):x}"
-            )
+            outcome = await self._issuer.issue(event_id, user_id, request_id)
         except Overloaded as exc:
             return self._with_retry_after(_problem(503, "overloaded", f"Try again: {exc}"))
         except RetryableError as exc:
