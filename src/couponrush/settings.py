@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"
+    # How often the pipeline reads the per-event figures of its metrics from Redis, and for
+    # how many events at most (the first ones by id).
+    metrics_interval_s: float = Field(default=1.0, gt=0, le=300)
+    metrics_max_events: int = Field(default=1000, ge=0, le=100_000)
 
     @field_validator("trusted_proxies", "jwt_algorithms", mode="before")
     @classmethod

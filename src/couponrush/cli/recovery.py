@@ -12,6 +12,7 @@ from couponrush.cli.app import AsJson, app, run, settings
 
 if TYPE_CHECKING:
     from couponrush.core.reconcile import Report
+    from couponrush.store.stats import ReconcileRecord
 
 
 @app.command()
@@ -21,24 +22,25 @@ def reconcile(
     as_json: AsJson = False,
     metrics_file: Annotated[Path | None, typer.Option(help="Write metrics here")] = None,
 ) -> None:
-    """Redis winners and stock versus database rows; exit 1 on any breach found."""
+    """Redis winners and stock versus database rows; exit 1 on any breach found.
+
+    The outcome is kept in Redis, where the consumers' metrics (and alerts) read it."""
     from couponrush.pipeline import recovery, wiring
     from couponrush.pipeline.metrics import PipelineMetrics
 
     found = settings()
 
-    async def check() -> Report:
+    async def check() -> tuple[Report, ReconcileRecord]:
         async with wiring.stores(found) as st:
             report = await recovery.reconcile(st.events, st.db, wiring.signer_for(found), event_id)
             if repair and not report.ok:
                 await recovery.repair(st.redis, st.events, report)
-            return report
+            return report, await recovery.record(st.redis, report)
 
-    report = run(check())
-    metrics = PipelineMetrics()
-    for kind, count in report.breaches().items():
-        metrics.breaches.labels(kind).inc(count)
+    report, record = run(check())
     if metrics_file:
+        metrics = PipelineMetrics()
+        metrics.events.show_reconciles([record], report.BREACH_KINDS)
         metrics.write(metrics_file)
     typer.echo(json.dumps(report.to_json(), indent=None if as_json else 2))
     if not report.ok:

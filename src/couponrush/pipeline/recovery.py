@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from redis.asyncio import Redis
 
 from couponrush.core.codes import CodeSigner
@@ -9,10 +11,12 @@ from couponrush.core.errors import EventNotFound, RedisStateExists
 from couponrush.core.reconcile import DbRow, Report, diff, expected_stock
 from couponrush.core.win import Win
 from couponrush.db.repository import Repository
+from couponrush.store import stats
 from couponrush.store.events import EventStore
 from couponrush.store.outbox import requeue
+from couponrush.store.stats import ReconcileRecord
 
-__all__ = ["Report", "reconcile", "repair", "restore"]
+__all__ = ["Report", "reconcile", "record", "repair", "restore"]
 
 REPAIR_REQUEST_ID = "reconcile-repair"
 
@@ -25,6 +29,13 @@ async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event
     rows = [DbRow(r.user_id, r.slot, r.coupon_code) for r in await db.issuances(event_id)]
     return diff(event_id, event.total_stock, stock, winners, rows,
                 lambda slot, user: signer.code(event_id, slot, user))  # fmt: skip
+
+
+async def record(redis: Redis, report: Report) -> ReconcileRecord:
+    """Keep what the check found in Redis, where the consumers' metrics read it."""
+    breaches = report.breaches()
+    await stats.record_reconcile(redis, report.event_id, breaches)
+    return ReconcileRecord(report.event_id, int(time.time() * 1000), breaches)
 
 
 async def repair(redis: Redis, store: EventStore, report: Report) -> None:
