@@ -34,8 +34,10 @@ RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps \
 # the lock already put into the venv, so nothing unpinned is fetched for the build.
 COPY pyproject.toml README.md ./
 COPY src/ src/
-# The package's nginx template is a symlink to this file: without it the wheel lacks it.
+# The package's nginx template and alert rules are symlinks to these files: without them
+# the wheel lacks them.
 COPY deploy/nginx/couponrush.conf.template deploy/nginx/
+COPY deploy/prometheus/alerts.yml deploy/prometheus/
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     stack_redis_port: int = Field(default=0, ge=0, le=65535)
     stack_pg_port: int = Field(default=0, ge=0, le=65535)
     stack_kafka_port: int = Field(default=0, ge=0, le=65535)
+    # The local stack also runs a Prometheus and the Redis and PostgreSQL exporters.
+    stack_prometheus: bool = True
     log_level: str = "info"
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"

@@ -41,7 +41,7 @@ def relay(metrics_port: MetricsPort = 0) -> None:
     from couponrush.pipeline import wiring
     from couponrush.pipeline.metrics import PipelineMetrics
 
-    found, metrics = settings(), PipelineMetrics()
+    found, metrics = settings(), PipelineMetrics("relay")
     if found.queue != "kafka" or not found.kafka_bootstrap:
         typer.echo("error: the relay needs COUPONRUSH_QUEUE=kafka and KAFKA_BOOTSTRAP", err=True)
         raise typer.Exit(2)

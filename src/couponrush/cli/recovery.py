@@ -39,7 +39,7 @@ def reconcile(
 
     report, record = run(check())
     if metrics_file:
-        metrics = PipelineMetrics()
+        metrics = PipelineMetrics("reconcile")
         metrics.events.show_reconciles([record], report.BREACH_KINDS)
         metrics.write(metrics_file)
     typer.echo(json.dumps(report.to_json(), indent=None if as_json else 2))

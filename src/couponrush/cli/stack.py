@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from couponrush.stack.state import StackState
 
 Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
+Prometheus = Annotated[
+    bool | None,
+    typer.Option("--prometheus/--no-prometheus",
+                 help="Also run Prometheus and the Redis and PostgreSQL exporters "
+                      "(default: COUPONRUSH_STACK_PROMETHEUS, on)"),
+]  # fmt: skip
 
 
 def local_stack(settings: Settings | None = None) -> Stack:
@@ -30,18 +36,20 @@ def running_state() -> StackState:
 
 
 @app.command()
-def up(workers: Workers = None, queue: Queue = None) -> None:
-    """Start Redis, PostgreSQL, the app workers, the gateway and the consumer on loopback
-    (state under ./var); with --queue kafka also a Kafka-protocol broker and the relay."""
+def up(workers: Workers = None, queue: Queue = None, prometheus: Prometheus = None) -> None:
+    """Start Redis, PostgreSQL, the app workers, the gateway, the consumer and Prometheus on
+    loopback (state under ./var); with --queue kafka also a Kafka-protocol broker and the
+    relay. Returns once every process is ready, the pipeline included."""
     if queue not in (None, "stream", "kafka"):
         raise typer.BadParameter("queue is stream or kafka")
     with console.status("starting the stack…"):
-        state = local_stack().up(workers, queue)
+        state = local_stack().up(workers, queue, prometheus)
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
     apps = state.app_urls or state.app_sockets
     console.print(f"redis: {state.redis_url}  database: {state.database_url}  queue: {state.queue}")
     console.print(f"app workers: {', '.join(apps)}")
+    console.print(f"prometheus: {state.prometheus_url or 'not running'}")
     if (workers and workers != state.workers) or (queue and queue != state.queue):
         console.print("[yellow]note:[/] the stack was already running with "
                       f"{state.workers} workers and queue {state.queue}; "
@@ -74,6 +82,8 @@ def status(
         "database_url": state.database_url if state else None,
         "queue": state.queue if state else None,
         "processes": stack.processes() if running else [],
+        "metrics": list(state.metrics_urls.values()) if state else [],
+        "prometheus_url": state.prometheus_url if state else None,
     }
     if as_json:
         typer.echo(json.dumps(body))

@@ -13,6 +13,8 @@ from couponrush.core.errors import StackError
 from couponrush.stack.procs import binary
 
 ASGI_FACTORY = "couponrush.web.asgi:app"
+# The command line itself, for the programs that are couponrush commands.
+CLI = [sys.executable, "-m", "couponrush"]
 
 
 def redis_argv(port: int, data_dir: Path, appendfsync: str = "everysec") -> list[str]:

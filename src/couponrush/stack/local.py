@@ -14,7 +14,7 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import nginx, postgres
+from couponrush.stack import monitoring, nginx, postgres
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import environment, prepare, programs
 from couponrush.stack.ready import http_ready, redis_ready, wait_until
@@ -40,7 +40,7 @@ class Stack:
     def processes(self) -> list[dict[str, Any]]:
         return self.supervisor.processes()
 
-    def _choose(self, workers: int | None, queue: str | None,
+    def _choose(self, workers: int | None, queue: str | None, prometheus: bool,
                 previous: StackState | None) -> StackState:  # fmt: skip
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
@@ -63,15 +63,20 @@ class Stack:
             pg_port=pg_port,
             queue=queue,
             kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
+            **_monitoring_ports(queue, prometheus),
         )
 
-    def up(self, workers: int | None = None, queue: str | None = None) -> StackState:
-        """Start everything, or return the state of the stack that already runs."""
+    def up(self, workers: int | None = None, queue: str | None = None,
+           prometheus: bool | None = None) -> StackState:  # fmt: skip
+        """Start everything, or return the state of the stack that already runs.
+
+        ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS)."""
         previous = self.load_state()
         if previous and self.running():
             self._refresh_gateway(previous)
             return previous
-        state = self._choose(workers, queue, previous)
+        wanted = self.settings.stack_prometheus if prometheus is None else prometheus
+        state = self._choose(workers, queue, wanted, previous)
         prepare(self.var)
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
@@ -133,6 +138,15 @@ class Stack:
             ready = http_ready("http://app", uds=sock)
             wait_until(ready, f"the app worker at {sock}", 60)
         wait_until(http_ready(state.url), "the gateway", 30)
+        # The pipeline is ready once it can take a win to the database at once (its Kafka
+        # group joined): a sale started right after `up` does not wait for it.
+        for role in ("consumer", "relay"):
+            if role in state.metrics_ports:
+                url = f"http://127.0.0.1:{state.metrics_ports[role]}"
+                wait_until(http_ready(url), f"the {role} (its /readyz)", 90)
+        if state.prometheus_url:
+            ready = http_ready(state.prometheus_url, path="/-/ready")
+            wait_until(ready, "Prometheus", 30)
         wait_until(self._all_running, "every supervised process", 20)
 
     def _all_running(self) -> bool:
@@ -145,6 +159,18 @@ class Stack:
         self.supervisor.shutdown()
         wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
         return True
+
+
+def _monitoring_ports(queue: str, prometheus: bool) -> dict[str, Any]:
+    """Ports of the /metrics endpoints and of Prometheus; the exporters and Prometheus only
+    when wanted and installed."""
+    roles = ["app", "consumer", *(["relay"] if queue == "kafka" else [])]
+    found = monitoring.available() if prometheus else {}
+    roles += [name.removeprefix("prometheus-") for name in found if name != "prometheus"]
+    return {
+        "metrics_ports": {role: free_port() for role in roles},
+        "prometheus_port": free_port() if "prometheus" in found else 0,
+    }
 
 
 def _port(configured: int, preferred: int) -> int:
