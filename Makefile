@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # command=Debian package, installed when the command is missing
 SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk \
-	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium
+	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium prometheus=prometheus \
+	promtool=prometheus prometheus-redis-exporter=prometheus-redis-exporter \
+	prometheus-postgres-exporter=prometheus-postgres-exporter
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 

@@ -98,7 +98,7 @@ class EventGauges:
         event = ["event"]
         self.remaining = Gauge("couponrush_event_stock_remaining", "Coupons left", event,
                                registry=r)  # fmt: skip
-        self.total = Gauge("couponrush_event_stock_total", "Coupons of the event", event,
+        self.total = Gauge("couponrush_event_coupons", "Coupons of the event", event,
                            registry=r)  # fmt: skip
         self.issued = Gauge("couponrush_event_issued", "Winners in Redis", event, registry=r)
         self.backlog = Gauge(
