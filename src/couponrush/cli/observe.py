@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 from typing import Annotated
 
@@ -28,3 +30,35 @@ def app_metrics(
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
     serve_collected(host, port)
     signal.sigwait(_STOP)
+
+
+@app.command()
+def top(
+    event_id: str,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes")] = 1.0,
+    duration: Annotated[float, typer.Option(help="Stop after this many seconds")] = 3600.0,
+    once: Annotated[bool, typer.Option(help="Print one frame and stop")] = False,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics", help="A /metrics URL to read (repeatable); default: the local stack's"
+        ),
+    ] = None,
+) -> None:
+    """A live view of one event: stock, answers per second by result, latency, the
+    gateway's answers, Redis batches and the pipeline (from Redis and the metrics)."""
+    from couponrush.cli.app import console
+    from couponrush.cli.top import watch
+    from couponrush.settings import Settings
+
+    if interval <= 0 or duration <= 0:
+        raise typer.BadParameter("interval and duration are positive")
+    urls = metrics or _stack_metrics()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one leaves it
+        asyncio.run(watch(Settings(), event_id, urls, interval, duration, once, console))
+
+
+def _stack_metrics() -> list[str]:
+    from couponrush.cli.stack import running_state
+
+    return list(running_state().metrics_urls.values())
