@@ -92,7 +92,7 @@ def _start(env: dict[str, str]) -> tuple[dict[str, Any], float]:
 
 @pytest.fixture(scope="module")
 def sale() -> Iterator[Sale]:
-    with local_stack_env(workers=1) as env:
+    with local_stack_env(workers=1, prometheus=True) as env:
         env["COUPONRUSH_TRUSTED_PROXIES"] = "127.0.0.1/32"  # a bucket per simulated client
         status, up_s = _start(env)
         first_row_s = asyncio.run(_first_row_after(status, _first_win(status)))
@@ -215,6 +215,16 @@ def test_a_dead_letter_fires_dead_letters_present(sale: Sale) -> None:
     asyncio.run(put())
     firing = _until(lambda: _query(sale, ALERTS_FIRING), "an alert", 30)
     assert "DeadLettersPresent" in {a["metric"]["alertname"] for a in firing}
+
+
+def test_top_shows_the_event(sale: Sale) -> None:
+    env = {**sale.env, "COLUMNS": "120"}
+    shown = run_cli(["top", sale.event_id, "--once", "--interval", "0.5"], env)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert f"0 of {STOCK} left · {STOCK} issued (100%) · sold_out" in shown.stdout
+    assert "backlog 0" in shown.stdout
+    missing = run_cli(["top", "nope", "--once", "--interval", "0.1"], env)
+    assert "no event 'nope' in Redis" in missing.stdout
 
 
 def test_every_process_logs_json(sale: Sale) -> None:
