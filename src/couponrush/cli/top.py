@@ -67,36 +67,46 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
+def _answers(w: Window) -> list[tuple[str, str]]:
+    """The app's answers, latency and Redis batching, and the gateway's answers."""
+    results = w.rates_by("couponrush_issue_requests_total", "result")
+    other = sum(v for k, v in results.items() if k not in RESULTS)
+    mix = " · ".join(f"{k} {_n(results.get(k, 0))}" for k in RESULTS)
+    latency = "couponrush_issue_latency_seconds"
+    statuses = w.rates_by("couponrush_gateway_responses_total", "status")
+    calls = w.rate("couponrush_redis_batch_size_sum") / max(
+        w.rate("couponrush_redis_batch_size_count"), 1e-9)  # fmt: skip
+    return [
+        ("answers/s", f"{_n(sum(results.values()))} = {mix} · other {_n(other)}"),
+        ("latency", f"p50 {_ms(w.quantile(0.5, latency))} · "
+                    f"p99 {_ms(w.quantile(0.99, latency))}"),
+        ("gateway/s", " · ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items()) if v)
+         or "-"),
+        ("redis", f"in flight {_n(w.after.sum('couponrush_issue_in_flight'))} · "
+                  f"{calls:,.1f} calls per round trip · round trip p99 "
+                  f"{_ms(w.quantile(0.99, 'couponrush_redis_round_trip_seconds'))}"),
+    ]  # fmt: skip
+
+
+def _stock(e: EventView | None, event_id: str) -> tuple[str, str]:
+    if e is None:
+        return "event", f"[red]no event {event_id!r} in Redis[/]"
+    done = e.issued / e.total_stock if e.total_stock else 0.0
+    return "stock", (f"{_n(e.remaining)} of {_n(e.total_stock)} left · "
+                     f"{_n(e.issued)} issued ({done:.0%}) · {e.status}")  # fmt: skip
+
+
 def render(frame: Frame, event_id: str) -> Panel:
     w, e = frame.window, frame.event
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
-    if e is None:
-        grid.add_row("event", f"[red]no event {event_id!r} in Redis[/]")
-    else:
-        done = e.issued / e.total_stock if e.total_stock else 0.0
-        grid.add_row("stock", f"{_n(e.remaining)} of {_n(e.total_stock)} left · "
-                     f"{_n(e.issued)} issued ({done:.0%}) · {e.status}")  # fmt: skip
-    results = w.rates_by("couponrush_issue_requests_total", "result")
-    other = sum(v for k, v in results.items() if k not in RESULTS)
-    mix = " · ".join(f"{k} {_n(results.get(k, 0))}" for k in RESULTS)
-    grid.add_row("answers/s", f"{_n(sum(results.values()))} = {mix} · other {_n(other)}")
-    latency = "couponrush_issue_latency_seconds"
-    grid.add_row("latency", f"p50 {_ms(w.quantile(0.5, latency))} · "
-                 f"p99 {_ms(w.quantile(0.99, latency))}")  # fmt: skip
-    statuses = w.rates_by("couponrush_gateway_responses_total", "status")
-    gateway = " · ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items()) if v) or "-"
-    grid.add_row("gateway/s", gateway)
-    calls = w.rate("couponrush_redis_batch_size_sum") / max(
-        w.rate("couponrush_redis_batch_size_count"), 1e-9)  # fmt: skip
-    grid.add_row("redis", f"in flight {_n(w.after.sum('couponrush_issue_in_flight'))} · "
-                 f"{calls:,.1f} calls per round trip · round trip p99 "
-                 f"{_ms(w.quantile(0.99, 'couponrush_redis_round_trip_seconds'))}")  # fmt: skip
-    grid.add_row("pipeline", f"backlog {_n(frame.backlog)} · rows/s "
-                 f"{_n(w.rate('couponrush_pipeline_rows_written_total'))} · lag "
-                 f"{_ms(w.after.sum('couponrush_consumer_lag_seconds'))} · dead letters "
-                 f"{_n(frame.dead_letters)}")  # fmt: skip
+    pipeline = (f"backlog {_n(frame.backlog)} · rows/s "
+                f"{_n(w.rate('couponrush_pipeline_rows_written_total'))} · lag "
+                f"{_ms(w.after.sum('couponrush_consumer_lag_seconds'))} · dead letters "
+                f"{_n(frame.dead_letters)}")  # fmt: skip
+    for row in [_stock(e, event_id), *_answers(w), ("pipeline", pipeline)]:
+        grid.add_row(*row)
     title = f"couponrush top · {event_id}" + (f" · {e.name}" if e and e.name else "")
     footer = f"rates over the last {w.seconds:.1f} s · {time.strftime('%H:%M:%S')}"
     return Panel(Group(grid), title=title, subtitle=footer, expand=False)

@@ -41,7 +41,6 @@ from couponrush.web.problems import (
     read_body,
     retry_after,
 )
-from couponrush.web.request_id import HEADER as _REQUEST_ID_HEADER
 from couponrush.web.request_id import RequestIds
 from couponrush.web.request_id import usable as _usable_request_id
 from couponrush.web.schemas import IssueClaim, IssueRequest
@@ -105,7 +104,7 @@ class IssueEndpoint:
                 content_type = value
             elif name == b"content-length":
                 length = value
-            elif name == _REQUEST_ID_HEADER and _usable_request_id(value):
+            elif name == b"x-request-id" and _usable_request_id(value):
                 raw_id = value
             elif name == b"authorization":
                 authorization = value
@@ -132,7 +131,7 @@ class IssueEndpoint:
                 "headers": [
                     (b"content-type", ctype),
                     (b"content-length", str(len(payload)).encode()),
-                    (_REQUEST_ID_HEADER, raw_id),
+                    (b"x-request-id", raw_id),
                     *headers,
                 ],
             }

@@ -103,6 +103,8 @@ class Metrics:
         self._latency = Tally(Histogram(
             "couponrush_issue_latency_seconds", "Issue route: request in to answer out",
             buckets=LATENCY_BUCKETS, registry=r))  # fmt: skip
+        # One attribute look-up less each on the hot path.
+        self._latency_counts, self._latency_bounds = self._latency.counts, self._latency.bounds
         self._batch = Tally(Histogram(
             "couponrush_redis_batch_size", "Issue calls per pipelined Redis round trip",
             buckets=BATCH_BUCKETS, registry=r))  # fmt: skip
@@ -113,9 +115,8 @@ class Metrics:
     def count_issue(self, result: str, seconds: float) -> None:
         """One answer of the issue route (the hot path: plain numbers only)."""
         self._pending[result] += 1
-        latency = self._latency
-        latency.counts[bisect_left(latency.bounds, seconds)] += 1
-        latency.total += seconds
+        self._latency_counts[bisect_left(self._latency_bounds, seconds)] += 1
+        self._latency.total += seconds
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self._batch.observe(size)
