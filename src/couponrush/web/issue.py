@@ -45,17 +45,29 @@ from couponrush.web.request_id import RequestIds
 from couponrush.web.request_id import usable as _usable_request_id
 from couponrush.web.schemas import IssueClaim, IssueRequest
 
-_NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
-_ALLOW_POST = ((b"allow", b"POST"),)
-_CHALLENGE = ((b"www-authenticate", b'Bearer error="invalid_token"'),)
+_ALLOW_POST = (b"allow", b"POST")
+_CHALLENGE = (b"www-authenticate", b'Bearer error="invalid_token"')
 
-# status, result code, payload, extra headers, content type
-Reply = tuple[int, str, bytes, tuple[tuple[bytes, bytes], ...], bytes]
+Headers = tuple[tuple[bytes, bytes], ...]
+# status, result code, payload, every header but the request id's. Built whole once per
+# answer, so a frozen answer (sold out) is sent without building any of it again.
+Reply = tuple[int, str, bytes, Headers]
+
+
+def _reply(status: int, result: str, payload: bytes, ctype: bytes, *extra: tuple[bytes, bytes]
+           ) -> Reply:  # fmt: skip
+    length = (b"content-length", b"%d" % len(payload))
+    return status, result, payload, ((b"content-type", ctype), length, *extra)
 
 
 def _problem(status: int, result: str, detail: str, **extra: Any) -> Reply:
-    payload = orjson.dumps(problem(status, result, detail, **extra))
-    return status, result, payload, _NO_HEADERS, PROBLEM_JSON
+    return _reply(status, result, orjson.dumps(problem(status, result, detail, **extra)),
+                  PROBLEM_JSON)  # fmt: skip
+
+
+def _with(reply: Reply, *headers: tuple[bytes, bytes]) -> Reply:
+    status, result, payload, found = reply
+    return status, result, payload, (*found, *headers)
 
 
 def win_body(signer: CodeSigner, event_id: str, user_id: str, outcome: Outcome) -> dict[str, Any]:
@@ -90,7 +102,7 @@ class IssueEndpoint:
         self._signer = signer
         self._metrics = metrics
         self._max_body = max_body
-        self._retry_after = (retry_after(retry_s),)
+        self._retry_after = retry_after(retry_s)
         # For requests that came without a usable id (the gateway always sends one).
         self._ids = ids
         # Frozen answers (sold out) per event, serialized once.
@@ -121,34 +133,27 @@ class IssueEndpoint:
                 reply = self._too_large()
             else:
                 reply = await self._handle(event_id, raw, request_id, authorization)
-        status, result, payload, headers, ctype = reply
+        status, result, payload, headers = reply
         self._metrics.count_issue(result, perf_counter() - started)
         # Sent inline rather than through a helper: this is the hottest code in the service.
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [
-                    (b"content-type", ctype),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"x-request-id", raw_id),
-                    *headers,
-                ],
+                "headers": [*headers, (b"x-request-id", raw_id)],
             }
         )
         await send({"type": "http.response.body", "body": payload})
 
     def _with_retry_after(self, reply: Reply) -> Reply:
-        status, result, payload, _, ctype = reply
-        return status, result, payload, self._retry_after, ctype
+        return _with(reply, self._retry_after)
 
     def _refusal(
         self, method: str, content_type: bytes | None, length: bytes | None, event_id: str
     ) -> Reply | None:
         """Answers that need no body: wrong method, media type, event id, or size."""
         if method != "POST":
-            status, result, payload, _, ctype = _problem(405, "method_not_allowed", "Use POST.")
-            return status, result, payload, _ALLOW_POST, ctype
+            return _with(_problem(405, "method_not_allowed", "Use POST."), _ALLOW_POST)
         if not is_json_content_type(content_type):
             return _problem(415, "unsupported_media_type", "Send Content-Type: application/json.")
         if not EVENT_ID_MATCH(event_id):
@@ -167,13 +172,12 @@ class IssueEndpoint:
             user_id = self._request.model_validate_json(raw).user_id
         except ValidationError as exc:
             status, doc = problem_for_errors(exc.errors(include_url=False, include_input=False))
-            return status, doc["result"], orjson.dumps(doc), _NO_HEADERS, PROBLEM_JSON
+            return _reply(status, doc["result"], orjson.dumps(doc), PROBLEM_JSON)
         if self._identity is not None:
             try:
                 user_id = claimed_user(self._identity, authorization, user_id)
             except NotAuthenticated as exc:
-                status, result, payload, _, ctype = _problem(401, "unauthorized", str(exc))
-                return status, result, payload, _CHALLENGE, ctype
+                return _with(_problem(401, "unauthorized", str(exc)), _CHALLENGE)
             except NotYours as exc:
                 return _problem(403, "forbidden", str(exc))
         assert user_id is not None  # required by IssueRequest when no identity is used
@@ -188,11 +192,11 @@ class IssueEndpoint:
             return self._with_retry_after(_problem(503, "unavailable", f"Try again: {exc}"))
         if outcome.is_win:
             body = orjson.dumps(win_body(self._signer, event_id, user_id, outcome))
-            return STATUS[outcome.result], outcome.result, body, _NO_HEADERS, JSON
+            return _reply(STATUS[outcome.result], outcome.result, body, JSON)
         if outcome.retry_after_ms:
             seconds = -(-outcome.retry_after_ms // 1000)
             limited = _problem(429, outcome.result, DETAILS[outcome.result], event_id=event_id)
-            return limited[0], limited[1], limited[2], (retry_after(seconds),), limited[4]
+            return _with(limited, retry_after(seconds))
         if not outcome.when_ms:
             key = (event_id, outcome.result)
             reply = self._frozen.get(key)
