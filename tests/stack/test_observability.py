@@ -19,6 +19,7 @@ import pytest
 from redis.asyncio import Redis
 
 from couponrush.cli.scrape import Scrape, parse
+from couponrush.client import Client
 from couponrush.rush.burst import burst_users, run_burst
 from couponrush.rush.oracle import Answer, check
 from couponrush.store.dead_letters import DeadLetters
@@ -57,10 +58,21 @@ def _urls(status: dict[str, Any]) -> dict[str, str]:
     return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
 
 
+@dataclass(frozen=True)
+class Stack:
+    """The running stack as the test helpers' Serving: the SDK with the admin token."""
+
+    url: str
+    admin_token: str
+
+    def sdk(self) -> Client:
+        return Client(self.url, admin_token=self.admin_token)
+
+
 def _first_win(status: dict[str, Any]) -> float:
     """A sale right after `up`: its first win; when it was answered."""
+    create_event(Stack(status["url"], status["admin_token"]), "first", 5)
     with httpx.Client(base_url=status["url"], timeout=10) as http:
-        create_event(http, {"Authorization": f"Bearer {status['admin_token']}"}, "first", 5)
         won = http.post("/v1/events/first/issue", json={"user_id": "early-bird"})
         answered = time.monotonic()
     assert won.status_code == 201, won.text
@@ -96,9 +108,7 @@ def sale() -> Iterator[Sale]:
         env["COUPONRUSH_TRUSTED_PROXIES"] = "127.0.0.1/32"  # a bucket per simulated client
         status, up_s = _start(env)
         first_row_s = asyncio.run(_first_row_after(status, _first_win(status)))
-        with httpx.Client(base_url=status["url"], timeout=10) as http:
-            admin = {"Authorization": f"Bearer {status['admin_token']}"}
-            create_event(http, admin, "burst", STOCK)
+        create_event(Stack(status["url"], status["admin_token"]), "burst", STOCK)
         users = burst_users(USERS, USERS * 3 // 4)
         answers = asyncio.run(run_burst(status["url"], "burst", users, 64, show_progress=False,
                                         forwarded_for=True))  # fmt: skip
