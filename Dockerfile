@@ -34,10 +34,11 @@ RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps \
 # the lock already put into the venv, so nothing unpinned is fetched for the build.
 COPY pyproject.toml README.md ./
 COPY src/ src/
-# The package's nginx template and its Lua side are symlinks to these: without them the
-# wheel lacks them.
+# The package's nginx template, its Lua side and the alert rules are symlinks to these:
+# without them the wheel lacks them.
 COPY deploy/nginx/couponrush.conf.template deploy/nginx/
 COPY deploy/nginx/lua deploy/nginx/lua
+COPY deploy/prometheus/alerts.yml deploy/prometheus/
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 

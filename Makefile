@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 # command=Debian package, installed when the command is missing (a path pattern: when no
 # file matches it; nginx's Lua module and the JSON library its Lua code reads the feed with)
 SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk \
-	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium \
+	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium prometheus=prometheus \
+	promtool=prometheus prometheus-redis-exporter=prometheus-redis-exporter \
+	prometheus-postgres-exporter=prometheus-postgres-exporter \
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
 	/usr/lib/*/lua/5.1/cjson.so=lua-cjson
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \

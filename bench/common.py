@@ -155,7 +155,8 @@ def bench_stack(workers: int | None, **env: str) -> Iterator[tuple[Stack, StackS
     stack = Stack(Settings())
     try:
         print(f"starting a benchmark stack in {folder} …", flush=True)
-        yield stack, stack.up(workers)
+        # No Prometheus scraping the servers while they are measured.
+        yield stack, stack.up(workers, prometheus=False)
     finally:
         stack.down()
         for key, old in saved.items():

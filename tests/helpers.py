@@ -91,11 +91,12 @@ async def dead_letters(redis: Redis, event_id: str) -> list[DeadLetter]:
 
 
 @contextmanager
-def local_stack_env(workers: int) -> Iterator[dict[str, str]]:
+def local_stack_env(workers: int, prometheus: bool = False) -> Iterator[dict[str, str]]:
     """The environment of a whole local stack of its own (free gateway port, own state
     folder); whatever a test started in it is stopped afterwards. PostgreSQL runs as its
     own account when we are root, so the folder must be reachable by it (pytest's tmp
-    root is owner-only)."""
+    root is owner-only). ``prometheus``: with Prometheus and the exporters (the tests of
+    observability want them; the others start faster without)."""
     folder = Path(tempfile.mkdtemp(prefix="couponrush-stack-"))
     folder.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
@@ -103,6 +104,7 @@ def local_stack_env(workers: int) -> Iterator[dict[str, str]]:
         COUPONRUSH_VAR_DIR=str(folder / "var"),
         COUPONRUSH_GATEWAY_PORT=str(free_port()),
         COUPONRUSH_WORKERS=str(workers),
+        COUPONRUSH_STACK_PROMETHEUS=str(prometheus).lower(),
     )
     try:
         yield env

@@ -143,9 +143,15 @@ class Settings(BaseSettings):
     stack_redis_port: int = Field(default=0, ge=0, le=65535)
     stack_pg_port: int = Field(default=0, ge=0, le=65535)
     stack_kafka_port: int = Field(default=0, ge=0, le=65535)
+    # The local stack also runs a Prometheus and the Redis and PostgreSQL exporters.
+    stack_prometheus: bool = True
     log_level: str = "info"
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"
+    # How often the pipeline reads the per-event figures of its metrics from Redis, and for
+    # how many events at most (the first ones by id).
+    metrics_interval_s: float = Field(default=1.0, gt=0, le=300)
+    metrics_max_events: int = Field(default=1000, ge=0, le=100_000)
 
     @field_validator("trusted_proxies", "jwt_algorithms", "gateway_metrics_from", mode="before")
     @classmethod

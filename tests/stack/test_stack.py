@@ -60,9 +60,12 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
         "redis",
         "postgres",
         "app-0",
+        "app-metrics",
         "gateway",
         "consumer",
     }
+    assert status["prometheus_url"] is None  # COUPONRUSH_STACK_PROMETHEUS=false
+    assert len(status["metrics"]) == 3  # the app workers' sum, the consumer, the gateway
     assert status["database_url"].startswith("postgresql://")
     assert all(p["state"] == "RUNNING" for p in status["processes"])
     assert _cli(stack_env, "up").returncode == 0  # idempotent

@@ -93,3 +93,18 @@ def test_health_readiness_metrics_and_docs(http: httpx.Client) -> None:
     issue = spec["paths"]["/v1/events/{event_id}/issue"]["post"]
     assert {"200", "201", "404", "409", "410", "422", "429", "503"} <= set(issue["responses"])
     assert "/v1/events/{event_id}/issuances/{user_id}" in spec["paths"]
+
+
+def test_every_answer_echoes_the_request_id(http: httpx.Client, event_id: str) -> None:
+    given = {"X-Request-ID": "client-7"}
+    answers = [
+        http.post(f"/v1/events/{event_id}/issue", json={"user_id": "u"}, headers=given),
+        http.get(f"/v1/events/{event_id}", headers=given),
+        http.post("/v1/events", content=b"x", headers={**given, "content-type": "text/plain"}),
+        http.get("/healthz", headers=given),
+    ]
+    assert [a.headers["x-request-id"] for a in answers] == ["client-7"] * 4
+    made = {http.get("/healthz").headers["x-request-id"] for _ in range(3)}
+    made.add(http.post(f"/v1/events/{event_id}/issue", json={"user_id": "u"}).headers[
+        "x-request-id"])  # fmt: skip
+    assert len(made) == 4

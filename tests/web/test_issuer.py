@@ -15,6 +15,7 @@ from couponrush.core.errors import Overloaded, StoreUnavailable
 from couponrush.web.issue import IssueEndpoint
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
+from couponrush.web.request_id import RequestIds
 from couponrush.web.soldout import SoldOutCache
 from tests.fakes import FakeBatcher, FakeFrozen
 
@@ -132,11 +133,17 @@ async def test_the_in_flight_bound_refuses_at_once() -> None:
     first.cancel()
 
 
-async def _post(endpoint: IssueEndpoint, body: bytes) -> tuple[int, dict[bytes, bytes], Any]:
+def endpoint_of(batcher: FakeBatcher, metrics: Metrics | None = None) -> IssueEndpoint:
+    signer = CodeSigner(b"k" * 32)
+    return IssueEndpoint(issuer(batcher), signer, metrics or Metrics(), 2048, 1, RequestIds())
+
+
+async def _post(endpoint: IssueEndpoint, body: bytes,
+                *headers: tuple[bytes, bytes]) -> tuple[int, dict[bytes, bytes], Any]:  # fmt: skip
     sent: list[MutableMapping[str, Any]] = []
     scope = {"type": "http", "method": "POST", "path": "/v1/events/e1/issue",
              "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())]}  # fmt: skip
+                         (b"content-length", str(len(body)).encode()), *headers]}  # fmt: skip
 
     async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -150,14 +157,44 @@ async def _post(endpoint: IssueEndpoint, body: bytes) -> tuple[int, dict[bytes, 
 
 async def test_redis_past_its_deadline_is_503_unavailable_with_retry_after() -> None:
     batcher = FakeBatcher([StoreUnavailable("Redis did not answer: TimeoutError")])
-    endpoint = IssueEndpoint(issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 2)
+    endpoint = IssueEndpoint(issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 2,
+                             RequestIds())  # fmt: skip
     status, headers, body = await _post(endpoint, b'{"user_id": "u1"}')
     assert (status, body["result"], headers[b"retry-after"]) == (503, "unavailable", b"2")
 
 
 async def test_a_win_is_201_with_its_coupon() -> None:
     batcher = FakeBatcher([["ISSUED", 7, 1_700_000_000_000]])
-    endpoint = IssueEndpoint(issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 1)
+    endpoint = endpoint_of(batcher)
     status, _, body = await _post(endpoint, b'{"user_id": "u1"}')
     assert (status, body["result"], body["slot"]) == (201, "issued", 7)
     assert body["coupon_code"] == CodeSigner(b"k" * 32).code("e1", 7, "u1")
+
+
+async def test_the_request_id_is_echoed_and_goes_to_the_outbox() -> None:
+    batcher = FakeBatcher([["ISSUED", n, 1_700_000_000_000] for n in (1, 2, 3)])
+    endpoint = endpoint_of(batcher)
+    _, given, _ = await _post(endpoint, b'{"user_id": "u1"}', (b"x-request-id", b"gw-42"))
+    _, made, _ = await _post(endpoint, b'{"user_id": "u2"}')
+    unusable = (b"x-request-id", b"bad id with spaces")
+    _, replaced, _ = await _post(endpoint, b'{"user_id": "u3"}', unusable)
+    assert given[b"x-request-id"] == b"gw-42"
+    assert made[b"x-request-id"] not in (b"", b"gw-42")
+    assert replaced[b"x-request-id"] != b"bad id with spaces"
+    outbox_ids = [args[1] for _, args in batcher.calls]
+    assert outbox_ids[:2] == ["gw-42", made[b"x-request-id"].decode()]
+
+
+async def test_answers_are_counted_with_their_latency_once_flushed() -> None:
+    metrics = Metrics()
+    endpoint = endpoint_of(FakeBatcher([["ISSUED", 1, 1_700_000_000_000]]), metrics)
+    await _post(endpoint, b'{"user_id": "u1"}')
+    await _post(endpoint, b"{")
+    value = metrics.registry.get_sample_value
+    assert value("couponrush_issue_latency_seconds_count") == 0  # not before the flush
+    metrics.flush()
+    assert value("couponrush_issue_requests_total", {"result": "issued"}) == 1
+    assert value("couponrush_issue_requests_total", {"result": "malformed_json"}) == 1
+    assert value("couponrush_issue_latency_seconds_count") == 2
+    assert value("couponrush_issue_latency_seconds_bucket", {"le": "+Inf"}) == 2
+    assert 0 < value("couponrush_issue_latency_seconds_sum") < 1  # type: ignore[operator]

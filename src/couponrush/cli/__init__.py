@@ -10,7 +10,7 @@ import os
 
 from pydantic import ValidationError
 
-from couponrush.cli import chaos, dlq, events, pipeline, recovery, rush, serve, stack
+from couponrush.cli import chaos, dlq, events, observe, pipeline, recovery, rush, serve, stack
 from couponrush.cli.app import app, console
 from couponrush.core.errors import CouponrushError
 from couponrush.settings import Settings
@@ -21,6 +21,7 @@ __all__ = [
     "dlq",
     "events",
     "main",
+    "observe",
     "pipeline",
     "recovery",
     "rush",

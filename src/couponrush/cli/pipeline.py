@@ -8,7 +8,10 @@ import typer
 
 from couponrush.cli.app import app, db_app, run, settings
 
-MetricsPort = Annotated[int, typer.Option(help="Serve /metrics on this loopback port (0 = off)")]
+MetricsPort = Annotated[
+    int, typer.Option(help="Serve /metrics and /readyz on this port of COUPONRUSH_METRICS_HOST "
+                      "(0 = off)")
+]  # fmt: skip
 
 
 @db_app.command("upgrade")
@@ -28,7 +31,7 @@ def consume(metrics_port: MetricsPort = 0) -> None:
     found, metrics = settings(), PipelineMetrics()
     # Codes signed with another secret would contradict what the clients were told.
     found.check_secrets("coupon_secret")
-    metrics.serve(metrics_port)
+    metrics.serve(metrics_port, found.metrics_host)
     run(wiring.consume(found, metrics))
 
 
@@ -38,9 +41,9 @@ def relay(metrics_port: MetricsPort = 0) -> None:
     from couponrush.pipeline import wiring
     from couponrush.pipeline.metrics import PipelineMetrics
 
-    found, metrics = settings(), PipelineMetrics()
+    found, metrics = settings(), PipelineMetrics("relay")
     if found.queue != "kafka" or not found.kafka_bootstrap:
         typer.echo("error: the relay needs COUPONRUSH_QUEUE=kafka and KAFKA_BOOTSTRAP", err=True)
         raise typer.Exit(2)
-    metrics.serve(metrics_port)
+    metrics.serve(metrics_port, found.metrics_host)
     run(wiring.relay(found, metrics))

@@ -12,6 +12,7 @@ from couponrush.cli.app import AsJson, app, run, settings
 
 if TYPE_CHECKING:
     from couponrush.core.reconcile import Report
+    from couponrush.store.stats import ReconcileRecord
 
 
 TOLD_HELP = (
@@ -29,7 +30,9 @@ def reconcile(
     told: Annotated[Path | None, typer.Option(help=TOLD_HELP)] = None,
 ) -> None:
     """Redis winners and stock versus database rows (and the wins clients were told);
-    exit 1 on any breach found."""
+    exit 1 on any breach found.
+
+    The outcome is kept in Redis, where the consumers' metrics (and alerts) read it."""
     from couponrush.core.reconcile import claims_from_json
     from couponrush.pipeline import recovery, wiring
     from couponrush.pipeline.metrics import PipelineMetrics
@@ -37,19 +40,18 @@ def reconcile(
     found = settings()
     claims = claims_from_json(json.loads(told.read_text())) if told else []
 
-    async def check() -> Report:
+    async def check() -> tuple[Report, ReconcileRecord]:
         async with wiring.stores(found) as st:
             signer = wiring.signer_for(found)
             report = await recovery.reconcile(st.events, st.db, signer, event_id, claims)
             if repair and not report.ok:
                 await recovery.repair(st.redis, st.events, st.fence, report)
-            return report
+            return report, await recovery.record(st.redis, report)
 
-    report = run(check())
-    metrics = PipelineMetrics()
-    for kind, count in report.breaches().items():
-        metrics.breaches.labels(kind).inc(count)
+    report, record = run(check())
     if metrics_file:
+        metrics = PipelineMetrics("reconcile")
+        metrics.events.show_reconciles([record], report.BREACH_KINDS)
         metrics.write(metrics_file)
     typer.echo(json.dumps(report.to_json(), indent=None if as_json else 2))
     if not report.ok:

@@ -21,6 +21,12 @@ RedisMode = Annotated[
                  "or cluster (3 primaries, 3 replicas)"),
 ]  # fmt: skip
 REDIS_MODES = ("standalone", "sentinel", "cluster")
+Prometheus = Annotated[
+    bool | None,
+    typer.Option("--prometheus/--no-prometheus",
+                 help="Also run Prometheus and the Redis and PostgreSQL exporters "
+                      "(default: COUPONRUSH_STACK_PROMETHEUS, on)"),
+]  # fmt: skip
 
 
 def local_stack(settings: Settings | None = None) -> Stack:
@@ -36,21 +42,25 @@ def running_state() -> StackState:
 
 
 @app.command()
-def up(workers: Workers = None, queue: Queue = None, redis: RedisMode = None) -> None:
-    """Start Redis, PostgreSQL, the app workers, the gateway and the consumer on loopback
-    (state under ./var); with --queue kafka also a Kafka-protocol broker and the relay."""
+def up(workers: Workers = None, queue: Queue = None, redis: RedisMode = None,
+       prometheus: Prometheus = None) -> None:  # fmt: skip
+    """Start Redis, PostgreSQL, the app workers, the gateway, the consumer and Prometheus on
+    loopback (state under ./var); with --queue kafka also a Kafka-protocol broker and the
+    relay; with --redis sentinel or cluster a Redis of several nodes. Returns once every
+    process is ready, the pipeline included."""
     if queue not in (None, "stream", "kafka"):
         raise typer.BadParameter("queue is stream or kafka")
     if redis not in (None, *REDIS_MODES):
         raise typer.BadParameter(f"redis is one of {', '.join(REDIS_MODES)}")
     with console.status("starting the stack…"):
-        state = local_stack().up(workers, queue, redis)
+        state = local_stack().up(workers, queue, redis, prometheus)
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
     apps = state.app_urls or state.app_sockets
     console.print(f"redis ({state.redis_mode}): {state.redis_url}")
     console.print(f"database: {state.database_url}  queue: {state.queue}")
     console.print(f"app workers: {', '.join(apps)}")
+    console.print(f"prometheus: {state.prometheus_url or 'not running'}")
     if (
         (workers and workers != state.workers)
         or (queue and queue != state.queue)
@@ -95,6 +105,8 @@ def status(
         "processes": stack.processes() if running else [],
         "redis_mode": state.redis_mode if state else None,
         "redis_nodes": _redis_nodes(state) if running and state else [],
+        "metrics": list(state.metrics_urls.values()) if state else [],
+        "prometheus_url": state.prometheus_url if state else None,
     }
     if as_json:
         typer.echo(json.dumps(body))

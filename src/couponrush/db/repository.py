@@ -62,6 +62,10 @@ class Repository:
     async def close(self) -> None:
         await self._pool.close()
 
+    async def ping(self) -> None:
+        """Raises while the database cannot be reached (the pool connects lazily)."""
+        await self._pool.fetchval("SELECT 1")
+
     async def insert_wins(
         self, wins: Sequence[Win], codes: Sequence[str]
     ) -> dict[Win, list[ExistingRow]]:

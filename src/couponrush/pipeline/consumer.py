@@ -9,6 +9,7 @@ blocking the rest. Transient failures are retried with the batch held unacknowle
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,7 @@ class Consumer:
             return
         metrics = self.loop.metrics
         metrics.rows.inc(len(wins) - len(skipped))
+        metrics.lag.set(time.time() - max(w.issued_at_ms for w in wins) / 1000)
         by_win = {_win(d): d for d in batch}
         for win, existing in skipped.items():
             reason = conflict_reason(win, existing)

@@ -7,6 +7,7 @@ stay in one partition, in order.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -36,11 +37,16 @@ def translated() -> Iterator[None]:
         raise BrokerUnavailable(f"kafka: {error or exc}") from exc
 
 
+def _logging() -> dict[str, Any]:
+    """librdkafka's lines through the stdlib logger, so they come out as JSON too."""
+    return {"log_level": _LOG_LEVEL, "logger": logging.getLogger("librdkafka")}
+
+
 def producer_conf(bootstrap: str) -> dict[str, Any]:
     """Idempotent and acks=all: a retry inside the producer never writes a duplicate."""
     return {
         "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
-        "linger.ms": 5, "message.timeout.ms": 10_000, "log_level": _LOG_LEVEL,
+        "linger.ms": 5, "message.timeout.ms": 10_000, **_logging(),
     }  # fmt: skip
 
 
@@ -49,12 +55,12 @@ def consumer_conf(bootstrap: str, group: str, session_timeout_ms: int = 6000) ->
     return {
         "bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
         "enable.auto.offset.store": False, "auto.offset.reset": "earliest",
-        "session.timeout.ms": session_timeout_ms, "log_level": _LOG_LEVEL,
+        "session.timeout.ms": session_timeout_ms, **_logging(),
     }  # fmt: skip
 
 
 def _create_topics(bootstrap: str, topics: list[str]) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": _LOG_LEVEL})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **_logging()})
     futures = admin.create_topics([NewTopic(t, num_partitions=PARTITIONS) for t in topics])
     for future in futures.values():
         try:
@@ -98,6 +104,11 @@ class KafkaPublisher:
                 return
             except BufferError:  # the local queue is full: let deliveries drain first
                 await asyncio.to_thread(self._producer.poll, 0.1)
+
+    async def probe(self, timeout_s: float = 5) -> None:
+        """The topic's metadata from the brokers: raises while Kafka cannot be reached."""
+        with translated():
+            await asyncio.to_thread(self._producer.list_topics, self._topic, timeout_s)
 
     async def close(self, timeout_s: float = 10) -> None:
         await asyncio.to_thread(self._producer.flush, timeout_s)

@@ -6,7 +6,7 @@ confluent-kafka's calls block, so each runs in a worker thread, one at a time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -53,10 +53,19 @@ def delivery(msg: Message) -> Delivery:
 class KafkaSource:
     name = "kafka"
 
-    def __init__(self, conf: dict[str, Any], topic: str, batch: int, block_ms: int) -> None:
+    def __init__(self, conf: dict[str, Any], topic: str, batch: int, block_ms: int,
+                 on_assign: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """``on_assign``: called each time the group gave this member its partitions."""
         self._consumer = Consumer(conf)
-        self._consumer.subscribe([topic])
+        self._on_assign = on_assign
+        self._consumer.subscribe([topic], on_assign=self._assigned)
         self._batch, self._timeout_s = batch, block_ms / 1000
+
+    def _assigned(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Runs inside consume(), in its worker thread; the library applies the assignment.
+        log.info("kafka_group_joined", partitions=len(partitions))
+        if self._on_assign is not None:
+            self._on_assign()
 
     async def fetch(self) -> list[Delivery]:
         with translated():

@@ -44,6 +44,7 @@ class BatchLoop:
     async def step(self, act: Act) -> int:
         """One batch, start to acknowledgement; the number of messages it held."""
         batch = await self.retry(self.source.fetch, "fetch")
+        self.metrics.readiness.mark("source")
         if not batch:
             return 0
         good = []
@@ -55,6 +56,7 @@ class BatchLoop:
         if good:
             await act(good)
         await self.retry(lambda: self.source.ack(batch), "ack")
+        self.metrics.acknowledged.inc(len(batch))
         return len(batch)
 
     async def dead_letter(self, d: Delivery, kind: str, reason: str, attempts: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from couponrush.core.codes import CodeSigner
@@ -9,12 +10,14 @@ from couponrush.core.errors import EventNotFound, RedisStateExists
 from couponrush.core.reconcile import Claim, DbRow, Report, diff, expected_stock
 from couponrush.core.win import Win
 from couponrush.db.repository import Repository
+from couponrush.store import stats
 from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
 from couponrush.store.frozen import Fence
+from couponrush.store.stats import ReconcileRecord
 from couponrush.store.streams import requeue
 
-__all__ = ["Report", "reconcile", "repair", "restore"]
+__all__ = ["Report", "reconcile", "record", "repair", "restore"]
 
 REPAIR_REQUEST_ID = "reconcile-repair"
 
@@ -28,6 +31,13 @@ async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event
     rows = [DbRow(r.user_id, r.slot, r.coupon_code) for r in await db.issuances(event_id)]
     return diff(event_id, event.total_stock, stock, winners, rows,
                 lambda slot, user: signer.code(event_id, slot, user), claims)  # fmt: skip
+
+
+async def record(redis: RedisClient, report: Report) -> ReconcileRecord:
+    """Keep what the check found in Redis, where the consumers' metrics read it."""
+    breaches = report.breaches()
+    await stats.record_reconcile(redis, report.event_id, breaches)
+    return ReconcileRecord(report.event_id, int(time.time() * 1000), breaches)
 
 
 async def repair(redis: RedisClient, store: EventStore, fence: Fence, report: Report) -> None:

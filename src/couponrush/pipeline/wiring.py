@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from couponrush.pipeline.loop import BatchLoop, RetryBudget
 from couponrush.pipeline.metrics import PipelineMetrics
 from couponrush.pipeline.relay import Relay
 from couponrush.pipeline.retry import retrying
+from couponrush.pipeline.sampler import Sampler
 from couponrush.settings import Settings
 from couponrush.store import client
 from couponrush.store.client import RedisClient
@@ -108,17 +110,45 @@ async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) 
 
     await _topics(s, metrics)
     conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group)
-    return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms)
+    return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms,
+                       on_assign=lambda: metrics.readiness.mark("group"))  # fmt: skip
+
+
+async def _reached(probe: Callable[[], Awaitable[None]], what: str, s: Settings,
+                   metrics: PipelineMetrics) -> None:  # fmt: skip
+    """Wait out a store that is not up yet; then the process may say ``what`` is reachable."""
+    await retrying(probe, what, metrics, s.retry_for_s, s.retry_cap_s)
+    metrics.readiness.mark(what)
+
+
+@asynccontextmanager
+async def sampling(sampler: Sampler, stop: asyncio.Event) -> AsyncIterator[None]:
+    """The metrics' reads of Redis, beside the loop, for as long as it runs."""
+    task = asyncio.create_task(sampler.run(stop))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
-    async with stores(settings) as st:
-        source = await source_for(settings, st.redis, metrics)
-        loop = BatchLoop(source, st.letters, metrics, _budget(settings), source.name)
-        consumer = Consumer(loop, st.db, st.events, signer_for(settings))
-        log.info("consumer_started", queue=settings.queue)
+    s = settings
+    metrics.readiness.expect("source", "sink", *(("group",) if s.queue == "kafka" else ()))
+    async with stores(s) as st:
+        await _reached(st.db.ping, "sink", s, metrics)
+        source = await source_for(s, st.redis, metrics)
+        loop = BatchLoop(source, st.letters, metrics, _budget(s), source.name)
+        consumer = Consumer(loop, st.db, st.events, signer_for(s))
+        drains_outbox = s.consumer_group if s.queue == "stream" else s.relay_group
+        sampler = Sampler(st.redis, metrics, drains_outbox, s.metrics_interval_s,
+                          s.metrics_max_events)  # fmt: skip
+        stop = stop_on_signals()
+        log.info("consumer_started", queue=s.queue)
         try:
-            await consumer.run(stop_on_signals())
+            async with sampling(sampler, stop):
+                await consumer.run(stop)
         finally:
             await source.close()
 
@@ -129,15 +159,21 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     from couponrush.pipeline import kafka
 
     s = settings
+    metrics.readiness.expect("source", "sink")
     redis = redis_for(s)
     try:
         await _topics(s, metrics)
         source = stream_source(s, redis, s.relay_group)
         publisher = kafka.KafkaPublisher(Producer(kafka.producer_conf(s.kafka_bootstrap)),
                                          s.kafka_topic)  # fmt: skip
+        await _reached(publisher.probe, "sink", s, metrics)
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")
+        sampler = Sampler(redis, metrics, s.relay_group, s.metrics_interval_s,
+                          s.metrics_max_events, relay=True)  # fmt: skip
+        stop = stop_on_signals()
         log.info("relay_started", topic=s.kafka_topic)
-        await Relay(loop, publisher).run(stop_on_signals())
+        async with sampling(sampler, stop):
+            await Relay(loop, publisher).run(stop)
         await publisher.close()
     finally:
         await redis.aclose()

@@ -7,12 +7,15 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 from couponrush.core.errors import StackError
 from couponrush.stack.procs import binary
 
 ASGI_FACTORY = "couponrush.web.asgi:app"
+# The command line itself, for the programs that are couponrush commands.
+CLI = [sys.executable, "-m", "couponrush"]
 
 
 Options = list[tuple[str, str]]
@@ -97,12 +100,15 @@ def app_argv(host: str, port: int, workers: int, uds: Path | None = None) -> lis
     gateway that saves the loopback TCP stack on every request, about a fifth of the CPU.
     """
     granian = str(Path(sys.executable).with_name("granian"))
+    # granian's own lines as JSON too, like every other line of the stack
+    log_config = str(resources.files("couponrush").joinpath("logging.json"))
     where = ["--uds", str(uds), "--uds-permissions", "384"] if uds else [
         "--host", host, "--port", str(port)]  # fmt: skip
     return [
         granian, "--interface", "asgi", "--factory", ASGI_FACTORY, *where,
         "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws",
-        "--backlog", "4096", "--log-level", "warning", "--workers-kill-timeout", "10",
+        "--backlog", "4096", "--log-level", "warning", "--log-config", log_config,
+        "--workers-kill-timeout", "10",
     ]  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import postgres, redis_ha, redis_nodes
+from couponrush.stack import monitoring, postgres, redis_ha, redis_nodes
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import environment, gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
@@ -41,7 +41,7 @@ class Stack:
         return self.supervisor.processes()
 
     def _choose(self, workers: int | None, queue: str | None, redis: str | None,
-                previous: StackState | None) -> StackState:  # fmt: skip
+                prometheus: bool, previous: StackState | None) -> StackState:  # fmt: skip
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
         mode = redis or s.redis_mode
@@ -68,18 +68,22 @@ class Stack:
             redis_mode=mode,
             redis_ports=redis_ports,
             sentinel_ports=sentinel_ports,
+            **_monitoring_ports(queue, prometheus),
         )
 
     def up(self, workers: int | None = None, queue: str | None = None,
-           redis: str | None = None) -> StackState:  # fmt: skip
+           redis: str | None = None, prometheus: bool | None = None) -> StackState:  # fmt: skip
         """Start everything, or return the state of the stack that already runs (starting
-        again what was stopped or killed, such as a Redis node of a failover)."""
+        again what was stopped or killed, such as a Redis node of a failover).
+
+        ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS)."""
         previous = self.load_state()
         if previous and self.running():
             self._refresh_gateway(previous)
             self._restart_stopped(previous)
             return previous
-        state = self._choose(workers, queue, redis, previous)
+        wanted = self.settings.stack_prometheus if prometheus is None else prometheus
+        state = self._choose(workers, queue, redis, wanted, previous)
         prepare(self.var)
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
@@ -146,6 +150,15 @@ class Stack:
             ready = http_ready("http://app", uds=sock)
             wait_until(ready, f"the app worker at {sock}", 60)
         wait_until(http_ready(state.url), "the gateway", 30)
+        # The pipeline is ready once it can take a win to the database at once (its Kafka
+        # group joined): a sale started right after `up` does not wait for it.
+        for role in ("consumer", "relay"):
+            if role in state.metrics_ports:
+                url = f"http://127.0.0.1:{state.metrics_ports[role]}"
+                wait_until(http_ready(url), f"the {role} (its /readyz)", 90)
+        if state.prometheus_url:
+            ready = http_ready(state.prometheus_url, path="/-/ready")
+            wait_until(ready, "Prometheus", 30)
         wait_until(self._all_running, "every supervised process", 20)
 
     def _all_running(self) -> bool:
@@ -170,6 +183,18 @@ def _redis_ports(mode: str, configured: int,
             return previous.redis_data_ports, previous.sentinel_ports
     first = _port(configured or (previous.redis_port if previous else 0), 0)
     return redis_nodes.layout(mode, first)
+
+
+def _monitoring_ports(queue: str, prometheus: bool) -> dict[str, Any]:
+    """Ports of the /metrics endpoints and of Prometheus; the exporters and Prometheus only
+    when wanted and installed."""
+    roles = ["app", "consumer", *(["relay"] if queue == "kafka" else [])]
+    found = monitoring.available() if prometheus else {}
+    roles += [name.removeprefix("prometheus-") for name in found if name != "prometheus"]
+    return {
+        "metrics_ports": {role: free_port() for role in roles},
+        "prometheus_port": free_port() if "prometheus" in found else 0,
+    }
 
 
 def _port(configured: int, preferred: int) -> int:

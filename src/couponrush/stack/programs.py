@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from couponrush.settings import Settings
-from couponrush.stack import nginx, postgres
+from couponrush.stack import monitoring, nginx, postgres
 from couponrush.stack.commands import (
+    CLI,
     cluster_node_argv,
     conf_argv,
     nginx_argv,
@@ -22,11 +22,9 @@ from couponrush.stack.commands import (
 from couponrush.stack.state import StackState
 from couponrush.stack.supervisor import Program
 
-CLI = [sys.executable, "-m", "couponrush"]
-
 
 def environment(state: StackState, var: Path) -> dict[str, str]:
-    return {**state.environment(), "PROMETHEUS_MULTIPROC_DIR": str(var / "metrics")}
+    return state.environment()
 
 
 def gateway_config(settings: Settings, state: StackState, var: Path) -> Path:
@@ -44,18 +42,22 @@ def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Prog
     found = stores(state, var)
     conf = gateway_config(settings, state, var)
     # One granian process per worker, each restarted on its own; `serve` clears the socket a
-    # killed one left behind, which would otherwise keep its successor from binding.
+    # killed one left behind, which would otherwise keep its successor from binding. The
+    # workers sum their metrics through files in var/metrics (prometheus_client).
+    shared = {"PROMETHEUS_MULTIPROC_DIR": str(var / "metrics")}
     for i, port in enumerate(state.app_ports):
         serve = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        found[f"app-{i}"] = Program(serve, autostart=False)
+        found[f"app-{i}"] = Program(serve, autostart=False, env=shared)
     for i, sock in enumerate(state.app_sockets):
         serve = [*CLI, "serve", "--uds", sock, "--workers", "1"]
-        found[f"app-{i}"] = Program(serve, autostart=False)
+        found[f"app-{i}"] = Program(serve, autostart=False, env=shared)
+    found["app-metrics"] = monitoring.app_metrics(state, var)
     found["gateway"] = Program(nginx_argv(conf), autostart=False, stopsignal="QUIT")
-    found["consumer"] = Program([*CLI, "consume"], autostart=False)
-    if state.queue == "kafka":
-        found["relay"] = Program([*CLI, "relay"], autostart=False)
-    return found
+    for role, command in (("consumer", "consume"), ("relay", "relay")):
+        if role in state.metrics_ports:
+            metrics = ["--metrics-port", str(state.metrics_ports[role])]
+            found[role] = Program([*CLI, command, *metrics], autostart=False)
+    return {**found, **monitoring.programs(state, var)}
 
 
 def stores(state: StackState, var: Path) -> dict[str, Program]:

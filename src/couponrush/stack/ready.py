@@ -39,8 +39,8 @@ def redis_ready(url: str) -> Callable[[], bool]:
     return check
 
 
-def http_ready(url: str, uds: str | None = None) -> Callable[[], bool]:
-    """``url``'s /readyz answers 200 (reached through the Unix socket ``uds`` if given)."""
+def http_ready(url: str, uds: str | None = None, path: str = "/readyz") -> Callable[[], bool]:
+    """``url``'s ``path`` answers 200 (reached through the Unix socket ``uds`` if given)."""
 
     def check() -> bool:
         if uds is not None:
@@ -49,7 +49,7 @@ def http_ready(url: str, uds: str | None = None) -> Callable[[], bool]:
                 probe.settimeout(1.0)
                 probe.connect(uds)
         with httpx.Client(transport=httpx.HTTPTransport(uds=uds), timeout=1.0) as client:
-            return client.get(f"{url}/readyz").status_code == 200
+            return client.get(f"{url}{path}").status_code == 200
 
     return check
 

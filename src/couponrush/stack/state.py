@@ -31,6 +31,9 @@ class StackState:
     # Data nodes (standalone: the one server) and, in sentinel mode, the sentinels.
     redis_ports: list[int] = field(default_factory=list)
     sentinel_ports: list[int] = field(default_factory=list)
+    # Loopback ports of the /metrics endpoints, by process (app: the workers' sum).
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+    prometheus_port: int = 0
 
     @property
     def database_url(self) -> str:
@@ -49,6 +52,16 @@ class StackState:
     def app_addrs(self) -> list[str]:
         """The app workers as nginx upstream addresses."""
         return [f"127.0.0.1:{p}" for p in self.app_ports] + [f"unix:{s}" for s in self.app_sockets]
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Every /metrics of the stack, by process (the gateway's is served by nginx)."""
+        urls = {k: f"http://127.0.0.1:{p}/metrics" for k, p in self.metrics_ports.items()}
+        return {**urls, "gateway": f"{self.url}/gateway/metrics"}
+
+    @property
+    def prometheus_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.prometheus_port}" if self.prometheus_port else None
 
     def environment(self) -> dict[str, str]:
         """The settings every program of the stack (and every command pointed at it) gets."""

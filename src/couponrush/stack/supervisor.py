@@ -7,7 +7,7 @@ import subprocess
 import sys
 import xmlrpc.client
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,15 @@ class Program:
     # False for Redis nodes with replicas: a killed node stays down, so that its replica
     # takes over; `couponrush up` starts it again and it rejoins as a replica.
     autorestart: bool = True
+    # Added to the environment every program gets.
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def _environment(env: Mapping[str, str]) -> str:
+    return ",".join(f'{k}="{v}"' for k, v in env.items())
 
 
 def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, str]) -> str:
-    environment = ",".join(f'{k}="{v}"' for k, v in env.items())
     lines = [
         "[unix_http_server]", f"file={var / 'supervisor.sock'}", "chmod=0700", "",
         "[supervisord]", f"logfile={var / 'logs' / 'supervisord.log'}",
@@ -42,7 +47,8 @@ def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, st
     for priority, (name, program) in enumerate(programs.items()):
         command = shlex.join(program.argv).replace("%", "%%")
         lines += [
-            f"[program:{name}]", f"command={command}", f"environment={environment}",
+            f"[program:{name}]", f"command={command}",
+            f"environment={_environment({**env, **program.env})}",
             f"autostart={str(program.autostart).lower()}",
             f"autorestart={str(program.autorestart).lower()}", "startsecs=1",
             f"stopsignal={program.stopsignal}", "stopwaitsecs=15",

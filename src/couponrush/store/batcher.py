@@ -16,8 +16,9 @@ scripts on that node; as neither command ran, the call is tried once more.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import structlog
@@ -29,6 +30,8 @@ from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange
 from couponrush.store.scripts import LuaScript, Scripts, check_sha
 
 log = structlog.get_logger(__name__)
+# Told of every batch Redis answered: its size and its round trip in seconds.
+BatchObserver = Callable[[int, float], None]
 
 
 @dataclass(slots=True)
@@ -50,8 +53,10 @@ class _Lane:
 
 class ScriptBatcher:
     def __init__(self, topology: Topology, scripts: Scripts, script: LuaScript, timeout_s: float,
-                 batch_max: int, wait: ReplicaWait | None = None) -> None:  # fmt: skip
+                 batch_max: int, wait: ReplicaWait | None = None,
+                 observe: BatchObserver | None = None) -> None:  # fmt: skip
         self._topology = topology
+        self._observe = observe
         self._scripts = scripts
         self._script = script
         self._timeout_s = timeout_s
@@ -97,6 +102,7 @@ class ScriptBatcher:
             *loads, *[("EVALSHA", sha, len(c.keys), *c.keys, *c.args) for c in batch]]  # fmt: skip
         if self._wait is not None:
             commands.append(self._wait.command)
+        started = perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
                 replies = await exchange(route, commands)
@@ -106,6 +112,8 @@ class ScriptBatcher:
             self._topology.lost()
             _fail(batch, exc)
             return
+        if self._observe is not None:
+            self._observe(len(batch), perf_counter() - started)
         confirmed = self._wait is None or self._wait.confirmed(replies.pop())
         await self._settle(lane, batch, replies[len(loads) :], confirmed)
 

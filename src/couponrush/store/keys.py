@@ -13,6 +13,8 @@ EVENTS = "coupon:events"
 # through unaided. Never trimmed: an entry leaves by a successful replay or a deliberate
 # delete.
 DLQ = "coupon:dlq"
+# The outcome of the last reconcile of each event (event id -> JSON), for the metrics.
+RECONCILE = "coupon:reconcile"
 
 
 @dataclass(frozen=True, slots=True)

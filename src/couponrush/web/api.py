@@ -81,6 +81,7 @@ def create_api(services: Services) -> FastAPI:
         finally:
             flusher.cancel()
             await app.state.live.aclose()
+            services.metrics.close()
             await services.aclose()
 
     app = FastAPI(

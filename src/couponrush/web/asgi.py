@@ -23,6 +23,7 @@ from couponrush.web.problems import (
     read_body,
     send_problem,
 )
+from couponrush.web.request_id import RequestIds
 from couponrush.web.wiring import build
 
 _PREFIX = "/v1/events/"
@@ -31,9 +32,10 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class CouponrushApp:
-    def __init__(self, api: FastAPI, issue: IssueEndpoint, max_body: int) -> None:
+    def __init__(self, api: FastAPI, issue: IssueEndpoint, ids: RequestIds, max_body: int) -> None:
         self.api = api
         self._issue = issue
+        self._ids = ids
         self._max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,6 +46,7 @@ class CouponrushApp:
                 if event_id and "/" not in event_id:
                     await self._issue(scope, receive, send, event_id)
                     return
+            send = self._ids.tagged(scope, send)
             if scope["method"] in _BODY_METHODS and self._takes_it(scope):
                 await self._guarded(scope, receive, send)
                 return
@@ -88,7 +91,8 @@ class CouponrushApp:
 def build_app(settings: Settings) -> CouponrushApp:
     settings.check_secrets()
     services = build(settings, Metrics())
-    return CouponrushApp(create_api(services), services.issue, settings.max_body_bytes)
+    return CouponrushApp(create_api(services), services.issue, services.request_ids,
+                         settings.max_body_bytes)  # fmt: skip
 
 
 def app() -> CouponrushApp:

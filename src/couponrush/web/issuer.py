@@ -25,6 +25,11 @@ class Issuer:
         self._max_in_flight = max_in_flight
         self._in_flight = 0
 
+    @property
+    def in_flight(self) -> int:
+        """Calls handed to Redis and not yet answered, in this worker."""
+        return self._in_flight
+
     async def issue(self, event_id: str, user_id: str, request_id: str) -> Outcome:
         """Raises Overloaded at the in-flight bound, StoreUnavailable past the deadline."""
         winners = self._soldout.winners(event_id)

@@ -25,6 +25,7 @@ from couponrush.web.identity import Identity
 from couponrush.web.issue import IssueEndpoint
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
+from couponrush.web.request_id import RequestIds
 from couponrush.web.soldout import SoldOutCache
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ class Services:
     metrics: Metrics
     issue: IssueEndpoint
     identity: Identity | None
+    request_ids: RequestIds
     # Event creation only; the issue path never touches the database.
     db: Repository | None = None
 
@@ -80,17 +82,19 @@ def build(settings: Settings, metrics: Metrics) -> Services:
     hot = Topology(client.connect(settings, None, settings.redis_pool_size))
     scripts = Scripts.from_package()
     batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max,
-                            replica_wait(settings))  # fmt: skip
+                            replica_wait(settings), metrics.observe_batch)  # fmt: skip
     store = EventStore(redis, scripts)
     frozen = FrozenStore(redis)
     soldout = SoldOutCache(frozen, timeout, settings.soldout_lease_ms / 1000)
     issuer = Issuer(
         batcher, soldout, settings.user_rate_per_s, settings.user_burst, settings.max_in_flight
     )
+    metrics.watch_in_flight(lambda: issuer.in_flight)
     signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
     identity = Identity.from_settings(settings)
+    ids = RequestIds()
     endpoint = IssueEndpoint(
-        issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s, identity
+        issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s, ids, identity
     )
     return Services(settings, redis, hot, scripts, EventService(store, None), frozen, signer,
-                    metrics, endpoint, identity)  # fmt: skip
+                    metrics, endpoint, identity, ids)  # fmt: skip
