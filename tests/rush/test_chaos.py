@@ -25,5 +25,5 @@ def test_every_fault_keeps_the_invariants_and_recovers(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     assert {s["scenario"] for s in scenarios} >= {
         "app-worker-kill", "consumer-kill", "relay-kill", "broker-down", "postgres-down",
-        "redis-restart", "gateway-reload"}  # fmt: skip
+        "redis-restart", "gateway-reload", "sentinel-failover", "cluster-failover"}  # fmt: skip
     assert all(s["told"] == s["rows"] - s["unacknowledged"] for s in scenarios)

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from couponrush.stack import redis_ha
 from couponrush.stack.local import Stack
 
-Action = Callable[[Stack], None]
+# (the stack, the id of the event on sale)
+Action = Callable[[Stack, str], None]
 Queue = Literal["stream", "kafka"]
 
 
@@ -33,35 +35,50 @@ class Fault:
 
 
 def kill(program: str) -> Action:
-    def act(stack: Stack) -> None:
+    def act(stack: Stack, _: str) -> None:
         os.killpg(stack.supervisor.pid(program), signal.SIGKILL)
 
     return act
 
 
 def stop(program: str) -> Action:
-    return lambda stack: stack.supervisor.stop_program(program)
+    return lambda stack, _: stack.supervisor.stop_program(program)
 
 
 def start(program: str) -> Action:
-    return lambda stack: stack.supervisor.start_programs([program])
+    return lambda stack, _: stack.supervisor.start_programs([program])
 
 
 def pause(program: str, sig: int) -> Action:
     """SIGSTOP / SIGCONT: the memory-only test broker would forget its topic if stopped."""
-    return lambda stack: os.kill(stack.supervisor.pid(program), sig)
+    return lambda stack, _: os.kill(stack.supervisor.pid(program), sig)
 
 
 def restart(program: str) -> Action:
-    def act(stack: Stack) -> None:
+    def act(stack: Stack, _: str) -> None:
         stack.supervisor.stop_program(program)
         stack.supervisor.start_programs([program])
 
     return act
 
 
-def reload_gateway(stack: Stack) -> None:
+def reload_gateway(stack: Stack, _: str) -> None:
     stack.supervisor.signal("gateway", "HUP")
+
+
+def fail_over(stack: Stack, event_id: str) -> None:
+    """kill -9 the primary that holds the event (Sentinel: the watched one; Cluster: the
+    owner of the event's slot): a replica is promoted."""
+    state = stack.load_state()
+    assert state is not None
+    redis_ha.kill_event_primary(state, event_id)
+
+
+def node_back(stack: Stack, _: str) -> None:
+    """Start the killed node again, as an orchestrator restarts a pod: it rejoins as a
+    replica. Until then a shard whose one replica was promoted has none left, and its wins
+    wait for one (WAIT, min-replicas-to-write): 503 rather than a win no replica holds."""
+    stack.up()
 
 
 FAULTS = (
@@ -73,4 +90,8 @@ FAULTS = (
     Fault("postgres-down", "PostgreSQL stopped", stop("postgres"), start("postgres")),
     Fault("redis-restart", "Redis stopped and started again (AOF)", restart("redis")),
     Fault("gateway-reload", "nginx reloads its configuration", reload_gateway),
+    Fault("sentinel-failover", "kill -9 the primary the sentinels watch; back after the outage",
+          fail_over, node_back, redis="sentinel"),
+    Fault("cluster-failover", "kill -9 the cluster primary owning the event's slot; back after "
+          "the outage", fail_over, node_back, redis="cluster"),
 )  # fmt: skip

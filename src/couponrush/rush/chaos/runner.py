@@ -46,7 +46,8 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console) -
         members = list(group)
         with chaos_stack(base, members[0]) as stack:
             with console.status(f"starting a {'/'.join(kind)} stack…"):
-                state = stack.up(queue=members[0].queue)
+                state = stack.up(queue=members[0].queue, redis=members[0].redis,
+                                 prometheus=False)  # fmt: skip
             # The stack's own settings (its Redis, database, secret), as its programs get them.
             pointed = Settings.model_validate(_fields(state.environment()))
             for fault in members:
@@ -54,6 +55,7 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console) -
                 outcome = asyncio.run(_one(stack, state, pointed, fault, size))
                 console.print(_line(outcome))
                 outcomes.append(outcome)
+                stack.up()  # start again whatever the fault left stopped
     return outcomes
 
 

@@ -67,10 +67,10 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     burst = asyncio.create_task(asyncio.to_thread(runner.run, plan, state.url, False, opening))
     await asyncio.sleep(max(0.0, opening + size.fault_at_s - time.time()))
     fault_s = time.time() - opening
-    await asyncio.to_thread(fault.inject, stack)
+    await asyncio.to_thread(fault.inject, stack, event)
     if fault.heal is not None:
         await asyncio.sleep(size.outage_s)
-        await asyncio.to_thread(fault.heal, stack)
+        await asyncio.to_thread(fault.heal, stack, event)
     healed_s = time.time() - opening
     recovered = await _recovery(state.url, stores, f"{event}-probe", size.deadline_s)
     merged = await burst
