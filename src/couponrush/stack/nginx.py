@@ -126,6 +126,8 @@ def values(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir:
         "LISTEN": listen,
         "RETRY_AFTER": str(settings.retry_after_s),
         "RETRY_LATER": retry_later(settings.retry_after_s, settings.retry_after_spread_s),
+        # Signed identity: the gateway turns away an issue request with no token at all.
+        "REQUIRE_TOKEN": "1" if settings.auth == "jwt" else "0",
     }
 
 
