@@ -22,6 +22,7 @@ from couponrush.stack.state import StackState, load, save
 from couponrush.stack.supervisor import Supervisor, render_conf
 
 PREFERRED_GATEWAY_PORT = 8080
+_DOWN = frozenset({"STOPPED", "EXITED", "FATAL"})
 
 
 class Stack:
@@ -116,7 +117,8 @@ class Stack:
         wait_until(lambda: not old & children(master), "the gateway reload", 30)
 
     def _restart_stopped(self, state: StackState) -> None:
-        stopped = [p["name"] for p in self.processes() if p["state"] != "RUNNING"]
+        # Not one supervisord is starting again by itself (STARTING, BACKOFF).
+        stopped = [p["name"] for p in self.processes() if p["state"] in _DOWN]
         if stopped:
             self.supervisor.start_programs(stopped)
             redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)

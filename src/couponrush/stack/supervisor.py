@@ -59,6 +59,9 @@ def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, st
     return "\n".join(lines)
 
 
+_ALREADY_STARTED = 60  # supervisor.xmlrpc.Faults.ALREADY_STARTED
+
+
 class Supervisor:
     def __init__(self, var: Path) -> None:
         self.var = var
@@ -114,4 +117,9 @@ class Supervisor:
     def start_programs(self, names: Sequence[str]) -> None:
         rpc = self._rpc()
         for name in names:
-            rpc.startProcess(name, False)
+            try:
+                rpc.startProcess(name, False)
+            except xmlrpc.client.Fault as fault:
+                # Started in the meantime (supervisord restarts what dies): fine.
+                if fault.faultCode != _ALREADY_STARTED:
+                    raise
