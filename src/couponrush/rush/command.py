@@ -14,7 +14,8 @@ from rich.console import Console
 from couponrush.client import Client
 from couponrush.rush import report, runner
 from couponrush.rush.plan import RushPlan
-from couponrush.rush.verify import Stores, verify
+from couponrush.rush.runner import Merged
+from couponrush.rush.verify import Stores, Verification, verify
 from couponrush.stack.local import Stack
 from couponrush.stack.state import StackState
 
@@ -49,12 +50,10 @@ def gateway_counters(url: str) -> dict[str, float]:
             for s in f.samples if s.name in names}  # fmt: skip
 
 
-def run(stack: Stack, console: Console, options: RushOptions) -> bool:
-    """Returns whether every invariant held."""
-    plan = options.plan
-    with console.status("bringing the stack up…"):
-        state = stack.up(options.workers)
-    console.print(f"stack at {state.url}: {state.workers} app workers behind the gateway")
+def sale(state: StackState, plan: RushPlan, expected_stock: int,
+         console: Console) -> tuple[Merged, Verification, dict[str, float]]:  # fmt: skip
+    """One event, its clients through the gateway, then the check against the servers; what
+    the clients saw, the check, and what the gateway answered itself."""
     create_event(state, plan.event_id, plan.stock)
     console.print(f"event {plan.event_id}: {plan.stock:,} coupons; {plan.clients:,} clients over "
                   f"{plan.connections} connections, {plan.arrival} arrival")  # fmt: skip
@@ -64,7 +63,16 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     gateway = {k: v - before.get(k, 0) for k, v in gateway_counters(state.url).items()}
     console.print(f"run finished in {time.monotonic() - started:.1f} s; checking the servers…")
     stores = Stores(state.redis_url, state.database_url, state.coupon_secret, state.redis_mode)
-    check = verify(plan, merged, stores, options.expected_stock)
+    return merged, verify(plan, merged, stores, expected_stock), gateway
+
+
+def run(stack: Stack, console: Console, options: RushOptions) -> bool:
+    """Returns whether every invariant held."""
+    plan = options.plan
+    with console.status("bringing the stack up…"):
+        state = stack.up(options.workers)
+    console.print(f"stack at {state.url}: {state.workers} app workers behind the gateway")
+    merged, check, gateway = sale(state, plan, options.expected_stock, console)
     pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms,
                 "reconcile_breaches": check.reconcile}  # fmt: skip
     doc = report.build(plan, merged, check, {"pipeline": pipeline, "gateway": gateway})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Arrival = Literal["burst", "ramp", "rate"]
@@ -22,6 +22,9 @@ class RushPlan:
     retry_budget: int = 5
     max_duration_s: float = 300.0
     request_timeout_s: float = 10.0
+
+    def with_event(self, event_id: str) -> RushPlan:
+        return replace(self, event_id=event_id)
 
     def offset_s(self, index: int) -> float:
         """When client ``index`` first sends, in seconds after the start."""
