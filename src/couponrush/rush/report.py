@@ -65,14 +65,19 @@ def _at_ms(hist: HdrHistogram | None, percentile: float) -> float | None:
 
 
 def goodput(merged: Merged) -> dict[str, float | None]:
-    """Wins per second while the sale lasted: from the first win to the last one."""
-    seconds = [s for s, c in merged.finals_by_s.items() if c.get("issued")]
+    """Wins per second while the sale lasted, from the first win to the last one: in tenths
+    of a second when the sale was over within the zoomed first seconds, else in seconds."""
+    tenths = {t: c["issued"] for t, c in merged.early_by_ds.items() if c.get("issued")}
+    seconds = {s: c["issued"] for s, c in merged.finals_by_s.items() if c.get("issued")}
     if not seconds:
         return {"wins_per_s": None, "peak_wins_per_s": None, "window_s": None}
-    window = max(seconds) - min(seconds) + 1
-    wins = sum(merged.finals_by_s[s]["issued"] for s in seconds)
-    peak = max(merged.finals_by_s[s]["issued"] for s in seconds)
-    return {"wins_per_s": round(wins / window, 1), "peak_wins_per_s": peak, "window_s": window}
+    wins = sum(seconds.values())
+    if sum(tenths.values()) == wins:
+        window = (max(tenths) - min(tenths) + 1) / 10
+    else:
+        window = max(seconds) - min(seconds) + 1
+    return {"wins_per_s": round(wins / window, 1), "peak_wins_per_s": max(seconds.values()),
+            "window_s": window}  # fmt: skip
 
 
 def _second(merged: Merged, second: int) -> dict[str, Any]:
