@@ -48,7 +48,9 @@ def direct_app(state: StackState, workers: int) -> Iterator[str]:
         "COUPONRUSH_COUPON_SECRET": state.coupon_secret,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = spawn(app_argv("127.0.0.1", port, workers), Path(os.devnull), env, new_session=True)
+    # In the benchmark's own session, like wrk and the nginx ceiling: with the kernel's
+    # scheduler autogroups a session of its own would get a fixed share of the cores.
+    server = spawn(app_argv("127.0.0.1", port, workers), Path(os.devnull), env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(http_ready(url), "direct app workers", 60)
