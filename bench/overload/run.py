@@ -11,7 +11,10 @@ On an event that cannot sell out, every request a new user, through the gateway:
 Goodput: wins per second under overload over (a)'s; target >= 0.8 with the bound.
 
 The consumer is paused meanwhile (the wins of one phase must not be written during the
-next). --pin keeps wrk on the first CPU and the stack on the others.
+next). --pin generator keeps wrk on the first CPU and the stack on the others; --pin tiers
+keeps wrk and the gateway on the first CPU and the app workers and Redis on the others,
+as a deployment runs its gateway tier on machines of its own: then goodput says what the
+global bound leaves the app tier, apart from what shedding costs the gateway tier.
 """
 
 from __future__ import annotations
@@ -44,10 +47,15 @@ EVENT = "bench-overload"
 TARGET = 0.8
 
 
-def pin_stack(stack: Stack) -> None:
-    cpus = set(range(1, os.cpu_count() or 1))
-    if cpus:
-        pin([int(p["pid"]) for p in stack.processes() if p["pid"]], cpus)
+def pin_stack(stack: Stack, mode: str) -> None:
+    """wrk (and with ``tiers`` the gateway) on CPU 0, the rest of the stack on the others."""
+    rest = set(range(1, os.cpu_count() or 1))
+    if mode == "none" or not rest:
+        return
+    running = [p for p in stack.processes() if p["pid"]]
+    front = [int(p["pid"]) for p in running if mode == "tiers" and p["name"] == "gateway"]
+    pin([int(p["pid"]) for p in running if int(p["pid"]) not in front], rest)
+    pin(front, {0})
 
 
 def paced(url: str, args: argparse.Namespace, rate: float) -> dict[str, Any]:
@@ -55,7 +63,7 @@ def paced(url: str, args: argparse.Namespace, rate: float) -> dict[str, Any]:
     connections = args.overload_connections
     argv = [need("wrk"), f"-t{args.threads}", f"-c{connections}", f"-d{args.seconds}s",
             "--latency", "-s", str(PACED), url, "--", str(rate / args.threads)]  # fmt: skip
-    argv = ["taskset", "-c", "0", *argv] if args.pin else argv
+    argv = ["taskset", "-c", "0", *argv] if args.pin != "none" else argv
     out = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60,
                          check=True).stdout  # fmt: skip
     missed = int(re.search(r"^missed (\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
@@ -79,13 +87,12 @@ def wins(result: WrkResult) -> int:
     return result.requests - result.non_2xx
 
 
-def bound(rate: int, pinned: bool) -> None:
+def bound(rate: int, pinned: str) -> None:
     """Reload the running gateway with worker_rate_per_s ``rate`` (0: no bound)."""
     os.environ["COUPONRUSH_WORKER_RATE_PER_S"] = str(rate)
     stack = Stack(Settings())
     stack.up()
-    if pinned:
-        pin_stack(stack)
+    pin_stack(stack, pinned)
 
 
 def main() -> None:
@@ -94,13 +101,12 @@ def main() -> None:
     max_conns = str(Settings.model_fields["worker_max_conns"].default)
     with bench_stack(args.workers, COUPONRUSH_WORKER_MAX_CONNS=max_conns,
                      COUPONRUSH_GATEWAY_ACCESS_LOG="false") as (stack, state):  # fmt: skip
-        if args.pin:
-            pin_stack(stack)
+        pin_stack(stack, args.pin)
         stack.supervisor.signal("consumer", "STOP")
         create_event(state.url, state.admin_token, EVENT, 10_000_000)
         url = f"{state.url}/v1/events/{EVENT}/issue"
         print("phase alone: issuing, closed loop, no rate bound", flush=True)
-        cpus = "0" if args.pin else None
+        cpus = "0" if args.pin != "none" else None
         wrk(url, 1, args.connections, args.threads, cpus=cpus)  # warm-up
         alone = wrk(url, args.seconds, args.connections, args.threads, cpus=cpus)
         wins_alone = wins(alone) / args.seconds
@@ -138,7 +144,11 @@ def _options(parser: argparse.ArgumentParser) -> None:
         help="worker_rate_per_s to test (default: the measured capacity)",
     )
     parser.add_argument(
-        "--pin", action="store_true", help="wrk on the first CPU, the stack on the others"
+        "--pin",
+        choices=("none", "generator", "tiers"),
+        default="none",
+        help="CPU 0 for wrk (generator) or for wrk and the gateway (tiers), the rest for "
+        "the others",
     )
     parser.add_argument("--overload-connections", type=int, default=2048)
 
