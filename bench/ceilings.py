@@ -29,12 +29,15 @@ http {{
 """
 
 
-def nginx_static(seconds: int, connections: int, threads: int) -> WrkResult:
+def nginx_static(seconds: int, connections: int, threads: int, own_session: bool = False
+                 ) -> WrkResult:  # fmt: skip
+    """``own_session``: as a stack's servers run (under supervisord), for the benchmarks
+    that measure one; else in the benchmark's session, beside wrk (see bench/README.md)."""
     with tempfile.TemporaryDirectory(prefix="couponrush-ceiling-") as folder:
         port = free_port()
         conf = Path(folder) / "nginx.conf"
         conf.write_text(NGINX_STATIC.format(d=folder, port=port))
-        server = spawn(nginx_argv(conf), Path(folder) / "stdout.log")
+        server = spawn(nginx_argv(conf), Path(folder) / "stdout.log", new_session=own_session)
         try:
             url = f"http://127.0.0.1:{port}/"
             wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, "nginx", 10)

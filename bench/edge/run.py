@@ -68,7 +68,9 @@ def static_410(body: str) -> Iterator[tuple[str, list[int]]]:
         port = free_port()
         conf = Path(folder) / "nginx.conf"
         conf.write_text(STATIC.format(d=folder, port=port, body=body))
-        server = spawn(nginx_argv(conf), Path(folder) / "stdout.log")
+        # A session of its own, as the stack's servers run under supervisord: the scheduler
+        # shares the CPU between sessions first (bench/README.md).
+        server = spawn(nginx_argv(conf), Path(folder) / "stdout.log", new_session=True)
         url = f"http://127.0.0.1:{port}/v1/events/{EVENT}/issue"
         try:
             wait_until(lambda: httpx.post(url, timeout=1).status_code == 410, "nginx", 10)

@@ -34,7 +34,9 @@ def main() -> None:
             for phase, result in app_phases(url, state.admin_token, args, "direct").items():
                 rows[f"direct_{phase}"] = result
     print("ceiling: nginx static", flush=True)
-    rows["nginx_static"] = ceilings.nginx_static(args.seconds, args.connections, args.threads)
+    rows["nginx_static"] = ceilings.nginx_static(
+        args.seconds, args.connections, args.threads, own_session=True
+    )
     ratios = {
         phase: round(rows[f"gateway_{phase}"].rps / rows[f"direct_{phase}"].rps, 3)
         for phase in ("issuing", "sold_out")

@@ -4,7 +4,9 @@
 
 In one run, every client a distinct user arriving at the opening second:
 (a) the rush generator against nginx answering the app's 410 body as a static answer:
-    the most this generator gets out of this machine (the ceiling);
+    the most this generator gets out of this machine (the ceiling), measured before and
+    after the stack's phases, the better of the two taken (a shared machine's other load
+    only ever lowers it);
 (b) the whole stack (gateway, app workers, Redis, PostgreSQL, consumer) with the sold-out
     edge on, then (c) the same with the edge off (every request to the app workers).
 Per phase: answers per second, client wait (arrival to final answer) p50/p99/max, the time
@@ -60,10 +62,10 @@ def figures(merged: runner.Merged) -> dict[str, Any]:
     }
 
 
-def ceiling(plan: RushPlan, console: Console) -> dict[str, Any]:
+def ceiling(plan: RushPlan, console: Console, when: str) -> dict[str, Any]:
     body = orjson.dumps(problem(410, "sold_out", DETAILS["sold_out"], event_id=plan.event_id))
     with static_410(body.decode()) as (url, _):
-        console.print("(a) the generator against nginx's static 410")
+        console.print(f"(a) the generator against nginx's static 410, {when}")
         return figures(runner.run(plan, url.split("/v1/")[0]))
 
 
@@ -71,7 +73,7 @@ def main() -> None:
     args, console = arguments(), Console()
     plan = RushPlan(event_id="bench-rush-static", clients=args.clients, stock=args.stock,
                     connections=args.connections, processes=args.processes)  # fmt: skip
-    rows: dict[str, Any] = {"ceiling": ceiling(plan, console)}
+    rows: dict[str, Any] = {"ceiling_before": ceiling(plan, console, "before")}
     trust = {"COUPONRUSH_TRUSTED_PROXIES": "127.0.0.1/32", "COUPONRUSH_GATEWAY_ACCESS_LOG": "false"}
     with bench_stack(args.workers, **trust) as (_, state):
         for phase, title in (("edge_on", "(b) the stack, edge on"),
@@ -83,6 +85,9 @@ def main() -> None:
             merged, check, gateway = command.sale(state, sale, sale.stock, console)
             rows[phase] = {**figures(merged), "invariants_ok": check.ok,
                            "breaches": check.breaches[:10], "gateway": gateway}  # fmt: skip
+    rows["ceiling_after"] = ceiling(plan, console, "after")
+    rows["ceiling"] = max(rows["ceiling_before"], rows["ceiling_after"],
+                          key=lambda row: row["answers_per_s"])  # fmt: skip
     report(rows, args, console)
 
 
