@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,26 +26,37 @@ http {{
     access_log off;
     client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
     uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-    server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok"; }} }}
+    default_type {content_type};
+    server {{ listen 127.0.0.1:{port}; location / {{ return {status} '{body}'; }} }}
 }}
 """
 
 
-def nginx_static(seconds: int, connections: int, threads: int, own_session: bool = False
-                 ) -> WrkResult:  # fmt: skip
-    """``own_session``: as a stack's servers run (under supervisord), for the benchmarks
+@contextmanager
+def static_nginx(status: int, body: str, content_type: str = "text/plain",
+                 own_session: bool = False) -> Iterator[tuple[str, int]]:  # fmt: skip
+    """nginx answering every request with ``status`` and ``body``: its base URL and pid.
+
+    ``own_session``: as a stack's servers run (under supervisord), for the benchmarks
     that measure one; else in the benchmark's session, beside wrk (see bench/README.md)."""
     with tempfile.TemporaryDirectory(prefix="couponrush-ceiling-") as folder:
         port = free_port()
         conf = Path(folder) / "nginx.conf"
-        conf.write_text(NGINX_STATIC.format(d=folder, port=port))
+        conf.write_text(NGINX_STATIC.format(d=folder, port=port, status=status, body=body,
+                                            content_type=content_type))  # fmt: skip
         server = spawn(nginx_argv(conf), Path(folder) / "stdout.log", new_session=own_session)
+        url = f"http://127.0.0.1:{port}"
         try:
-            url = f"http://127.0.0.1:{port}/"
-            wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, "nginx", 10)
-            return wrk(url, seconds, connections, threads, script=None)
+            wait_until(lambda: httpx.get(url, timeout=1).status_code == status, "nginx", 10)
+            yield url, server.pid
         finally:
             stop(server, timeout_s=10)
+
+
+def nginx_static(seconds: int, connections: int, threads: int, own_session: bool = False
+                 ) -> WrkResult:  # fmt: skip
+    with static_nginx(200, "ok", own_session=own_session) as (url, _):
+        return wrk(f"{url}/", seconds, connections, threads, script=None)
 
 
 def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:

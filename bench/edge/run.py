@@ -14,14 +14,13 @@ Throughput as ratios to (a), and the CPU time the serving processes spent per an
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.ceilings import static_nginx
 from bench.common import (
     WrkResult,
     arguments,
@@ -33,25 +32,10 @@ from bench.common import (
     wrk,
 )
 from couponrush.settings import Settings
-from couponrush.stack.commands import nginx_argv
 from couponrush.stack.local import Stack
-from couponrush.stack.procs import free_port, spawn, stop
 from couponrush.stack.ready import wait_until
 
 EVENT = "bench-edge"
-STATIC = """
-worker_processes auto;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-    default_type application/problem+json;
-    server {{ listen 127.0.0.1:{port}; location / {{ return 410 '{body}'; }} }}
-}}
-"""
 
 
 def measured(url: str, pids: list[int], args: Any) -> dict[str, Any]:
@@ -64,19 +48,9 @@ def measured(url: str, pids: list[int], args: Any) -> dict[str, Any]:
 
 @contextmanager
 def static_410(body: str) -> Iterator[tuple[str, list[int]]]:
-    with tempfile.TemporaryDirectory(prefix="couponrush-edge-") as folder:
-        port = free_port()
-        conf = Path(folder) / "nginx.conf"
-        conf.write_text(STATIC.format(d=folder, port=port, body=body))
-        # A session of its own, as the stack's servers run under supervisord: the scheduler
-        # shares the CPU between sessions first (bench/README.md).
-        server = spawn(nginx_argv(conf), Path(folder) / "stdout.log", new_session=True)
-        url = f"http://127.0.0.1:{port}/v1/events/{EVENT}/issue"
-        try:
-            wait_until(lambda: httpx.post(url, timeout=1).status_code == 410, "nginx", 10)
-            yield url, [server.pid]
-        finally:
-            stop(server, timeout_s=10)
+    """nginx answering the edge's 410 body (in a session of its own, as the stack runs)."""
+    with static_nginx(410, body, "application/problem+json", own_session=True) as (url, pid):
+        yield f"{url}/v1/events/{EVENT}/issue", [pid]
 
 
 def pids_of(stack: Stack, prefix: str) -> list[int]:
