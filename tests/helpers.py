@@ -58,6 +58,11 @@ def run_cli(args: list[str], env: dict[str, str], check: bool = False,
     return done
 
 
+def stack_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """A command against a local stack (``up`` may take a while)."""
+    return run_cli(list(args), env, timeout=120)
+
+
 async def poll(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float) -> None:
     """Await ``check`` until true, or fail at the deadline."""
     deadline = time.monotonic() + timeout_s

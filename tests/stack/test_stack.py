@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import CLI, local_stack_env
-
-
-@pytest.fixture
-def stack_env() -> Iterator[dict[str, str]]:
-    with local_stack_env(workers=1) as env:
-        yield env
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
+from tests.helpers import stack_cli
 
 
 def assert_secrets_private(var: Path, token: str) -> None:
@@ -49,9 +36,9 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         stack_env["COUPONRUSH_STACK_REDIS_PORT"] = str(squatter.getsockname()[1])
-        up = _cli(stack_env, "up")
+        up = stack_cli(stack_env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
-    status = json.loads(_cli(stack_env, "status", "--json").stdout)
+    status = json.loads(stack_cli(stack_env, "status", "--json").stdout)
     assert status["running"] is True
     assert status["url"] == f"http://127.0.0.1:{stack_env['COUPONRUSH_GATEWAY_PORT']}"
     assert len(status["app_sockets"]) == 1
@@ -68,24 +55,24 @@ def test_up_status_issue_down(stack_env: dict[str, str]) -> None:
     assert len(status["metrics"]) == 3  # the app workers' sum, the consumer, the gateway
     assert status["database_url"].startswith("postgresql://")
     assert all(p["state"] == "RUNNING" for p in status["processes"])
-    assert _cli(stack_env, "up").returncode == 0  # idempotent
+    assert stack_cli(stack_env, "up").returncode == 0  # idempotent
     assert_secrets_private(Path(stack_env["COUPONRUSH_VAR_DIR"]), status["admin_token"])
 
-    assert _cli(stack_env, "event", "create", "stack-e1", "--stock", "1").returncode == 0
-    assert _cli(stack_env, "issue", "stack-e1", "alice").returncode == 0
-    assert _cli(stack_env, "issue", "stack-e1", "bob").returncode == 1  # sold out
+    assert stack_cli(stack_env, "event", "create", "stack-e1", "--stock", "1").returncode == 0
+    assert stack_cli(stack_env, "issue", "stack-e1", "alice").returncode == 0
+    assert stack_cli(stack_env, "issue", "stack-e1", "bob").returncode == 1  # sold out
     shown = httpx.get(f"{status['url']}/v1/events/stack-e1").json()
     assert (shown["issued"], shown["remaining"], shown["status"]) == (1, 0, "sold_out")
 
     # `up` on a running stack applies changed gateway limits (a graceful nginx reload).
     tight = {**stack_env, "COUPONRUSH_CLIENT_RATE_PER_S": "1", "COUPONRUSH_CLIENT_BURST": "1"}
-    assert _cli(tight, "up").returncode == 0
+    assert stack_cli(tight, "up").returncode == 0
     codes = [httpx.get(f"{status['url']}/v1/events/stack-e1").status_code for _ in range(5)]
     assert codes[0] == 200
     assert 429 in codes, codes
 
-    assert _cli(stack_env, "down").returncode == 0
-    after = _cli(stack_env, "status", "--json")
+    assert stack_cli(stack_env, "down").returncode == 0
+    after = stack_cli(stack_env, "status", "--json")
     assert after.returncode == 3
     assert json.loads(after.stdout)["running"] is False
     with pytest.raises(httpx.ConnectError):

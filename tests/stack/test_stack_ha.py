@@ -4,16 +4,14 @@ sale through the gateway that reaches the database, and a killed node that `up` 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from couponrush.stack import redis_nodes
 from couponrush.stack.ready import wait_until
-from tests.helpers import CLI, local_stack_env
+from tests.helpers import stack_cli
 
 ROLES = {
     "cluster": {"primary": 3, "replica": 3},
@@ -21,25 +19,14 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def stack_env() -> Iterator[dict[str, str]]:
-    with local_stack_env(workers=1) as env:
-        yield env
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
-
-
 def _status(env: dict[str, str]) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(_cli(env, "status", "--json").stdout)
+    found: dict[str, Any] = json.loads(stack_cli(env, "status", "--json").stdout)
     return found
 
 
 @pytest.mark.parametrize("mode", ["sentinel", "cluster"])
 def test_up_with_replicas_serves_and_heals(stack_env: dict[str, str], mode: str) -> None:
-    up = _cli(stack_env, "up", "--redis", mode)
+    up = stack_cli(stack_env, "up", "--redis", mode)
     assert up.returncode == 0, up.stdout + up.stderr
     status = _status(stack_env)
     assert status["redis_mode"] == mode
@@ -47,17 +34,17 @@ def test_up_with_replicas_serves_and_heals(stack_env: dict[str, str], mode: str)
     assert Counter(n["role"] for n in nodes) == ROLES[mode]
     assert all(isinstance(n["pid"], int) and n["addr"].startswith("127.0.0.1:") for n in nodes)
 
-    assert _cli(stack_env, "event", "create", "ha-e1", "--stock", "2").returncode == 0
-    assert _cli(stack_env, "issue", "ha-e1", "alice").returncode == 0
+    assert stack_cli(stack_env, "event", "create", "ha-e1", "--stock", "2").returncode == 0
+    assert stack_cli(stack_env, "issue", "ha-e1", "alice").returncode == 0
 
     def reconciled() -> bool:
-        return _cli(stack_env, "reconcile", "ha-e1").returncode == 0
+        return stack_cli(stack_env, "reconcile", "ha-e1").returncode == 0
 
     wait_until(reconciled, "alice's row in the database", 30)
 
     replica = next(int(n["addr"].rsplit(":", 1)[1]) for n in nodes if n["role"] == "replica")
     redis_nodes.kill(replica)  # a node with replicas stays down until `up` starts it again
     assert {n["role"] for n in _status(stack_env)["redis_nodes"]} >= {"down"}
-    assert _cli(stack_env, "up").returncode == 0
+    assert stack_cli(stack_env, "up").returncode == 0
     assert Counter(n["role"] for n in _status(stack_env)["redis_nodes"]) == ROLES[mode]
-    assert _cli(stack_env, "down").returncode == 0
+    assert stack_cli(stack_env, "down").returncode == 0
