@@ -34,29 +34,30 @@ class FrozenStore:
         self._redis = redis
 
     async def stamp(self, event_id: str) -> Stamp | None:
-        keys = event_keys(event_id)
-        with translated():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hget(keys.meta, "created_at")
-                pipe.get(keys.stock)
-                pipe.hlen(keys.participants)
-                pipe.exists(keys.fence)
-                created_at, stock, count, fenced = await pipe.execute()
+        created_at, stock, count, fenced = await self._read(event_id, winners=False)
         return stamp_of(event_id, created_at, stock, count, fenced)
 
     async def frozen(self, event_id: str) -> Frozen | None:
-        keys = event_keys(event_id)
-        with translated():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hget(keys.meta, "created_at")
-                pipe.get(keys.stock)
-                pipe.hgetall(keys.participants)
-                pipe.exists(keys.fence)
-                created_at, stock, raw, fenced = await pipe.execute()
+        created_at, stock, raw, fenced = await self._read(event_id, winners=True)
         stamp = stamp_of(event_id, created_at, stock, len(raw), fenced)
         if stamp is None or not stamp.sold_out:
             return None
         return Frozen(stamp, {user: decode_participant(value) for user, value in raw.items()})
+
+    async def _read(self, event_id: str, winners: bool) -> list[Any]:
+        """created_at, stock, the winners (or only their count) and the fence, at once."""
+        keys = event_keys(event_id)
+        with translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(keys.meta, "created_at")
+                pipe.get(keys.stock)
+                if winners:
+                    pipe.hgetall(keys.participants)
+                else:
+                    pipe.hlen(keys.participants)
+                pipe.exists(keys.fence)
+                found: list[Any] = await pipe.execute()
+        return found
 
     async def sold_out(self, max_winners: int) -> list[Stamp]:
         """The stamps of every sold-out event with at most ``max_winners`` winners: one
