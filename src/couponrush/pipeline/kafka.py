@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -76,12 +76,25 @@ async def ensure_topics(bootstrap: str, *topics: str) -> None:
 
 
 class KafkaPublisher:
-    def __init__(self, producer: Producer, topic: str) -> None:
-        self._producer = producer
+    """A batch that fails is sent again whole by a new producer: after a message timed out
+    in flight, an idempotent producer's sequence state can stay broken for good (measured:
+    fenced on every later batch after a 30-s broker outage), and a fresh producer id is the
+    one way out. What the old one did deliver comes again; the consumer's insert absorbs it."""
+
+    def __init__(self, make: Callable[[], Producer], topic: str) -> None:
+        self._make = make
+        self._producer = make()
         self._topic = topic
 
     async def publish(self, wins: Sequence[Win]) -> None:
         """Produce the batch and wait for every delivery report; any failure -> retry all."""
+        try:
+            await self._publish(wins)
+        except BrokerUnavailable:
+            await self._renew()
+            raise
+
+    async def _publish(self, wins: Sequence[Win]) -> None:
         failed: list[KafkaError] = []
 
         def report(err: KafkaError | None, _msg: Message) -> None:
@@ -105,6 +118,10 @@ class KafkaPublisher:
             except BufferError:  # the local queue is full: let deliveries drain first
                 await asyncio.to_thread(self._producer.poll, 0.1)
 
+    async def _renew(self) -> None:
+        old, self._producer = self._producer, self._make()
+        await asyncio.to_thread(_discard, old)
+
     async def probe(self, timeout_s: float = 5) -> None:
         """The topic's metadata from the brokers: raises while Kafka cannot be reached."""
         with translated():
@@ -112,3 +129,9 @@ class KafkaPublisher:
 
     async def close(self, timeout_s: float = 10) -> None:
         await asyncio.to_thread(self._producer.flush, timeout_s)
+
+
+def _discard(producer: Producer) -> None:
+    """Drop what it still holds (it is sent again); it is destroyed in this thread."""
+    producer.purge()
+    producer.poll(0)

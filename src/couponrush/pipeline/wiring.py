@@ -164,8 +164,8 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     try:
         await _topics(s, metrics)
         source = stream_source(s, redis, s.relay_group)
-        publisher = kafka.KafkaPublisher(Producer(kafka.producer_conf(s.kafka_bootstrap)),
-                                         s.kafka_topic)  # fmt: skip
+        conf = kafka.producer_conf(s.kafka_bootstrap)
+        publisher = kafka.KafkaPublisher(lambda: Producer(conf), s.kafka_topic)
         await _reached(publisher.probe, "sink", s, metrics)
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")
         sampler = Sampler(redis, metrics, s.relay_group, s.metrics_interval_s,

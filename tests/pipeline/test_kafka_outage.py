@@ -1,0 +1,71 @@
+"""The relay's publisher against a real broker that goes away for longer than a message may
+wait: once it is back, a batch gets through again (the producer that failed is replaced)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+import pytest
+from confluent_kafka import Producer
+
+from couponrush.core.errors import BrokerUnavailable
+from couponrush.core.win import Win
+from couponrush.pipeline import kafka
+from tests.fakes import delivery
+from tests.fixtures.kafka import Broker
+
+TOPIC = "outage.issued"
+TIMEOUT_MS = 1500  # a message's delivery timeout, well under the outage
+
+
+def wins(first: int, count: int) -> list[Win]:
+    found = [delivery("e-outage", f"u{n}", n).win for n in range(first, first + count)]
+    return [w for w in found if w is not None]
+
+
+def publisher(bootstrap: str, made: list[Producer]) -> kafka.KafkaPublisher:
+    conf = {**kafka.producer_conf(bootstrap), "message.timeout.ms": TIMEOUT_MS}
+
+    def make() -> Producer:
+        made.append(Producer(conf))
+        return made[-1]
+
+    return kafka.KafkaPublisher(make, TOPIC)
+
+
+async def published_within(pub: kafka.KafkaPublisher, batch: list[Win], deadline_s: float,
+                           failed: Callable[[], None]) -> bool:  # fmt: skip
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            await pub.publish(batch)
+            return True
+        except BrokerUnavailable:
+            failed()
+    return False
+
+
+@pytest.mark.timeout(90)
+async def test_a_batch_gets_through_after_an_outage_longer_than_a_message_waits(
+    own_broker: Broker,
+) -> None:
+    await kafka.ensure_topics(own_broker.bootstrap, TOPIC)
+    made: list[Producer] = []
+    pub = publisher(own_broker.bootstrap, made)
+    await pub.publish(wins(0, 50))
+    failures: list[None] = []
+    os.kill(own_broker.process.pid, signal.SIGSTOP)
+    try:
+        # messages time out in flight while the broker hears nothing
+        assert not await published_within(pub, wins(50, 50), 4 * TIMEOUT_MS / 1000,
+                                          lambda: failures.append(None))  # fmt: skip
+    finally:
+        os.kill(own_broker.process.pid, signal.SIGCONT)
+    assert failures, "a batch sent into the outage must fail, not hang"
+    later = wins(50, 200)
+    assert await published_within(pub, later, 30, lambda: failures.append(None))
+    assert len(made) == 1 + len(failures), "each failed batch gets a new producer"
+    await pub.close()
