@@ -22,6 +22,12 @@ def chaos(
     ),
     out: Annotated[Path | None, typer.Option(help="Folder for chaos.md and chaos.json")] = None,
     docs: Annotated[Path | None, typer.Option(help="Also put the table in this page")] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            help="Keep every stack's folder (logs, data); a failed scenario's is kept anyway"
+        ),
+    ] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the scenarios and stop")] = False,
 ) -> None:
     """Inject one fault mid-burst per scenario (kills, outages, a Redis restart or failover,
@@ -41,14 +47,14 @@ def chaos(
     if unknown or not chosen:
         raise typer.BadParameter(f"unknown scenarios {sorted(unknown)}; see --list")
     settings = Settings()
-    outcomes = runner.run(chosen, sizes.SHORT if short else sizes.FULL, settings, console)
+    outcomes = runner.run(chosen, sizes.SHORT if short else sizes.FULL, settings, console, keep)
     folder = out or settings.var_dir / "chaos" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     md, js = table.write(outcomes, short, folder)
     console.print(table.markdown(outcomes))
     console.print(f"table: {md}  json: {js}")
     if docs is not None:
         table.into_docs(outcomes, docs, _note(short))
-    if not all(o.check.ok and o.recovered_after_s is not None for o in outcomes):
+    if not all(o.passed for o in outcomes):
         raise typer.Exit(1)
 
 

@@ -24,9 +24,10 @@ from couponrush.stack.state import StackState
 
 
 @contextmanager
-def chaos_stack(base: Settings, fault: Fault) -> Iterator[Stack]:
+def chaos_stack(base: Settings, fault: Fault, keep: list[Path] | None = None) -> Iterator[Stack]:
     """A stack in a folder of its own, trusting the load generator's loopback hop, stopped
-    and removed afterwards."""
+    and removed afterwards; kept instead (its logs and data) when the caller put its folder
+    in ``keep`` meanwhile."""
     folder = Path(tempfile.mkdtemp(prefix="couponrush-chaos-"))
     folder.chmod(0o755)  # PostgreSQL runs as its own account and must reach it
     settings = base.model_copy(update={"var_dir": folder / "var", "trusted_proxies": [
@@ -36,15 +37,19 @@ def chaos_stack(base: Settings, fault: Fault) -> Iterator[Stack]:
         yield stack
     finally:
         stack.down()
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder not in (keep or ()):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console) -> list[Outcome]:
+def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
+        keep: bool = False) -> list[Outcome]:  # fmt: skip
+    """``keep``: leave every stack's folder behind; one whose scenario failed is left anyway."""
     outcomes: list[Outcome] = []
     ordered = sorted(faults, key=_kind)
+    kept: list[Path] = []
     for kind, group in groupby(ordered, key=_kind):
         members = list(group)
-        with chaos_stack(base, members[0]) as stack:
+        with chaos_stack(base, members[0], kept) as stack:
             with console.status(f"starting a {'/'.join(kind)} stack…"):
                 state = stack.up(queue=members[0].queue, redis=members[0].redis,
                                  prometheus=False)  # fmt: skip
@@ -55,7 +60,11 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console) -
                 outcome = asyncio.run(_one(stack, state, pointed, fault, size))
                 console.print(_line(outcome))
                 outcomes.append(outcome)
+                if keep or not outcome.passed:
+                    kept.append(stack.settings.var_dir.parent)
                 stack.up()  # start again whatever the fault left stopped
+        if kept and kept[-1] == stack.settings.var_dir.parent:
+            console.print(f"  stack kept for inspection: {kept[-1]}")
     return outcomes
 
 

@@ -46,6 +46,10 @@ class Outcome:
     shed_503: int  # 503 answers from the fault until recovery
     recovered_after_s: float | None  # from the end of the fault; None: not in time
 
+    @property
+    def passed(self) -> bool:
+        return self.check.ok and self.recovered_after_s is not None
+
     def to_json(self) -> dict[str, Any]:
         return {"scenario": self.fault.name, "fault": self.fault.what,
                 "outage_s": self.size.outage_s if self.fault.lasts else 0.0,
