@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -47,6 +48,8 @@ def chaos(
     if unknown or not chosen:
         raise typer.BadParameter(f"unknown scenarios {sorted(unknown)}; see --list")
     settings = Settings()
+    # A stopped run (SIGTERM as well as Ctrl-C) still stops and removes its stacks.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     outcomes = runner.run(chosen, sizes.SHORT if short else sizes.FULL, settings, console, keep)
     folder = out or settings.var_dir / "chaos" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     md, js = table.write(outcomes, short, folder)
