@@ -8,6 +8,7 @@ import os
 import random
 import signal
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -36,13 +37,31 @@ def info(port: int, section: str) -> dict[str, Any]:
         return found
 
 
-def cluster_port() -> int:
-    """A free port whose cluster bus port (+10000) is free too."""
-    for _ in range(200):
-        port = random.randint(20_000, 55_000)
-        if port_is_free(port) and port_is_free(port + CLUSTER_BUS_OFFSET):
-            return port
-    raise StackError("no free port pair for a Redis Cluster node")
+def cluster_ports(count: int) -> list[int]:
+    """``count`` free ports whose cluster bus ports (+10000) are free too, all distinct and
+    all below the kernel's ephemeral range: a port from that range can be taken by any
+    outgoing connection between this check and the node's start."""
+    low = _ephemeral_low()
+    chosen: set[int] = set()
+    for _ in range(count * 200):
+        port = random.randint(1_024, low - CLUSTER_BUS_OFFSET - 1)
+        pair = {port, port + CLUSTER_BUS_OFFSET}
+        if not pair & _with_buses(chosen) and all(port_is_free(p) for p in pair):
+            chosen.add(port)
+            if len(chosen) == count:
+                return sorted(chosen)
+    raise StackError("no free port pairs for the Redis Cluster nodes")
+
+
+def _with_buses(ports: set[int]) -> set[int]:
+    return ports | {p + CLUSTER_BUS_OFFSET for p in ports}
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
 
 
 def node_pid(port: int) -> int:
@@ -85,7 +104,7 @@ def layout(mode: str, first_port: int) -> tuple[list[int], list[int]]:
     """The data nodes' and the sentinels' ports of a mode; ``first_port`` leads the data
     nodes (standalone: the only one; sentinel: the first primary)."""
     if mode == "cluster":
-        return [cluster_port() for _ in range(6)], []
+        return cluster_ports(6), []
     if mode == "sentinel":
         return [first_port, *[free_port() for _ in range(2)]], [free_port() for _ in range(3)]
     return [first_port], []
