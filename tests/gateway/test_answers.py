@@ -70,18 +70,20 @@ def test_request_ids_are_echoed_on_every_answer_and_passed_to_the_app(
     assert line["status"] == 200
 
 
-def test_internal_routes_are_not_reachable_through_the_gateway(
+def test_internal_routes_and_the_app_metrics_are_not_reachable_through_the_gateway(
     app_pool: AppPool, start_gateway: GatewayFactory
 ) -> None:
     gw = start_gateway(app_pool)
     token = {"Authorization": f"Bearer {app_pool.feed_token}"}
     with httpx.Client(base_url=gw.url, timeout=5) as http:
         for path in ("/internal/edge/soldout", "/%69nternal/edge/soldout",
-                     "/v1/../internal/edge/soldout", "/internal/", "/_gw/400"):  # fmt: skip
+                     "/v1/../internal/edge/soldout", "/internal/", "/_gw/400", "/metrics",
+                     "/%6detrics", "/v1/../metrics"):  # fmt: skip
             problem(http.get(path, headers=token), 404, "not_found")
     with app_pool.direct() as direct:  # the workers do serve it, with the token only
         assert direct.get("/internal/edge/soldout", headers=token).status_code == 200
         assert direct.get("/internal/edge/soldout").status_code == 401
+        assert "couponrush_issue_requests_total" in direct.get("/metrics").text
     assert not [line for line in gw.access_log() if line["upstream"]]
 
 
