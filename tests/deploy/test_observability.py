@@ -12,7 +12,7 @@ import pytest
 
 from couponrush.pipeline.metrics import PipelineMetrics, Role
 from couponrush.web.metrics import Metrics
-from tests.deploy.manifests import DEPLOY, ROOT, load_yaml, run
+from tests.deploy.manifests import DEPLOY, ROOT, load_yaml, run, services
 from tests.deploy.metric_names import (
     ALERT_TESTS,
     ALERTS,
@@ -43,6 +43,25 @@ def test_the_rules_are_valid_and_pass_their_unit_tests(promtool: str) -> None:
     tests = sorted(str(p) for p in ALERT_TESTS.glob("*.yml"))
     done = run([promtool, "test", "rules", *tests])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_compose_prometheus_is_valid_and_scrapes_what_the_rules_read(promtool: str) -> None:
+    config = DEPLOY / "prometheus" / "prometheus.yml"
+    done = run([promtool, "check", "config", str(config)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    (doc,) = load_yaml(config.read_text())
+    jobs = {job["job_name"] for job in doc["scrape_configs"]}
+    # RedisDown reads up{job="redis"}; the gateway job needs nginx's Lua module, which the
+    # compose gateway (the official image) lacks.
+    assert {"couponrush-app", "couponrush-consumer", "couponrush-relay", "redis",
+            "postgres", "prometheus"} == jobs  # fmt: skip
+    exporters = {"redis-exporter:9121", "postgres-exporter:9187"}
+    named = {c.get("replacement") for j in doc["scrape_configs"]
+             for c in j.get("relabel_configs", [])}  # fmt: skip
+    named |= {t for j in doc["scrape_configs"] for s in j.get("static_configs", [])
+              for t in s["targets"]}  # fmt: skip
+    assert exporters <= named
+    assert {name.split(":")[0] for name in exporters} <= set(services())
 
 
 def test_every_alert_exists_and_is_shown_firing_by_a_unit_test() -> None:

@@ -71,7 +71,7 @@ def _job(name: str, target: str, path: str = "/metrics") -> dict[str, Any]:
 
 def scrape_jobs(state: StackState) -> list[dict[str, Any]]:
     """Job names as in deploy/prometheus/prometheus.yml, so the rules and the dashboard
-    read the same series in every deployment."""
+    read the same series in every deployment; and the gateway's, which compose lacks."""
     names = {"app": "couponrush-app", "consumer": "couponrush-consumer",
              "relay": "couponrush-relay", "redis-exporter": "redis",
              "postgres-exporter": "postgres"}  # fmt: skip
