@@ -43,3 +43,12 @@ def test_the_edge_polls_at_least_twice_a_lease_and_the_fence_outwaits_the_lease(
 def test_metrics_readers_are_cidrs_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUPONRUSH_GATEWAY_METRICS_FROM", "10.0.0.0/8, 192.168.1.7")
     assert Settings().gateway_metrics_from == ["10.0.0.0/8", "192.168.1.7/32"]
+
+
+def test_jwt_algorithms_are_the_asymmetric_families_only() -> None:
+    families = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                "ES512", "EdDSA"]  # fmt: skip
+    assert Settings(jwt_algorithms=families).jwt_algorithms == families
+    for symmetric in ("HS256", "HS512", "none"):
+        with pytest.raises(ValidationError, match="jwt_algorithms"):
+            Settings(jwt_algorithms=["RS256", symmetric])
