@@ -12,6 +12,7 @@ The one place that tells standalone, Sentinel and Cluster apart when connecting:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
@@ -51,13 +52,18 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError,
 FAILOVER_REPLIES = (MovedError, AskError, TryAgainError, ClusterDownError, ReadOnlyError,
                     MasterDownError, BusyLoadingError)  # fmt: skip
 _FAILOVER_PREFIXES = ("NOREPLICAS", "MASTERDOWN", "LOADING", "CLUSTERDOWN", "READONLY")
+# redis-py's pipelines put the failing command in front of the server's reply:
+# "Command # 1 (XACK …) of pipeline caused error: ('NOREPLICAS …',)".
+_IN_PIPELINE = re.compile(r"^Command # \d+ \(.*?\) of pipeline caused error: \(?'?")
 
 
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means "Redis cannot take this now" (503) rather than a bug."""
     if isinstance(exc, (*UNREACHABLE, *FAILOVER_REPLIES)):
         return True
-    return isinstance(exc, ResponseError) and str(exc).startswith(_FAILOVER_PREFIXES)
+    if not isinstance(exc, ResponseError):
+        return False
+    return _IN_PIPELINE.sub("", str(exc), count=1).startswith(_FAILOVER_PREFIXES)
 
 
 @contextmanager
