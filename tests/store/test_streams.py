@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
-from couponrush.store.streams import entries_of, trim_acknowledged
+from couponrush.store.streams import entries_of, stream_gone, trim_acknowledged
 
 S = "coupon:{e}:outbox"
 
@@ -21,3 +22,13 @@ def test_entries_from_every_reply_shape() -> None:
 
 async def test_trimming_a_stream_that_is_gone_is_a_no_op(redis: Redis) -> None:
     await trim_acknowledged(redis, "coupon:{gone}:outbox")
+
+
+def test_a_stream_that_is_gone_is_recognised_also_inside_a_pipeline() -> None:
+    nogroup = ResponseError("NOGROUP No such key 'coupon:{e}:outbox' or consumer group 'g'")
+    unblocked = "UNBLOCKED the stream key no longer exists"
+    piped = ResponseError("Command # 2 (XREADGROUP GROUP g c STREAMS coupon:{e}:outbox >) of "
+                          f"pipeline caused error: ('{unblocked}',)")  # fmt: skip
+    assert stream_gone(nogroup)
+    assert stream_gone(piped)
+    assert not stream_gone(ResponseError("ERR syntax error"))

@@ -57,13 +57,16 @@ _FAILOVER_PREFIXES = ("NOREPLICAS", "MASTERDOWN", "LOADING", "CLUSTERDOWN", "REA
 _IN_PIPELINE = re.compile(r"^Command # \d+ \(.*?\) of pipeline caused error: \(?'?")
 
 
+def server_reply(exc: BaseException) -> str:
+    """The server's error reply in ``exc``, without what a pipeline put in front of it."""
+    return _IN_PIPELINE.sub("", str(exc), count=1)
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means "Redis cannot take this now" (503) rather than a bug."""
     if isinstance(exc, (*UNREACHABLE, *FAILOVER_REPLIES)):
         return True
-    if not isinstance(exc, ResponseError):
-        return False
-    return _IN_PIPELINE.sub("", str(exc), count=1).startswith(_FAILOVER_PREFIXES)
+    return isinstance(exc, ResponseError) and server_reply(exc).startswith(_FAILOVER_PREFIXES)
 
 
 @contextmanager

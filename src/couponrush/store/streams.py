@@ -10,7 +10,7 @@ from redis.exceptions import ResponseError
 from couponrush.core.errors import BadMessage
 from couponrush.core.ports import Delivery
 from couponrush.core.win import Win, parse_entry
-from couponrush.store.client import RedisClient
+from couponrush.store.client import RedisClient, server_reply
 from couponrush.store.keys import event_keys, event_of
 
 Entry = tuple[str, dict[str, str] | None]
@@ -42,7 +42,7 @@ def _fields(raw: Any) -> dict[str, str] | None:
 
 def stream_gone(exc: Exception) -> bool:
     """The stream or its group is not there (any more)."""
-    text = str(exc)
+    text = server_reply(exc)
     return text.startswith(("NOGROUP", "UNBLOCKED")) or "no such key" in text.lower()
 
 
