@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import httpx
 from couponrush.stack.ready import wait_until
 from tests.helpers import create_event
 
-from .conftest import AppPool, Gateway
+from .conftest import AppPool, Gateway, start_pool
 
 POLL_MS = 50
 LEASE_MS = 1000
@@ -18,6 +19,12 @@ LEASE_MS = 1000
 EDGE = {"edge_poll_ms": POLL_MS, "soldout_lease_ms": LEASE_MS,
         "client_rate_per_s": 100_000, "client_burst": 100_000}  # fmt: skip
 _probes = itertools.count()
+
+
+def start_edge_pool(redis_url: str, folder: Path) -> AppPool:
+    """One worker, so that its counters are exact the moment they are read, with the lease
+    the edge tests wait out."""
+    return start_pool(redis_url, folder, 1, user_rate_per_s="0", soldout_lease_ms=str(LEASE_MS))
 
 
 def issue(url: str, event_id: str, user: str, **headers: str) -> httpx.Response:

@@ -11,15 +11,23 @@ import pytest
 
 from couponrush.stack.ready import wait_until
 
-from .conftest import AppPool, GatewayFactory, start_pool, stop_pool
-from .edge import EDGE, LEASE_MS, at_edge, edge_answers, issue, lines, sold_out, wait_for_edge
+from .conftest import AppPool, GatewayFactory, stop_pool
+from .edge import (
+    EDGE,
+    LEASE_MS,
+    at_edge,
+    edge_answers,
+    issue,
+    lines,
+    sold_out,
+    start_edge_pool,
+    wait_for_edge,
+)
 
 
 @pytest.fixture(scope="module")
 def pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppPool]:
-    """One worker, so that its counters are exact the moment they are read."""
-    pool = start_pool(redis_url, tmp_path_factory.mktemp("edge"), 1, user_rate_per_s="0",
-                      soldout_lease_ms=str(LEASE_MS))  # fmt: skip
+    pool = start_edge_pool(redis_url, tmp_path_factory.mktemp("edge"))
     yield pool
     stop_pool(pool)
 
@@ -109,8 +117,7 @@ def test_with_the_edge_off_every_request_goes_to_the_app(
 def test_a_dead_feed_sends_the_requests_back_to_the_app_within_the_lease(
     redis_url: str, start_gateway: GatewayFactory, tmp_path: Path, event_id: str
 ) -> None:
-    pool = start_pool(redis_url, tmp_path / "pool", 1, user_rate_per_s="0",
-                      soldout_lease_ms=str(LEASE_MS))  # fmt: skip
+    pool = start_edge_pool(redis_url, tmp_path / "pool")
     try:
         gw = start_gateway(pool, **EDGE)
         sold_out(pool, gw, event_id, 1)

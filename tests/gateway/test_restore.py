@@ -18,14 +18,13 @@ from couponrush.store.keys import decode_participant, event_keys
 from tests.fixtures.postgres import PgServer
 from tests.helpers import run_cli
 
-from .conftest import AppPool, GatewayFactory, start_pool, stop_pool
-from .edge import EDGE, LEASE_MS, issue, sold_out, wait_for_edge
+from .conftest import AppPool, GatewayFactory, stop_pool
+from .edge import EDGE, LEASE_MS, issue, sold_out, start_edge_pool, wait_for_edge
 
 
 @pytest.fixture(scope="module")
 def pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppPool]:
-    pool = start_pool(redis_url, tmp_path_factory.mktemp("restore"), 1, user_rate_per_s="0",
-                      soldout_lease_ms=str(LEASE_MS))  # fmt: skip
+    pool = start_edge_pool(redis_url, tmp_path_factory.mktemp("restore"))
     yield pool
     stop_pool(pool)
 
