@@ -77,7 +77,9 @@ class ScriptBatcher:
             self._topology.lost()
             _fail([call], exc)
             return
-        lane = self._lanes.setdefault(route, _Lane())
+        lane = self._lanes.get(route)
+        if lane is None:  # not setdefault: that builds a lane on every call
+            lane = self._lanes[route] = _Lane()
         lane.pending.append(call)
         if not lane.busy:
             lane.busy = True
