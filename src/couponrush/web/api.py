@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from couponrush import __version__
 from couponrush.core.errors import RetryableError
 from couponrush.settings import Settings
+from couponrush.store import client
 from couponrush.web import dashboard, feed, pages
 from couponrush.web.frames import FrameReader
 from couponrush.web.live import LiveHub
@@ -48,8 +49,9 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
-    # RedisClusterException is not a RedisError (a slot map with a hole during a failover).
-    for kind in (RetryableError, RedisError, RedisClusterException, OSError, TimeoutError):
+    # Redis away or failing over (store.client's list; RedisClusterException, a slot map
+    # with a hole, is not a RedisError).
+    for kind in (RetryableError, RedisError, *client.UNREACHABLE):
         app.add_exception_handler(kind, on_unavailable)
 
 

@@ -11,32 +11,26 @@ A gateway answers from an entry only while the fingerprint it loaded is still li
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Header, Response
-
-from couponrush.web.routes import JSONResponse, Svc, problem_response
+from couponrush.web.routes import Bearer, JSONResponse, Svc, bearer_matches, problem_response
 from couponrush.web.schemas import EventId
 
 router = APIRouter(prefix="/internal/edge", include_in_schema=False)
 
-Authorization = Annotated[str | None, Header()]
 
-
-def _refusal(svc: Svc, authorization: str | None) -> Response | None:
+def _refusal(svc: Svc, credentials: Bearer) -> Response | None:
     expected = svc.settings.edge_feed_token.get_secret_value()
-    if not expected:
+    if not expected:  # closed: an empty token must not match an empty secret
         return problem_response(404, "not_found", "The sold-out feed is closed.")
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not bearer_matches(credentials, expected):
         return problem_response(401, "unauthorized", "The feed's bearer token is required.")
     return None
 
 
 @router.get("/soldout")
-async def sold_out_events(svc: Svc, authorization: Authorization = None) -> Response:
-    refused = _refusal(svc, authorization)
+async def sold_out_events(svc: Svc, credentials: Bearer) -> Response:
+    refused = _refusal(svc, credentials)
     if refused is not None:
         return refused
     stamps = await svc.frozen.sold_out(svc.settings.edge_max_winners)
@@ -45,10 +39,8 @@ async def sold_out_events(svc: Svc, authorization: Authorization = None) -> Resp
 
 
 @router.get("/soldout/{event_id}")
-async def sold_out_event(
-    event_id: EventId, svc: Svc, authorization: Authorization = None
-) -> Response:
-    refused = _refusal(svc, authorization)
+async def sold_out_event(event_id: EventId, svc: Svc, credentials: Bearer) -> Response:
+    refused = _refusal(svc, credentials)
     if refused is not None:
         return refused
     found = await svc.frozen.frozen(event_id)

@@ -41,6 +41,7 @@ from couponrush.web.problems import (
     read_body,
     retry_after,
 )
+from couponrush.web.request_id import HEADER as REQUEST_ID_HEADER
 from couponrush.web.request_id import RequestIds
 from couponrush.web.request_id import usable as _usable_request_id
 from couponrush.web.schemas import IssueClaim, IssueRequest
@@ -116,7 +117,7 @@ class IssueEndpoint:
                 content_type = value
             elif name == b"content-length":
                 length = value
-            elif name == b"x-request-id" and _usable_request_id(value):
+            elif name == REQUEST_ID_HEADER and _usable_request_id(value):
                 raw_id = value
             elif name == b"authorization":
                 authorization = value
@@ -140,7 +141,7 @@ class IssueEndpoint:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, (b"x-request-id", raw_id)],
+                "headers": [*headers, (REQUEST_ID_HEADER, raw_id)],
             }
         )
         await send({"type": "http.response.body", "body": payload})
