@@ -16,7 +16,7 @@ from couponrush.db import migrate
 from couponrush.settings import Settings
 from couponrush.stack import monitoring, postgres, redis_ha, redis_nodes
 from couponrush.stack.procs import children, free_port, port_is_free
-from couponrush.stack.programs import environment, gateway_config, prepare, programs
+from couponrush.stack.programs import gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
 from couponrush.stack.state import StackState, load, save
 from couponrush.stack.supervisor import Supervisor, render_conf
@@ -90,7 +90,7 @@ class Stack:
         (self.var / "metrics").mkdir()
         save(self.state_file, state)
         found = programs(self.settings, state, self.var)
-        self.supervisor.start(render_conf(self.var, found, environment(state, self.var)))
+        self.supervisor.start(render_conf(self.var, found, state.environment()))
         try:
             self._wait_stores(state)
             self.supervisor.start_programs([n for n, p in found.items() if not p.autostart])

@@ -30,12 +30,11 @@ def available() -> dict[str, str]:
     return {name: path for name, path in found.items() if path}
 
 
-def app_metrics(state: StackState, var: Path) -> Program:
-    """Every app worker's metrics (their files under var/metrics), summed, on a port:
-    the workers listen on Unix sockets, which Prometheus cannot scrape."""
+def app_metrics(state: StackState, shared: dict[str, str]) -> Program:
+    """Every app worker's metrics (the files ``shared`` names, the workers' environment),
+    summed, on a port: the workers listen on Unix sockets, which Prometheus cannot scrape."""
     port = state.metrics_ports["app"]
-    return Program([*CLI, "app-metrics", "--port", str(port)], autostart=False,
-                   env={"PROMETHEUS_MULTIPROC_DIR": str(var / "metrics")})  # fmt: skip
+    return Program([*CLI, "app-metrics", "--port", str(port)], autostart=False, env=shared)
 
 
 def programs(state: StackState, var: Path) -> dict[str, Program]:

@@ -8,7 +8,6 @@ holds both folders' files as symlinks into deploy/nginx).
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from couponrush.core.errors import ConfigError
 from couponrush.settings import Settings
+from couponrush.stack.state import write_private
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 # Debian's libnginx-mod-http-lua (and the ndk module it needs, loaded first).
@@ -138,7 +138,5 @@ def write_config(settings: Settings, listen: str, app_addrs: Sequence[str], stat
     state_dir.mkdir(parents=True, exist_ok=True)
     conf = state_dir / "nginx.conf"
     text = render(template_text(), values(settings, listen, app_addrs, state_dir, access_log))
-    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    write_private(conf, text)
     return conf

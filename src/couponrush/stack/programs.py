@@ -23,10 +23,6 @@ from couponrush.stack.state import StackState
 from couponrush.stack.supervisor import Program
 
 
-def environment(state: StackState, var: Path) -> dict[str, str]:
-    return state.environment()
-
-
 def gateway_config(settings: Settings, state: StackState, var: Path) -> Path:
     """The gateway's nginx.conf under var/nginx, with the feed's token from the state and
     its JSON access log in var/logs (buffered) when gateway_access_log is on."""
@@ -51,7 +47,7 @@ def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Prog
     for i, sock in enumerate(state.app_sockets):
         serve = [*CLI, "serve", "--uds", sock, "--workers", "1"]
         found[f"app-{i}"] = Program(serve, autostart=False, env=shared)
-    found["app-metrics"] = monitoring.app_metrics(state, var)
+    found["app-metrics"] = monitoring.app_metrics(state, shared)
     found["gateway"] = Program(nginx_argv(conf), autostart=False, stopsignal="QUIT")
     for role, command in (("consumer", "consume"), ("relay", "relay")):
         if role in state.metrics_ports:

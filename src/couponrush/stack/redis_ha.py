@@ -15,8 +15,8 @@ import redis
 from couponrush.core.errors import StackError
 from couponrush.stack.commands import SENTINEL_MASTER
 from couponrush.stack.procs import binary
-from couponrush.stack.ready import wait_until
-from couponrush.stack.redis_nodes import ask, info, kill, pong
+from couponrush.stack.ready import redis_ready, wait_until
+from couponrush.stack.redis_nodes import ask, info, kill
 from couponrush.stack.state import StackState
 from couponrush.store.keys import event_keys
 
@@ -153,7 +153,7 @@ def bring_up(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int]
     """Wait until the started nodes answer, form the cluster if it is new, and wait until
     the whole topology is ready."""
     for port in [*data_ports, *sentinel_ports]:
-        wait_until(pong(port), f"Redis on {port}", timeout_s)
+        wait_until(redis_ready(f"redis://127.0.0.1:{port}"), f"Redis on {port}", timeout_s)
     if mode == "cluster":
         form_cluster(data_ports)
         wait_until(cluster_ready(data_ports), "the Redis Cluster", timeout_s)

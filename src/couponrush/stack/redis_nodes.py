@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +87,6 @@ def kill(port: int) -> int:
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not _answers(port), f"Redis on {port} to go away", 10)
     return pid
-
-
-def pong(port: int) -> Callable[[], bool]:
-    return lambda: bool(ask(port, "PING"))
 
 
 def _answers(port: int) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supervisor.xmlrpc import SupervisorTransport
+from supervisor.xmlrpc import Faults, SupervisorTransport
 
 from couponrush.core.errors import StackError
 from couponrush.stack.state import write_private
@@ -57,9 +57,6 @@ def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, st
             f"priority={10 + priority}", "",
         ]  # fmt: skip
     return "\n".join(lines)
-
-
-_ALREADY_STARTED = 60  # supervisor.xmlrpc.Faults.ALREADY_STARTED
 
 
 class Supervisor:
@@ -121,5 +118,5 @@ class Supervisor:
                 rpc.startProcess(name, False)
             except xmlrpc.client.Fault as fault:
                 # Started in the meantime (supervisord restarts what dies): fine.
-                if fault.faultCode != _ALREADY_STARTED:
+                if fault.faultCode != Faults.ALREADY_STARTED:
                     raise
