@@ -201,6 +201,12 @@ class Settings(BaseSettings):
         return self.soldout_lease_ms / 1000 + _FENCE_MARGIN_S
 
     @property
+    def outbox_group(self) -> str:
+        """The consumer group that drains the outbox: the consumer's in stream mode, the
+        relay's in Kafka mode (the backlog is counted against it)."""
+        return self.consumer_group if self.queue == "stream" else self.relay_group
+
+    @property
     def wait_replicas(self) -> int:
         """Replicas that must confirm a batch of wins before it is answered (0: no WAIT)."""
         if self.redis_wait_replicas is not None:

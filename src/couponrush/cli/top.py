@@ -39,8 +39,7 @@ class Watcher:
     def __init__(self, settings: Settings, event_id: str, urls: Sequence[str]) -> None:
         self._redis: RedisClient = client.connect(settings, 2.0)
         self._store = EventStore(self._redis, Scripts.from_package())
-        self._group = settings.consumer_group if settings.queue == "stream" else (
-            settings.relay_group)  # fmt: skip
+        self._group = settings.outbox_group
         self._event_id, self._urls = event_id, list(urls)
         self._http = httpx.AsyncClient(timeout=2.0)
         self._last: Scrape | None = None

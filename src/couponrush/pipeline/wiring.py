@@ -141,8 +141,7 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
         source = await source_for(s, st.redis, metrics)
         loop = BatchLoop(source, st.letters, metrics, _budget(s), source.name)
         consumer = Consumer(loop, st.db, st.events, signer_for(s))
-        drains_outbox = s.consumer_group if s.queue == "stream" else s.relay_group
-        sampler = Sampler(st.redis, metrics, drains_outbox, s.metrics_interval_s,
+        sampler = Sampler(st.redis, metrics, s.outbox_group, s.metrics_interval_s,
                           s.metrics_max_events)  # fmt: skip
         stop = stop_on_signals()
         log.info("consumer_started", queue=s.queue)

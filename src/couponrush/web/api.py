@@ -65,9 +65,8 @@ async def _flush_metrics(metrics: Metrics) -> None:
 def live_hub(services: Services) -> LiveHub:
     """The dashboard's poller of this worker (it starts with the first viewer)."""
     settings = services.settings
-    group = settings.consumer_group if settings.queue == "stream" else settings.relay_group
-    read = FrameReader(services.events.store, services.redis, services.metrics, group,
-                       settings.queue)  # fmt: skip
+    read = FrameReader(services.events.store, services.redis, services.metrics,
+                       settings.outbox_group, settings.queue)  # fmt: skip
     return LiveHub(read, settings.dashboard_interval_ms / 1000, settings.dashboard_max_viewers)
 
 
