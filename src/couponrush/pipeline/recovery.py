@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from couponrush.core.codes import CodeSigner
@@ -35,9 +34,7 @@ async def reconcile(store: EventStore, db: Repository, signer: CodeSigner, event
 
 async def record(redis: RedisClient, report: Report) -> ReconcileRecord:
     """Keep what the check found in Redis, where the consumers' metrics read it."""
-    breaches = report.breaches()
-    await stats.record_reconcile(redis, report.event_id, breaches)
-    return ReconcileRecord(report.event_id, int(time.time() * 1000), breaches)
+    return await stats.record_reconcile(redis, report.event_id, report.breaches())
 
 
 async def repair(redis: RedisClient, store: EventStore, fence: Fence, report: Report) -> None:

@@ -83,10 +83,13 @@ async def dead_letter_depth(redis: RedisClient) -> int:
     return int(await redis.xlen(DLQ))
 
 
-async def record_reconcile(redis: RedisClient, event_id: str, breaches: dict[str, int]) -> None:
+async def record_reconcile(redis: RedisClient, event_id: str,
+                           breaches: dict[str, int]) -> ReconcileRecord:  # fmt: skip
     """Keep the outcome of a reconcile of ``event_id`` for the metrics (and alerts)."""
-    value = orjson.dumps({"at": int(time.time() * 1000), "breaches": breaches})
+    record = ReconcileRecord(event_id, int(time.time() * 1000), breaches)
+    value = orjson.dumps({"at": record.at_ms, "breaches": breaches})
     await redis.hset(RECONCILE, event_id, value)
+    return record
 
 
 async def reconcile_records(redis: RedisClient, events: Sequence[str]) -> list[ReconcileRecord]:
