@@ -29,11 +29,17 @@ def new_wait_histogram() -> HdrHistogram:
     return new_histogram(MAX_WAIT_US)
 
 
+def _within(value: int, highest: int) -> int:
+    """A histogram's range is 1..highest: anything outside counts at its edge."""
+    return min(max(value, 1), highest)
+
+
 def _record(hists: dict[int, HdrHistogram], key: int, value: int, highest: int) -> None:
+    """``value`` already ``_within`` the range."""
     hist = hists.get(key)
     if hist is None:
         hist = hists[key] = new_histogram(highest)
-    hist.record_value(min(max(value, 1), highest))
+    hist.record_value(value)
 
 
 def _counts() -> defaultdict[int, Counter[str]]:
@@ -66,7 +72,7 @@ class Recorder:
         self.sent_by_s[second] += 1
 
     def answered(self, at_s: float, latency_us: int, status: int, result: str) -> None:
-        value = min(max(latency_us, 1), MAX_LATENCY_US)
+        value = _within(latency_us, MAX_LATENCY_US)
         self.latency.record_value(value)
         _record(self.latency_by_s, int(at_s), value, MAX_LATENCY_US)
         self.answers_by_s[int(at_s)][result] += 1
@@ -80,8 +86,8 @@ class Recorder:
         ``arrived_s``, both in seconds since the opening."""
         self.final[result] += 1
         self.finals_by_s[int(at_s)][result] += 1
-        wait_us = int((at_s - arrived_s) * 1e6)
-        self.waited.record_value(min(max(wait_us, 1), MAX_WAIT_US))
+        wait_us = _within(int((at_s - arrived_s) * 1e6), MAX_WAIT_US)
+        self.waited.record_value(wait_us)
         _record(self.waited_by_s, int(at_s), wait_us, MAX_WAIT_US)
         self.last_final_s = max(self.last_final_s, at_s)
         if result == "sold_out" and self.first_sold_out_s is None:
