@@ -149,9 +149,12 @@ class Settings(BaseSettings):
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"
     # How often the pipeline reads the per-event figures of its metrics from Redis, and for
-    # how many events at most (the first ones by id).
+    # how many events at most (the newest live ones).
     metrics_interval_s: float = Field(default=1.0, gt=0, le=300)
     metrics_max_events: int = Field(default=1000, ge=0, le=100_000)
+    # A finished event (window over, or sold out) stays live this long: in the sweeps, the
+    # gateways' feed and the metrics; then, once its outbox is drained, it leaves them.
+    live_linger_s: float = Field(default=600.0, ge=0, le=86_400)
 
     @field_validator("trusted_proxies", "jwt_algorithms", "gateway_metrics_from", mode="before")
     @classmethod

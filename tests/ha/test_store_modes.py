@@ -104,7 +104,7 @@ async def test_event_store_and_dead_letters(ha: RedisClient, event_id: str) -> N
     assert await store.create(_event(event_id, 3))
     assert not await store.create(_event(event_id, 3))
     assert await store.holds(event_id)
-    await store.restore(_event(event_id, 3), [("a", 1, 1000), ("b", 2, 1001)], 1)
+    await store.restore(_event(event_id, 3), [("a", 1, 1000), ("b", 2, 1001)], [])
     assert await store.issuance(event_id, "b") == (2, 1001)
     await ha.set(event_keys(event_id).stock, 3)
     assert await store.fix_stock(event_id, 3) == 1

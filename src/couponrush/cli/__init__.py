@@ -10,7 +10,19 @@ import os
 
 from pydantic import ValidationError
 
-from couponrush.cli import chaos, dlq, events, observe, pipeline, recovery, rush, serve, stack
+from couponrush.cli import (
+    chaos,
+    dlq,
+    events,
+    observe,
+    pipeline,
+    recovery,
+    rush,
+    season,
+    serve,
+    stack,
+    tokens,
+)
 from couponrush.cli.app import app, console
 from couponrush.core.errors import CouponrushError
 from couponrush.settings import Settings
@@ -25,8 +37,10 @@ __all__ = [
     "pipeline",
     "recovery",
     "rush",
+    "season",
     "serve",
     "stack",
+    "tokens",
 ]
 
 

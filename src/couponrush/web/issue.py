@@ -135,7 +135,7 @@ class IssueEndpoint:
             else:
                 reply = await self._handle(event_id, raw, request_id, authorization)
         status, result, payload, headers = reply
-        self._metrics.count_issue(result, perf_counter() - started)
+        self._metrics.count_issue(result, perf_counter() - started, event_id)
         # Sent inline rather than through a helper: this is the hottest code in the service.
         await send(
             {

@@ -16,7 +16,8 @@ from couponrush.web.schemas import EventId, IssueRequest, IssueResponse, Problem
 _DESCRIPTIONS = {
     400: "malformed_json / bad_request: the request or its body could not be read",
     401: "unauthorized: a valid bearer token is required",
-    403: "forbidden: with signed identity, another user's coupon",
+    403: "forbidden: the token's scope does not allow this (with signed identity: another "
+    "user's coupon)",
     404: "not_found",
     405: "method_not_allowed, with Allow",
     409: "exists / not_open / closed",
@@ -66,9 +67,13 @@ _USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 _UNUSED = ("HTTPValidationError", "ValidationError")
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route for the problems the app itself can give."""
-    return {s: {"model": Problem, "description": _DESCRIPTIONS[s]} for s in statuses}
+def problems(
+    *statuses: int, described: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route for the problems the app itself can give; ``described``
+    says what some of them mean on this route."""
+    said = {**_DESCRIPTIONS, **(described or {})}
+    return {s: {"model": Problem, "description": said[s]} for s in statuses}
 
 
 # Documentation of the hot route, which is served by web.issue.IssueEndpoint.
