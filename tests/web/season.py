@@ -10,23 +10,38 @@ import httpx
 
 from couponrush.core.codes import CodeSigner
 from couponrush.core.event import Event
+from couponrush.core.tokens import Scope
 from couponrush.core.win import Win
+from couponrush.db.access import Tokens
 from couponrush.db.repository import Repository
 from tests.fixtures.app import AppServer
 from tests.fixtures.postgres import PgServer
 from tests.helpers import run_cli
 
 
-def make_token(pg: PgServer, scope: str, name: str | None = None) -> str:
-    """``couponrush tokens create``: its stdout is the token and nothing else."""
+def cli_env(pg: PgServer) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
     env["COUPONRUSH_DATABASE_URL"] = pg.url
+    return env
+
+
+def cli_token(pg: PgServer, scope: str, name: str | None = None) -> str:
+    """``couponrush tokens create``: its stdout is the token and nothing else."""
     args = ["tokens", "create", "--scope", scope, *(["--name", name] if name else [])]
-    done = run_cli(args, env, check=True)
+    done = run_cli(args, cli_env(pg), check=True)
     token = done.stdout.strip()
     assert done.stdout == token + "\n", done.stdout
     assert token.startswith("crt_")
     return token
+
+
+async def make_token(pg: PgServer, scope: Scope, name: str = "test token") -> str:
+    """A token as ``tokens create`` makes it, without a process of its own."""
+    repo = await Repository.connect(pg.url, max_size=1)
+    try:
+        return (await Tokens(repo.pool).create(name, scope))[1]
+    finally:
+        await repo.close()
 
 
 def bearer(token: str) -> dict[str, str]:
