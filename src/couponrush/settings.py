@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # at the gateway and in the app workers' caches. A write that could re-open a sold-out
     # event (restore, repair) fences it and waits this long (plus a margin) first.
     soldout_lease_ms: int = Field(default=2000, ge=100, le=60_000)
+    # The gateway's read timeout for the operator's long calls (a top-up waits out the
+    # lease behind its fence; an export streams); the issue path keeps its own deadline.
+    operator_timeout_s: int = Field(default=30, ge=5, le=3600)
     # App layer: a token bucket per user id in Redis (0 = off) and a bound on in-flight
     # Redis work per worker process (admission control).
     user_rate_per_s: float = Field(default=5.0, ge=0)
@@ -195,6 +198,8 @@ class Settings(BaseSettings):
         # A poll that cannot come twice within the lease lets every answer lapse.
         if self.edge_poll_ms * 2 > self.soldout_lease_ms:
             raise ValueError("edge_poll_ms must be at most half of soldout_lease_ms")
+        if self.operator_timeout_s <= self.fence_wait_s:
+            raise ValueError("operator_timeout_s must exceed the fence's wait (the lease + 0.5 s)")
         return self
 
     @property

@@ -12,10 +12,10 @@ from couponrush.web.openapi import problems
 from couponrush.web.responses import JSONResponse
 from couponrush.web.routes import Bearer, Svc
 from couponrush.web.season import required
-from couponrush.web.season_schemas import AuditEntryModel, AuditPage, Cursor, TokenInfo
+from couponrush.web.season_schemas import AuditEntryModel, AuditPage, Cursor, Text, TokenInfo
 
 router = APIRouter(tags=["access"])
-Name = Annotated[str, Query(min_length=1, max_length=200)]
+Name = Annotated[Text, Query()]
 
 
 @router.get(

@@ -61,6 +61,9 @@ async def patch_event(
     found = await permitted(svc, credentials, "events:write", "events.patch", event_id)
     if isinstance(found, Response):
         return found
+    wrong = body.window_error()
+    if wrong is not None:
+        return problem_response(422, "invalid", wrong)
     asked = body.model_dump(mode="json", exclude_unset=True)
     view = await _lifecycle(svc).amend(
         event_id, change, draft(found, "events.patch", event_id, **asked)

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from couponrush.core.coupon import CODE_RE, CODE_RULE, ORDER_ID_RE, ORDER_ID_RULE, CouponState
@@ -21,7 +28,15 @@ CouponCode = Annotated[
 OrderId = Annotated[
     str, StringConstraints(strict=True, pattern=ORDER_ID_RE), Field(description=ORDER_ID_RULE)
 ]
-TotalStock = Annotated[Stock, Field(ge=1, le=MAX_TOTAL_STOCK)]
+# Spelt out for the schema: beside None (a union), the constraints of Stock's validator
+# would not come out as minimum and maximum.
+TotalStock = Annotated[
+    Stock,
+    Field(ge=1, le=MAX_TOTAL_STOCK),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_TOTAL_STOCK}),
+]
+# Free text of a query: no control characters (the database takes no NUL).
+Text = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\x00-\x1f\x7f]{1,200}$")]
 # A cursor is opaque: only one this API gave is taken (else 422).
 Cursor = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_-]{1,200}$")]
 
@@ -56,9 +71,14 @@ class EventPatch(BaseModel):
             raise ValueError("name cannot be null")
         if "total_stock" in self.model_fields_set and self.total_stock is None:
             raise ValueError("total_stock cannot be null")
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
         return self
+
+    def window_error(self) -> str | None:
+        """A window that ends before it starts (checked by the route, after the token: a
+        request without one is 401 whatever its body)."""
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            return "ends_at must be after starts_at"
+        return None
 
     def amendment(self) -> Amendment:
         return Amendment(
