@@ -159,8 +159,9 @@ class Merged:
     """The winners of an event from every holder of its wins (see ``merge``)."""
 
     winners: dict[str, tuple[int, int]]
-    # Every slot some holder has handed out, the ones a conflict set aside included.
-    slots: list[int]
+    # Every slot some holder has handed out (each once), the ones a conflict set aside
+    # included.
+    slots: set[int]
     conflicts: list[str]
 
 
@@ -168,11 +169,11 @@ def merge(*holders: Sequence[Held]) -> Merged:
     """One winner per user, the first holder's word first (the database, then the wins
     on their way, then what Redis still holds). A user with two slots, or a slot with two
     users, is a conflict: reported, and its slot still counts as handed out."""
-    found = Merged({}, [], [])
+    found = Merged({}, set(), [])
     by_slot: dict[int, str] = {}
     for holder in holders:
         for user, slot, at in holder:
-            found.slots.append(slot)
+            found.slots.add(slot)
             kept = found.winners.get(user)
             if kept is not None:
                 if kept[0] != slot:

@@ -105,6 +105,7 @@ class RestoreReport:
     event_id: str
     restored: Restored
     from_database: int
+    # Winners the database did not hold yet, found on their way (outbox, topic).
     in_flight: int
 
 
@@ -136,4 +137,6 @@ async def restore(
         persisted = [(r.user_id, r.slot, int(r.issued_at.timestamp() * 1000)) for r in rows]
         queued = [(w.user_id, w.slot, w.issued_at_ms) for w in moving]
         restored = await store.restore(event, persisted, queued, row.archived_at is not None)
-    return RestoreReport(event_id, restored, len(rows), len(moving))
+    persisted_users = {r.user_id for r in rows}
+    on_their_way = len({w.user_id for w in moving} - persisted_users)
+    return RestoreReport(event_id, restored, len(rows), on_their_way)

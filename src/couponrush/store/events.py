@@ -137,7 +137,7 @@ class EventStore:
                     raw: Any = await pipe.hgetall(keys.participants)
                     held = [(u, *decode_participant(v)) for u, v in raw.items()]
                     found = merge(persisted, queued, held)
-                    stock = expected_stock(event.total_stock, found.slots)
+                    stock = expected_stock(event.total_stock, sorted(found.slots))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     _rewrite(pipe, keys.participants, found.winners)
                     meta: Any = meta_of(event, _now_ms(), archived)

@@ -1,0 +1,198 @@
+"""bench/season: a new sale after 10,000 past ones, against the first sale of the run.
+
+    .venv/bin/python -m bench.season.run [--past 10000] [--seconds 10] [--connections 64]
+
+In one stack (gateway, app workers, Redis, PostgreSQL, consumer), three phases:
+(a) the first sale: wrk issues through the gateway for --seconds, every request a new
+    user, on an event it cannot sell out; its issuing rate (wins per second between the
+    first and the last win) and its last-row lag (from the last win until the database
+    holds every row), read from the rows themselves;
+(b) --past sales, each created through the API, won once and so sold out: a season's
+    worth of past events, each with its outbox stream, consumer group and rows; then the
+    run waits until they have left the live index (LIVE_LINGER_S is 5 s here, not 10
+    minutes, so that "past" comes within the run);
+(c) a new sale, exactly as (a).
+(c)'s rate and lag as ratios to (a)'s: the target is >= 0.9 for each (the lag ratio is
+(a)'s lag over (c)'s, so that 1 means as good). Nothing the sweeps, the gateways' feed or
+the metrics do may grow with the past sales.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from bench.common import POST_LUA, bench_stack, create_event, write_result, wrk
+from couponrush.stack.state import StackState
+from couponrush.store.keys import LIVE, event_keys
+
+TARGET = 0.9
+# A finished sale counts as "recent" this long in the run (10 minutes by default).
+LINGER_S = 5
+_AT_ONCE = 32
+_DEADLINE_S = 600
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--past", type=int, default=10_000, help="past sales before the new one")
+    parser.add_argument("--seconds", type=int, default=10, help="issuing time per sale")
+    parser.add_argument("--stock", type=int, default=500_000, help="coupons of a measured sale")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=None, help="app workers")
+    parser.add_argument("--out", type=Path, help="JSON result path")
+    return parser.parse_args()
+
+
+async def _rows_settled(db: Any, event_id: str, wins: int) -> None:
+    deadline = time.monotonic() + _DEADLINE_S
+    sql = "SELECT count(*) FROM coupon_issuances WHERE event_id = $1"
+    while await db.fetchval(sql, event_id) < wins:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{event_id}: not {wins} rows within {_DEADLINE_S} s")
+        await asyncio.sleep(0.02)
+
+
+async def measure(state: StackState, event_id: str) -> dict[str, Any]:
+    """The sale's figures from Redis (the winners) and the rows (issued_at, persisted_at)."""
+    redis = Redis.from_url(state.redis_url, decode_responses=True)
+    db = await asyncpg.connect(state.database_url)
+    try:
+        wins = int(await redis.hlen(event_keys(event_id).participants))
+        await _rows_settled(db, event_id, wins)
+        row = await db.fetchrow(
+            "SELECT min(issued_at) AS first, max(issued_at) AS last, "
+            "max(persisted_at) AS landed, percentile_cont(0.99) WITHIN GROUP "
+            "(ORDER BY persisted_at - issued_at) AS p99 FROM coupon_issuances "
+            "WHERE event_id = $1",
+            event_id,
+        )
+    finally:
+        await db.close()
+        await redis.aclose()
+    assert row is not None
+    span = max((row["last"] - row["first"]).total_seconds(), 1e-3)
+    return {
+        "event_id": event_id,
+        "wins": wins,
+        "issuing_rate": wins / span,
+        "last_row_lag_s": (row["landed"] - row["last"]).total_seconds(),
+        "row_lag_p99_s": row["p99"].total_seconds(),
+    }
+
+
+def sale(state: StackState, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    event_id = f"season-{name}-{secrets.token_hex(3)}"
+    create_event(state.url, state.admin_token, event_id, args.stock)
+    url = f"{state.url}/v1/events/{event_id}/issue"
+    print(f"sale {event_id}: wrk for {args.seconds} s …", flush=True)
+    load = wrk(url, args.seconds, args.connections, args.threads, POST_LUA)
+    figures = asyncio.run(measure(state, event_id))
+    with httpx.Client(base_url=state.url, timeout=30) as http:  # done: it leaves the index
+        http.post(f"/v1/events/{event_id}/close", headers=_admin(state))
+    print(
+        f"  {figures['wins']:,} wins, {figures['issuing_rate']:,.0f}/s, last row "
+        f"{figures['last_row_lag_s'] * 1000:.0f} ms after the last win",
+        flush=True,
+    )
+    return {**figures, "requests_per_s": load.rps, "non_2xx": load.non_2xx}
+
+
+def _admin(state: StackState) -> dict[str, str]:
+    return {"Authorization": f"Bearer {state.admin_token}"}
+
+
+async def _past_sale(http: httpx.AsyncClient, prefix: str, i: int) -> None:
+    event_id = f"{prefix}-{i:05d}"
+    body = {"event_id": event_id, "name": f"Past sale {i}", "total_stock": 1}
+    made = await http.post("/v1/events", json=body)
+    if made.status_code not in (200, 201):
+        raise SystemExit(f"creating {event_id}: {made.status_code} {made.text}")
+    await http.post(f"/v1/events/{event_id}/issue", json={"user_id": f"winner-{i}"})
+
+
+async def past_sales(state: StackState, count: int) -> float:
+    """``count`` sold-out sales through the API; the seconds it took."""
+    started = time.monotonic()
+    prefix = f"past-{secrets.token_hex(2)}"
+    limits = httpx.Limits(max_connections=_AT_ONCE)
+    async with httpx.AsyncClient(
+        base_url=state.url, headers=_admin(state), timeout=60, limits=limits
+    ) as http:
+        for start in range(0, count, _AT_ONCE):
+            batch = range(start, min(count, start + _AT_ONCE))
+            await asyncio.gather(*(_past_sale(http, prefix, i) for i in batch))
+            if (start // _AT_ONCE) % 60 == 0:
+                print(f"  past sales: {start + len(batch):,} of {count:,}", flush=True)
+    return time.monotonic() - started
+
+
+async def until_retired(state: StackState, past: int) -> dict[str, Any]:
+    """Wait until the past sales have left the live index; what the stores hold then."""
+    redis = Redis.from_url(state.redis_url, decode_responses=True)
+    db = await asyncpg.connect(state.database_url)
+    try:
+        deadline = time.monotonic() + _DEADLINE_S
+        while int(await redis.zcard(LIVE)) > 0:
+            if time.monotonic() > deadline:
+                raise SystemExit("the past sales did not leave the live index")
+            await asyncio.sleep(0.5)
+        events = int(await db.fetchval("SELECT count(*) FROM coupons"))
+        rows = int(await db.fetchval("SELECT count(*) FROM coupon_issuances"))
+        streams = len([k async for k in redis.scan_iter(match="coupon:{*}:outbox", count=1000)])
+    finally:
+        await db.close()
+        await redis.aclose()
+    return {
+        "past_sales": past,
+        "events_in_database": events,
+        "rows_in_database": rows,
+        "outbox_streams_in_redis": streams,
+        "live_events": 0,
+    }
+
+
+def main() -> None:
+    args = arguments()
+    env = {"COUPONRUSH_LIVE_LINGER_S": str(LINGER_S)}
+    with bench_stack(args.workers, **env) as (_, state):
+        first = sale(state, args, "first")
+        print(f"creating {args.past:,} past sales …", flush=True)
+        took = asyncio.run(past_sales(state, args.past))
+        season = asyncio.run(until_retired(state, args.past))
+        print(f"  {args.past:,} past sales in {took:.0f} s; {season}", flush=True)
+        after = sale(state, args, "after")
+    ratios = {
+        "issuing_rate": round(after["issuing_rate"] / first["issuing_rate"], 3),
+        "last_row_lag": round(first["last_row_lag_s"] / max(after["last_row_lag_s"], 1e-3), 3),
+    }
+    met = {k: v >= TARGET for k, v in ratios.items()}
+    for key, value in ratios.items():
+        print(
+            f"{key}: {value:.2f} of the first sale (target >= {TARGET}): "
+            f"{'met' if met[key] else 'MISSED'}"
+        )
+    doc = {
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "first_sale": first,
+        "season": {**season, "seconds_to_create": round(took, 1)},
+        "new_sale": after,
+        "ratios": ratios,
+        "target": TARGET,
+        "targets_met": met,
+    }
+    print(f"written: {write_result('season', doc, args.out)}")
+
+
+if __name__ == "__main__":
+    main()
