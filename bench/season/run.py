@@ -1,20 +1,22 @@
 """bench/season: a new sale after 10,000 past ones, against the first sale of the run.
 
-    .venv/bin/python -m bench.season.run [--past 10000] [--seconds 10] [--connections 64]
+    .venv/bin/python -m bench.season.run [--past 10000] [--seconds 5] [--rounds 5]
 
 In one stack (gateway, app workers, Redis, PostgreSQL, consumer), three phases:
 (a) the first sale: wrk issues through the gateway for --seconds, every request a new
-    user, on an event it cannot sell out; its issuing rate (wins per second between the
-    first and the last win) and its last-row lag (from the last win until the database
-    holds every row), read from the rows themselves;
+    user, on an event it cannot sell out, --rounds times (an event each); per round its
+    issuing rate (wins per second between its first and last win) and its last-row lag
+    (from its last win until the database holds every row), read from the rows
+    themselves; then single wins, one at a time on a quiet pipeline, and the lag of each;
 (b) --past sales, each created through the API, won once and so sold out: a season's
-    worth of past events, each with its outbox stream, consumer group and rows; then the
+    worth of past events, each with its outbox stream, consumer group and row; then the
     run waits until they have left the live index (LIVE_LINGER_S is 5 s here, not 10
     minutes, so that "past" comes within the run);
 (c) a new sale, exactly as (a).
-(c)'s rate and lag as ratios to (a)'s: the target is >= 0.9 for each (the lag ratio is
-(a)'s lag over (c)'s, so that 1 means as good). Nothing the sweeps, the gateways' feed or
-the metrics do may grow with the past sales.
+(c)'s figures as ratios to (a)'s, the median of the rounds each: the target is >= 0.9 for
+the issuing rate and for the last-row lag (that ratio is (a)'s lag over (c)'s, so that 1
+means as good). The machine is shared: the rounds and the medians are there to damp the
+noise of what else runs on it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +47,9 @@ _DEADLINE_S = 600
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--past", type=int, default=10_000, help="past sales before the new one")
-    parser.add_argument("--seconds", type=int, default=10, help="issuing time per sale")
+    parser.add_argument("--seconds", type=int, default=5, help="issuing time per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of issuing per sale")
+    parser.add_argument("--quiet", type=int, default=15, help="single wins on a quiet pipeline")
     parser.add_argument("--stock", type=int, default=500_000, help="coupons of a measured sale")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -62,8 +67,8 @@ async def _rows_settled(db: Any, event_id: str, wins: int) -> None:
         await asyncio.sleep(0.02)
 
 
-async def measure(state: StackState, event_id: str) -> dict[str, Any]:
-    """The sale's figures from Redis (the winners) and the rows (issued_at, persisted_at)."""
+async def measure(state: StackState, event_id: str) -> dict[str, float]:
+    """One round's figures from Redis (the winners) and the rows (issued_at, persisted_at)."""
     redis = Redis.from_url(state.redis_url, decode_responses=True)
     db = await asyncpg.connect(state.database_url)
     try:
@@ -71,9 +76,7 @@ async def measure(state: StackState, event_id: str) -> dict[str, Any]:
         await _rows_settled(db, event_id, wins)
         row = await db.fetchrow(
             "SELECT min(issued_at) AS first, max(issued_at) AS last, "
-            "max(persisted_at) AS landed, percentile_cont(0.99) WITHIN GROUP "
-            "(ORDER BY persisted_at - issued_at) AS p99 FROM coupon_issuances "
-            "WHERE event_id = $1",
+            "max(persisted_at) AS landed FROM coupon_issuances WHERE event_id = $1",
             event_id,
         )
     finally:
@@ -82,29 +85,74 @@ async def measure(state: StackState, event_id: str) -> dict[str, Any]:
     assert row is not None
     span = max((row["last"] - row["first"]).total_seconds(), 1e-3)
     return {
-        "event_id": event_id,
         "wins": wins,
         "issuing_rate": wins / span,
         "last_row_lag_s": (row["landed"] - row["last"]).total_seconds(),
-        "row_lag_p99_s": row["p99"].total_seconds(),
     }
 
 
-def sale(state: StackState, args: argparse.Namespace, name: str) -> dict[str, Any]:
+async def quiet_lags(state: StackState, event_id: str, count: int) -> list[float]:
+    """Single wins on a quiet pipeline, one after the other's row landed: each one's lag."""
+    db = await asyncpg.connect(state.database_url)
+    lags: list[float] = []
+    try:
+        async with httpx.AsyncClient(base_url=state.url, timeout=30) as http:
+            for i in range(count):
+                await http.post(f"/v1/events/{event_id}/issue", json={"user_id": f"quiet-{i}"})
+                await _rows_settled(db, event_id, i + 1)
+                lag = await db.fetchval(
+                    "SELECT persisted_at - issued_at FROM coupon_issuances "
+                    "WHERE event_id = $1 AND user_id = $2",
+                    event_id,
+                    f"quiet-{i}",
+                )
+                lags.append(lag.total_seconds())
+    finally:
+        await db.close()
+    return lags
+
+
+def _round(state: StackState, args: argparse.Namespace, name: str) -> dict[str, float]:
     event_id = f"season-{name}-{secrets.token_hex(3)}"
     create_event(state.url, state.admin_token, event_id, args.stock)
-    url = f"{state.url}/v1/events/{event_id}/issue"
-    print(f"sale {event_id}: wrk for {args.seconds} s …", flush=True)
-    load = wrk(url, args.seconds, args.connections, args.threads, POST_LUA)
+    load = wrk(
+        f"{state.url}/v1/events/{event_id}/issue",
+        args.seconds,
+        args.connections,
+        args.threads,
+        POST_LUA,
+    )
     figures = asyncio.run(measure(state, event_id))
-    with httpx.Client(base_url=state.url, timeout=30) as http:  # done: it leaves the index
-        http.post(f"/v1/events/{event_id}/close", headers=_admin(state))
+    _close(state, event_id)
     print(
-        f"  {figures['wins']:,} wins, {figures['issuing_rate']:,.0f}/s, last row "
-        f"{figures['last_row_lag_s'] * 1000:.0f} ms after the last win",
+        f"  {event_id}: {figures['wins']:,.0f} wins, {figures['issuing_rate']:,.0f}/s, "
+        f"last row {figures['last_row_lag_s'] * 1000:.0f} ms after the last win",
         flush=True,
     )
     return {**figures, "requests_per_s": load.rps, "non_2xx": load.non_2xx}
+
+
+def sale(state: StackState, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """--rounds rounds of issuing, then the quiet wins; the medians and every round."""
+    print(f"sale {name}: {args.rounds} rounds of {args.seconds} s …", flush=True)
+    rounds = [_round(state, args, f"{name}-{i}") for i in range(args.rounds)]
+    quiet = f"season-{name}-quiet-{secrets.token_hex(3)}"
+    create_event(state.url, state.admin_token, quiet, args.quiet)
+    lags = asyncio.run(quiet_lags(state, quiet, args.quiet))
+    _close(state, quiet)
+    return {
+        "issuing_rate": statistics.median(r["issuing_rate"] for r in rounds),
+        "last_row_lag_s": statistics.median(r["last_row_lag_s"] for r in rounds),
+        "quiet_row_lag_s": statistics.median(lags),
+        "rounds": rounds,
+        "quiet_row_lags_s": lags,
+    }
+
+
+def _close(state: StackState, event_id: str) -> None:
+    """Done: the event may leave the live index."""
+    with httpx.Client(base_url=state.url, timeout=30) as http:
+        http.post(f"/v1/events/{event_id}/close", headers=_admin(state))
 
 
 def _admin(state: StackState) -> dict[str, str]:
@@ -175,7 +223,7 @@ def main() -> None:
         "issuing_rate": round(after["issuing_rate"] / first["issuing_rate"], 3),
         "last_row_lag": round(first["last_row_lag_s"] / max(after["last_row_lag_s"], 1e-3), 3),
     }
-    met = {k: v >= TARGET for k, v in ratios.items()}
+    met = {k: ratios[k] >= TARGET for k in ("issuing_rate", "last_row_lag")}
     for key, value in ratios.items():
         print(
             f"{key}: {value:.2f} of the first sale (target >= {TARGET}): "

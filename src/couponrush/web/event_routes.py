@@ -74,7 +74,7 @@ async def patch_event(
 @router.post(
     "/v1/events/{event_id}/close",
     response_model=EventResponse,
-    responses=problems(401, 403, 404, 405, 409, 422, 503, described={409: "archived"}),
+    responses=problems(401, 403, 404, 405, 409, 415, 422, 503, described={409: "archived"}),
     summary="End issuing now: later answers are closed (admin)",
 )
 async def close_event(event_id: EventId, svc: Svc, credentials: Bearer) -> Response:
@@ -89,7 +89,15 @@ async def close_event(event_id: EventId, svc: Svc, credentials: Bearer) -> Respo
     "/v1/events/{event_id}/archive",
     response_model=EventResponse,
     responses=problems(
-        401, 403, 404, 405, 409, 422, 503, described={409: "not_finished: still open or to come"}
+        401,
+        403,
+        404,
+        405,
+        409,
+        415,
+        422,
+        503,
+        described={409: "not_finished: still open or to come"},
     ),
     summary="Take a finished event out of every sweep, the feed and the metrics (admin)",
 )

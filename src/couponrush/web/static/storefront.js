@@ -5,7 +5,7 @@
 (() => {
   const MAX_ATTEMPTS = 20;
   const DEADLINE_MS = 60_000;
-  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed" };
+  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed", archived: "Over" };
   const $ = (id) => document.getElementById(id);
   const saved = {
     get: (key) => { try { return localStorage.getItem(key); } catch { return null; } },
