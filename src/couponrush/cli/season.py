@@ -83,6 +83,10 @@ def events_list(
     if as_json:
         print_json({"items": items, "next_cursor": cursor})
         return
+    _print_events(items, cursor)
+
+
+def _print_events(items: list[dict[str, Any]], cursor: str | None) -> None:
     table = Table("event", "name", "status", "left", "issued", "starts", "ends", "created")
     for e in items:
         table.add_row(

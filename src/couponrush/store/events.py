@@ -11,7 +11,7 @@ from redis.exceptions import WatchError
 
 from couponrush.core.event import Event, EventView, event_from_meta, meta_of, meta_text, view_of
 from couponrush.core.ports import Winners
-from couponrush.core.reconcile import Held, expected_stock, merge
+from couponrush.core.reconcile import Held, Merged, expected_stock, merge
 from couponrush.store import live
 from couponrush.store.client import RedisClient
 from couponrush.store.keys import decode_participant, encode_participant, event_keys
@@ -133,23 +133,13 @@ class EventStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             for _ in range(_WATCH_TRIES):
                 try:
-                    await pipe.watch(keys.participants, keys.stock, keys.meta)
-                    raw: Any = await pipe.hgetall(keys.participants)
-                    held = [(u, *decode_participant(v)) for u, v in raw.items()]
-                    found = merge(persisted, queued, held)
-                    stock = expected_stock(event.total_stock, sorted(found.slots))
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    _rewrite(pipe, keys.participants, found.winners)
-                    meta: Any = meta_of(event, _now_ms(), archived)
-                    pipe.hset(keys.meta, mapping=meta)
-                    pipe.set(keys.stock, stock)
-                    await pipe.execute()
+                    found, stock = await _rewrite(pipe, event, persisted, queued, archived)
                     break
                 except WatchError:
                     continue
             else:
                 raise RuntimeError("the event kept changing; run restore again")
-        await live.enlist(self._redis, event.event_id)
+        await live.enlist(self._redis, keys.event_id)
         kept = len(set(found.winners) - {u for u, _, _ in (*persisted, *queued)})
         return Restored(
             len(found.winners), kept, max(found.slots, default=0), stock, found.conflicts
@@ -173,9 +163,22 @@ class EventStore:
         raise RuntimeError("stock counter kept changing; run reconcile again")
 
 
-def _rewrite(pipe: Any, participants: str, winners: Winners) -> None:
-    pipe.delete(participants)
-    users = list(winners)
+async def _rewrite(
+    pipe: Any, event: Event, persisted: Sequence[Held], queued: Sequence[Held], archived: bool
+) -> tuple[Merged, int]:
+    """Under WATCH: read what Redis holds, merge it with the others, write it all back."""
+    keys = event_keys(event.event_id)
+    await pipe.watch(keys.participants, keys.stock, keys.meta)
+    raw: Any = await pipe.hgetall(keys.participants)
+    found = merge(persisted, queued, [(u, *decode_participant(v)) for u, v in raw.items()])
+    stock = expected_stock(event.total_stock, sorted(found.slots))
+    pipe.multi()
+    pipe.delete(keys.participants)
+    users = list(found.winners)
     for start in range(0, len(users), _CHUNK):
-        chunk = users[start : start + _CHUNK]
-        pipe.hset(participants, mapping={u: encode_participant(*winners[u]) for u in chunk})
+        chunk = {u: encode_participant(*found.winners[u]) for u in users[start : start + _CHUNK]}
+        pipe.hset(keys.participants, mapping=chunk)
+    pipe.hset(keys.meta, mapping=meta_of(event, _now_ms(), archived))
+    pipe.set(keys.stock, stock)
+    await pipe.execute()
+    return found, stock

@@ -55,6 +55,18 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     async def on_unavailable(_: Request, exc: Exception) -> Response:
         return problem_response(503, "unavailable", _unavailable_detail(exc), headers=retry)
 
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    _install_season_handlers(app)
+    # Redis away or failing over (store.client's list; RedisClusterException, a slot map
+    # with a hole, is not a RedisError).
+    for kind in (RetryableError, RedisError, *client.UNREACHABLE):
+        app.add_exception_handler(kind, on_unavailable)
+
+
+def _install_season_handlers(app: FastAPI) -> None:
+    """The lifecycle's and the coupons' refusals, as problems."""
+
     async def on_refused(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
         return problem_response(status_of(exc), exc.result, exc.detail)
@@ -66,16 +78,10 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     async def on_bad_cursor(_: Request, exc: Exception) -> Response:
         return problem_response(422, "invalid", "cursor: not one this API gave (start without)")
 
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Refused, on_refused)
     app.add_exception_handler(EventNotFound, on_not_found)
     app.add_exception_handler(CouponNotFound, on_not_found)
     app.add_exception_handler(BadCursor, on_bad_cursor)
-    # Redis away or failing over (store.client's list; RedisClusterException, a slot map
-    # with a hole, is not a RedisError).
-    for kind in (RetryableError, RedisError, *client.UNREACHABLE):
-        app.add_exception_handler(kind, on_unavailable)
 
 
 def _unavailable_detail(exc: Exception) -> str:

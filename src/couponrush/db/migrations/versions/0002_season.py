@@ -20,12 +20,22 @@ _TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    _events()
+    _coupon_states()
+    _tokens()
+    _audit()
+
+
+def _events() -> None:
     # Events: archived ones, and the definition of the create request (a repeated create
     # with the same definition answers 200), newest first for the paged list.
     op.add_column("coupons", sa.Column("archived_at", _TZ, nullable=True))
     op.add_column("coupons", sa.Column("definition", sa.Text, nullable=True))
     newest = [sa.text("created_at DESC"), sa.text("id DESC")]
     op.create_index("ix_coupons_newest", "coupons", newest)
+
+
+def _coupon_states() -> None:
     # Coupons after the sale: issued -> redeemed (once, for one order) or revoked.
     op.add_column(
         "coupon_issuances",
@@ -39,6 +49,9 @@ def upgrade() -> None:
         "ck_issuances_state", "coupon_issuances", "state IN ('issued', 'redeemed', 'revoked')"
     )
     op.create_unique_constraint("uq_issuances_coupon_code", "coupon_issuances", ["coupon_code"])
+
+
+def _tokens() -> None:
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
@@ -50,6 +63,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name="uq_api_tokens_hash"),
         sa.CheckConstraint("scope IN ('admin', 'redeemer', 'viewer')", name="ck_api_tokens_scope"),
     )
+
+
+def _audit() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
