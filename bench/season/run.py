@@ -44,6 +44,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bench.common import POST_LUA, bench_stack, cpu_seconds, create_event, write_result, wrk
+from couponrush.client import AsyncClient
 from couponrush.stack.local import Stack
 from couponrush.stack.state import StackState
 from couponrush.store.keys import LIVE, event_keys
@@ -198,13 +199,14 @@ def _admin(state: StackState) -> dict[str, str]:
     return {"Authorization": f"Bearer {state.admin_token}"}
 
 
-async def _past_sale(http: httpx.AsyncClient, prefix: str, i: int) -> None:
+async def _past_sale(client: AsyncClient, prefix: str, i: int) -> None:
+    """One sold-out sale, as an operator's script makes it: the SDK waits out 429/503, and
+    a create sent again answers 200."""
     event_id = f"{prefix}-{i:05d}"
-    body = {"event_id": event_id, "name": f"Past sale {i}", "total_stock": 1}
-    made = await http.post("/v1/events", json=body)
-    if made.status_code not in (200, 201):
-        raise SystemExit(f"creating {event_id}: {made.status_code} {made.text}")
-    await http.post(f"/v1/events/{event_id}/issue", json={"user_id": f"winner-{i}"})
+    await client.create_event(event_id, 1, name=f"Past sale {i}")
+    won = await client.issue(event_id, f"winner-{i}")
+    if not won.won:
+        raise SystemExit(f"{event_id}: no win ({won.result})")
 
 
 async def past_sales(state: StackState, count: int) -> float:
@@ -212,12 +214,10 @@ async def past_sales(state: StackState, count: int) -> float:
     started = time.monotonic()
     prefix = f"past-{secrets.token_hex(2)}"
     limits = httpx.Limits(max_connections=_AT_ONCE)
-    async with httpx.AsyncClient(
-        base_url=state.url, headers=_admin(state), timeout=60, limits=limits
-    ) as http:
+    async with AsyncClient(state.url, admin_token=state.admin_token, limits=limits) as client:
         for start in range(0, count, _AT_ONCE):
             batch = range(start, min(count, start + _AT_ONCE))
-            await asyncio.gather(*(_past_sale(http, prefix, i) for i in batch))
+            await asyncio.gather(*(_past_sale(client, prefix, i) for i in batch))
             if (start // _AT_ONCE) % 60 == 0:
                 print(f"  past sales: {start + len(batch):,} of {count:,}", flush=True)
     return time.monotonic() - started
