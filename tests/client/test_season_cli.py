@@ -33,7 +33,7 @@ async def test_an_operator_lists_tops_up_closes_exports_and_redeems(
     out = tmp_path / "winners.csv"
     exported = run_cli(["events", "export", event_id, "--out", str(out), *at], env, check=True)
     assert "exported 1 winners" in exported.stderr
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [(r["user_id"], r["coupon_code"]) for r in rows] == [("alice", codes["alice"])]
     code = codes["alice"]
     redeemed = run_cli(["coupons", "redeem", code, "--order", "o-1", *at], env, check=True)

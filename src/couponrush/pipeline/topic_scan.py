@@ -10,6 +10,7 @@ topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
@@ -20,6 +21,7 @@ from couponrush.pipeline.kafka import consumer_conf, translated
 
 _TIMEOUT_S = 10.0
 _POLL_S = 0.2
+_QUIET_S = 1.0
 
 
 async def uncommitted(bootstrap: str, topic: str, group: str, event_id: str) -> list[Win]:
@@ -57,22 +59,27 @@ def _positions(consumer: Consumer, topic: str) -> dict[int, tuple[int, int]]:
 
 
 def _read(consumer: Consumer, ends: dict[int, tuple[int, int]], event_id: str) -> list[Win]:
+    """Every message from the starts on: past each partition's end, and then until the
+    topic has been quiet for a moment, since a broker may report an end that is short
+    (the test broker's high watermarks lag)."""
     left = {p: high for p, (_, high) in ends.items()}
     wins: list[Win] = []
     deadline = time.monotonic() + _TIMEOUT_S
-    while left:
+    last_seen = time.monotonic()
+    while left or time.monotonic() - last_seen < _QUIET_S:
         if time.monotonic() > deadline:
+            if not left:
+                break
             raise BrokerUnavailable(f"kafka: the topic's end not reached in {_TIMEOUT_S:g} s")
         msg = consumer.poll(_POLL_S)
         if msg is None or msg.error() is not None:
             continue
+        last_seen = time.monotonic()
         partition, offset = msg.partition(), msg.offset() or 0
         if partition in left and offset + 1 >= left[partition]:
             del left[partition]
-        try:
+        with contextlib.suppress(BadMessage):  # the consumer dead-letters it
             win = parse_message(msg.value())
-        except BadMessage:
-            continue  # the consumer dead-letters it
-        if win.event_id == event_id:
-            wins.append(win)
+            if win.event_id == event_id:
+                wins.append(win)
     return wins

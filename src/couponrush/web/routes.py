@@ -36,8 +36,8 @@ Bearer = Annotated[
     Depends(
         HTTPBearer(
             auto_error=False,
-            description="An API token: the bootstrap admin "
-            "token of the settings, or one of `couponrush tokens create`",
+            description="An API token: the settings' bootstrap admin token, or a scoped "
+            "one (`couponrush tokens create --scope admin|redeemer|viewer`)",
         )
     ),
 ]
