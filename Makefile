@@ -10,11 +10,11 @@ SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-l
 	promtool=prometheus prometheus-redis-exporter=prometheus-redis-exporter \
 	prometheus-postgres-exporter=prometheus-postgres-exporter \
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
-	/usr/lib/*/lua/5.1/cjson.so=lua-cjson
+	/usr/lib/*/lua/5.1/cjson.so=lua-cjson java=openjdk-17-jre-headless mvn=maven
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 
-.PHONY: install system-packages up down demo test lint unit bench lock clean
+.PHONY: install system-packages kafka-fetch up down demo test lint unit bench lock clean
 
 install: system-packages $(VENV)/.installed
 
@@ -28,6 +28,11 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
 		--no-build-isolation -e .
 	@touch $@
+
+# The Apache Kafka broker's jars (deploy/kafka/pom.xml) into ~/.cache/couponrush; the stack
+# and the tests also fetch them on their first Kafka start.
+kafka-fetch: install
+	$(BIN)/couponrush kafka fetch
 
 up: install
 	$(BIN)/couponrush up

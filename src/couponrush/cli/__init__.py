@@ -10,7 +10,18 @@ import os
 
 from pydantic import ValidationError
 
-from couponrush.cli import chaos, dlq, events, observe, pipeline, recovery, rush, serve, stack
+from couponrush.cli import (
+    chaos,
+    dlq,
+    events,
+    kafka,
+    observe,
+    pipeline,
+    recovery,
+    rush,
+    serve,
+    stack,
+)
 from couponrush.cli.app import app, console
 from couponrush.core.errors import CouponrushError
 from couponrush.settings import Settings
@@ -20,6 +31,7 @@ __all__ = [
     "chaos",
     "dlq",
     "events",
+    "kafka",
     "main",
     "observe",
     "pipeline",
