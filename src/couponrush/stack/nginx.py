@@ -78,7 +78,9 @@ def lua_http(settings: Settings, app_addrs: Sequence[str], state_dir: Path) -> s
     values = {
         "LUA_DIR": str(_package_file("lua")),
         "EDGE_MEMORY": f"{settings.edge_memory_mb}m",
-        "EDGE_ANSWERS": "true" if settings.edge_answers else "false",
+        # With signed identity the edge cannot verify whose token a request holds: it
+        # passes every issue request on to the app, which checks the token.
+        "EDGE_ANSWERS": "true" if settings.edge_answers and settings.auth == "none" else "false",
         "EDGE_POLL_MS": str(settings.edge_poll_ms),
         "SOLDOUT_LEASE_MS": str(settings.soldout_lease_ms),
         "FEED_SOCKET": str(socket),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.routing import Match
 
+import structlog
+
 from couponrush import logs
 from couponrush.core.errors import BodyTooLarge
 from couponrush.settings import Settings
@@ -90,6 +92,12 @@ class CouponrushApp:
 
 def build_app(settings: Settings) -> CouponrushApp:
     settings.check_secrets()
+    settings.check_identity()
+    if settings.auth == "none":
+        structlog.get_logger(__name__).warning(
+            "unsigned user ids: any client may claim a coupon under any user id",
+            auth="none", allow_unsigned_users=True,
+        )
     services = build(settings, Metrics())
     return CouponrushApp(create_api(services), services.issue, services.request_ids,
                          settings.max_body_bytes)  # fmt: skip
