@@ -34,11 +34,13 @@ RUN python3 -m venv /opt/build \
 # is needed and no sdist runs code. The default lock carries the Kafka client (compose
 # and Kubernetes run in Kafka mode); --build-arg REQUIREMENTS=requirements/main.txt gives
 # a stream-mode-only image.
+# requirements/image.txt adds what Debian's Python 3.11.2 needs beyond the lock.
 ARG REQUIREMENTS=requirements/kafka.txt
 COPY ${REQUIREMENTS} requirements.txt
+COPY requirements/image.txt image.txt
 RUN python3 -m venv --without-pip /opt/venv \
     && /opt/build/bin/pip --python /opt/venv/bin/python install -q --require-hashes \
-        --no-deps --only-binary=:all: -r requirements.txt
+        --no-deps --only-binary=:all: -r requirements.txt -r image.txt
 
 # The project itself, built as a wheel by the pinned setuptools (nothing unpinned is
 # fetched for the build).

@@ -166,6 +166,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _pem_lines(cls, value: str) -> str:
+        # An env file holds one line: a PEM there has its newlines written as \n.
+        return value.replace("\\n", "\n")
+
     @field_validator("trusted_proxies", "gateway_metrics_from")
     @classmethod
     def _valid_cidrs(cls, value: list[str]) -> list[str]:

@@ -19,27 +19,59 @@ from pathlib import Path
 from typing import Any
 
 from couponrush.core.errors import StackError
-from couponrush.stack.containers import Engine
+from couponrush.stack.containers import Engine, detect
 
 PROJECT = "couponrush"
+DEPLOY = Path("deploy")
+# The short race's services (deploy/compose.small.yaml).
+SMALL = ("redis-1", "redis-2", "postgres", "migrate", "app", "consumer", "gateway")
 _LABEL = "io.podman.compose.project"
 _POLL_S = 1.0
 
 
-def write_env(example: Path, target: Path) -> bool:
-    """``target`` from ``example`` with every empty value a fresh secret, unless it exists
-    (False then). Owner-only: it holds the secrets."""
+_SECRET_NAMES = ("_TOKEN", "_SECRET", "_PASSWORD")
+_PUBLIC_KEY = "COUPONRUSH_JWT_PUBLIC_KEY"
+
+
+def write_env(example: Path, target: Path, signing_key: Path) -> bool:
+    """``target`` from ``example``, unless it exists (False then): every empty secret a
+    fresh random one, and an empty public key the half of a development key pair whose
+    private half goes to ``signing_key`` (to sign test tokens with). Owner-only."""
     if target.exists():
         return False
     lines = []
     for line in example.read_text().splitlines():
         name, eq, value = line.partition("=")
         if eq and not line.startswith("#") and not value:
-            line = f"{name}={secrets.token_hex(32)}"
+            if name.endswith(_SECRET_NAMES):
+                line = f"{name}={secrets.token_hex(32)}"
+            elif name == _PUBLIC_KEY:
+                line = f"{name}={_key_pair(signing_key)}"
         lines.append(line)
-    target.touch(mode=0o600)
-    target.write_text("\n".join(lines) + "\n")
+    _private(target, "\n".join(lines) + "\n")
     return True
+
+
+def _key_pair(private: Path) -> str:
+    """An ES256 pair: the private key's PEM to ``private``, the public one returned on
+    one line (newlines as \\n, as the setting reads it)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    secret = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption())  # fmt: skip
+    _private(private, secret.decode())
+    public = key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public.decode().strip().replace("\n", "\\n")
+
+
+def _private(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -81,6 +113,20 @@ class Project:
     def __post_init__(self) -> None:
         self.services = load(self.files)
 
+    @classmethod
+    def for_repo(cls, root: Path, env_file: Path | None = None, small: bool = False,
+                 name: str = PROJECT, say: Callable[[str], None] = print) -> Project:  # fmt: skip
+        """deploy/compose.yaml, with compose.debian.yaml where the stores' images are the
+        ones built here (podman, or no registry's image present), and compose.small.yaml
+        for the short race."""
+        engine = detect(root)
+        files = [root / DEPLOY / "compose.yaml"]
+        if engine.name == "podman" or not engine.exists("redis:7.4-bookworm"):
+            files.append(root / DEPLOY / "compose.debian.yaml")
+        if small:
+            files.append(root / DEPLOY / "compose.small.yaml")
+        return cls(engine, files, env_file or root / DEPLOY / "compose.env", name, say)
+
     def command(self, *args: str) -> list[str]:
         files = [arg for path in self.files for arg in ("-f", str(path))]
         if self.engine.name == "docker":
@@ -91,22 +137,29 @@ class Project:
     def compose(self, *args: str, timeout: float = 600) -> None:
         env = {**self.engine.env(), **read_env(self.env_file)}
         done = subprocess.run(self.command(*args), env=env, capture_output=True, text=True,
-                              check=False, timeout=timeout)  # fmt: skip
+                              check=False, timeout=timeout, cwd=self.files[0].parent)  # fmt: skip
         if done.returncode != 0:
             raise StackError(f"{' '.join(args[:2])} failed: {(done.stdout + done.stderr)[-2000:]}")
 
-    def up(self, wanted: Iterable[str] | None = None, deadline_s: float = 600) -> float:
+    def up(self, wanted: Iterable[str] | None = None, only: bool = False,
+           deadline_s: float = 600) -> float:  # fmt: skip
         """Start ``wanted`` (default: every service without a profile) and what they
-        depend on; return the seconds until all of it was healthy."""
+        depend on (``only``: those alone, in their order); return the seconds until all
+        of it was healthy."""
         started = time.monotonic()
-        chosen = closure(self.services, wanted or default_services(self.services))
+        wanted = list(wanted or default_services(self.services))
+        chosen = sorted(wanted) if only else closure(self.services, wanted)
         if self.engine.name == "docker":
             self.compose("up", "-d", "--wait", *chosen, timeout=deadline_s)
             return time.monotonic() - started
+        # podman-compose creates every container (it adds each service's dependencies,
+        # which the short form leaves out: those are created, never started).
+        self.compose("up", "--no-start", "--no-build", *chosen)
         deadline = started + deadline_s
         for wave in waves(self.services, chosen):
             self.say(f"starting {', '.join(wave)}")
-            self.compose("up", "-d", "--no-build", "--no-deps", *wave)
+            names = [name for service in wave for name in self.containers(service)]
+            self.engine.run("start", *names)
             for service in wave:
                 self.settle(service, deadline)
         return time.monotonic() - started
@@ -181,6 +234,10 @@ def depends(spec: dict[str, Any]) -> list[str]:
     return list(found) if isinstance(found, (list, dict)) else []
 
 
+def _needs(spec: dict[str, Any], chosen: list[str]) -> set[str]:
+    return set(depends(spec)) & set(chosen)
+
+
 def closure(services: dict[str, Any], wanted: Iterable[str]) -> list[str]:
     chosen: list[str] = []
     todo = list(wanted)
@@ -197,7 +254,7 @@ def waves(services: dict[str, Any], chosen: list[str]) -> list[list[str]]:
     placed: set[str] = set()
     found = []
     while len(placed) < len(chosen):
-        wave = [s for s in chosen if s not in placed and set(depends(services[s])) <= placed]
+        wave = [s for s in chosen if s not in placed and _needs(services[s], chosen) <= placed]
         if not wave:
             raise StackError(f"a depends_on cycle among {sorted(set(chosen) - placed)}")
         found.append(wave)
@@ -225,5 +282,3 @@ def _seconds(text: str) -> float:
         if text.endswith(unit):
             return float(text.removesuffix(unit)) * units[unit]
     return float(text)
-
-

@@ -21,9 +21,11 @@ BASE = "docker.io/library/debian:bookworm-slim"
 # The limits every container and build step gets: the engine's defaults exceed this
 # host's hard limits (podman takes them from containers.conf; builds need them spelt out).
 ULIMITS = ("nofile=1024:20000", "nproc=1024:1024")
-# Where no registry answers, builds reach Debian's and the Python index's servers only
-# with the host's CA bundle; the base made here carries ca-certificates already, so no
-# package's install writes into the mounted (read-only) folder.
+# Where no registry answers, a build reaches the Python index (HTTPS) only with the host's
+# CA bundle mounted; the base made here carries ca-certificates already, so the build's
+# own packages need not write into that read-only folder. Debian's mirror is reached over
+# plain HTTP (apt checks signatures), so the other builds mount nothing: a package that
+# writes there (ssl-cert, ca-certificates-java) would fail.
 CA_BUNDLE = Path("/etc/ssl/certs")
 MADE_HERE = "org.couponrush.base=mmdebstrap"
 
@@ -37,10 +39,10 @@ class Engine:
         extra = {"CONTAINERS_CONF": str(self.conf)} if self.conf else {}
         return {**os.environ, **extra}
 
-    def run(self, *args: str, check: bool = True, capture: bool = True,
+    def run(self, *args: str, check: bool = True, input_text: str | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
         done = subprocess.run([self.name, *args], env=self.env(), text=True, check=False,
-                              capture_output=capture, timeout=timeout)  # fmt: skip
+                              capture_output=True, timeout=timeout, input=input_text)  # fmt: skip
         if check and done.returncode != 0:
             raise StackError(f"{self.name} {' '.join(args[:3])}… failed: {done.stderr.strip()}")
         return done
@@ -58,9 +60,13 @@ def detect(root: Path) -> Engine:
     answers; StackError naming what to install otherwise."""
     if shutil.which("podman"):
         return Engine("podman", root / "deploy" / "podman" / "containers.conf")
-    if shutil.which("docker") and subprocess.run(
-        ["docker", "info"], capture_output=True, check=False, timeout=30
-    ).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(
+            ["docker", "info"], capture_output=True, check=False, timeout=30
+        ).returncode
+        == 0
+    ):
         return Engine("docker")
     raise StackError("no container engine: install podman (make install does) or run docker")
 
@@ -87,8 +93,8 @@ def _mmdebstrap(tarball: Path) -> list[str]:
     manuals, no package lists, and services never started by a package's install."""
     hooks = [
         "printf '#!/bin/sh\\nexit 101\\n' > \"$1/usr/sbin/policy-rc.d\"",
-        "chmod 0755 \"$1/usr/sbin/policy-rc.d\"",
-        "rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/*.bin",
+        'chmod 0755 "$1/usr/sbin/policy-rc.d"',
+        'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin',
     ]
     excludes = ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*",
                 "/usr/share/locale/*", "/usr/share/lintian/*"]  # fmt: skip
@@ -115,6 +121,7 @@ class Image:
     tag: str
     dockerfile: str  # relative to the repository
     context: str = "."  # relative to the repository; "kafka" is the fetched jars' folder
+    https: bool = False  # its build fetches over HTTPS (pip)
 
 
 def build(engine: Engine, root: Path, image: Image, context: Path) -> None:
@@ -124,7 +131,7 @@ def build(engine: Engine, root: Path, image: Image, context: Path) -> None:
             *[f"--ulimit={limit}" for limit in ULIMITS]]  # fmt: skip
     if engine.name == "podman":
         args.append("--pull=never")
-    if made_here(engine):
+    if image.https and made_here(engine):
         args += ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"]
     done = engine.run(*args, str(context), check=False, timeout=1800)
     if done.returncode != 0:

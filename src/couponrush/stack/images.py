@@ -15,21 +15,22 @@ from couponrush.stack import kafka_dist
 from couponrush.stack.containers import Engine, Image, _tempdir, build, ensure_base, size_mb
 
 PROJECT = (
-    Image("couponrush:local", "Dockerfile"),
+    Image("couponrush:local", "Dockerfile", https=True),
     Image("couponrush-gateway:local", "deploy/gateway/Dockerfile"),
 )
-# deploy/compose.debian.yaml names these in place of the registry's images.
+
+
+def _store(name: str, context: str = "") -> Image:
+    folder = f"deploy/stores/{name}"
+    return Image(f"couponrush-{name}:local", f"{folder}/Dockerfile", context or folder)
+
+
+# deploy/compose.debian.yaml names these in place of the registry's images; Kafka's
+# context is the fetched jars' folder.
 STORES = (
-    Image("couponrush-redis:local", "deploy/stores/redis/Dockerfile", "deploy/stores/redis"),
-    Image("couponrush-postgres:local", "deploy/stores/postgres/Dockerfile",
-          "deploy/stores/postgres"),  # fmt: skip
-    Image("couponrush-prometheus:local", "deploy/stores/prometheus/Dockerfile",
-          "deploy/stores/prometheus"),  # fmt: skip
-    Image("couponrush-redis-exporter:local", "deploy/stores/redis-exporter/Dockerfile",
-          "deploy/stores/redis-exporter"),  # fmt: skip
-    Image("couponrush-postgres-exporter:local", "deploy/stores/postgres-exporter/Dockerfile",
-          "deploy/stores/postgres-exporter"),  # fmt: skip
-    Image("couponrush-kafka:local", "deploy/stores/kafka/Dockerfile", "kafka"),
+    *(_store(name) for name in ("redis", "postgres", "prometheus", "redis-exporter")),
+    _store("postgres-exporter"),
+    _store("kafka", "kafka"),
 )
 
 

@@ -6,10 +6,9 @@ else to FastAPI, after the body checks every route shares.
 
 from __future__ import annotations
 
+import structlog
 from fastapi import FastAPI
 from starlette.routing import Match
-
-import structlog
 
 from couponrush import logs
 from couponrush.core.errors import BodyTooLarge
@@ -96,7 +95,8 @@ def build_app(settings: Settings) -> CouponrushApp:
     if settings.auth == "none":
         structlog.get_logger(__name__).warning(
             "unsigned user ids: any client may claim a coupon under any user id",
-            auth="none", allow_unsigned_users=True,
+            auth="none",
+            allow_unsigned_users=True,
         )
     services = build(settings, Metrics())
     return CouponrushApp(create_api(services), services.issue, services.request_ids,
