@@ -1,9 +1,10 @@
 #!/bin/sh
 # Renders the gateway's templates from the environment into STATE_DIR, then runs nginx
-# in the foreground. A placeholder without a value stops it: nginx never starts on a
-# config with a blank where a limit or an address should be.
+# in the foreground (with --render-only it stops after rendering). A placeholder without
+# a value stops it: nginx never starts on a config with a blank where a limit or an
+# address should be.
 set -eu
-share=/usr/share/couponrush-gateway
+share=${GATEWAY_SHARE:-/usr/share/couponrush-gateway}
 mkdir -p "$STATE_DIR"
 
 render() {  # TEMPLATE OUTPUT: fills the template's own ${NAME}s, and only those
@@ -35,7 +36,17 @@ if [ -z "${REAL_IP_FROM+set}" ]; then
     set_real_ip_from $cidr;"
     done
 fi
-export REQUIRE_TOKEN EDGE_ANSWERS REAL_IP_FROM
+# TLS from a mounted certificate (Kubernetes: a Secret): LISTEN is then the TLS port, with
+# HSTS on every answer, and HTTP_PORT answers nothing but a redirect to it.
+if [ -n "${TLS_CERT:-}" ]; then
+    SERVER_TLS="ssl_certificate $TLS_CERT; ssl_certificate_key ${TLS_KEY:?TLS_KEY}; ssl_protocols TLSv1.2 TLSv1.3; add_header Strict-Transport-Security \"max-age=31536000; includeSubDomains\" always;"
+    LISTEN="$LISTEN ssl"
+    HTTP_REDIRECT="server { listen ${HTTP_PORT:-8080}; server_name _; location = /gateway/healthz { return 200 '{\"result\":\"ok\"}'; } location / { return 308 https://\$host\$request_uri; } }"
+else
+    SERVER_TLS="# no TLS here: a load balancer or the host terminates it"
+    HTTP_REDIRECT="# plain HTTP: no redirect"
+fi
+export REQUIRE_TOKEN EDGE_ANSWERS REAL_IP_FROM SERVER_TLS HTTP_REDIRECT LISTEN
 
 # The Lua side goes into its own file, included by the whole config's LUA_HTTP.
 if [ -z "$LUA" ]; then
@@ -44,4 +55,7 @@ if [ -z "$LUA" ]; then
     render "$share/lua/gateway.conf.template" "$STATE_DIR/lua.conf"
 fi
 render "$share/couponrush.conf.template" "$STATE_DIR/nginx.conf"
+if [ "${1:-}" = --render-only ]; then
+    exit 0
+fi
 exec nginx -c "$STATE_DIR/nginx.conf" -e stderr -g "daemon off;" "$@"

@@ -84,12 +84,13 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 def load(files: Iterable[Path]) -> dict[str, Any]:
-    """The services of the compose files, later files merged over earlier ones."""
-    import yaml
+    """The services of the compose files, later files merged over earlier ones (ruamel,
+    of the dev tools: these commands run from a checkout)."""
+    from ruamel.yaml import YAML
 
     merged: dict[str, Any] = {}
     for path in files:
-        _merge(merged, yaml.safe_load(path.read_text()).get("services", {}))
+        _merge(merged, YAML(typ="safe").load(path.read_text()).get("services", {}))
     return merged
 
 

@@ -130,6 +130,9 @@ def values(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir:
         "RETRY_LATER": retry_later(settings.retry_after_s, settings.retry_after_spread_s),
         # Signed identity: the gateway turns away an issue request with no token at all.
         "REQUIRE_TOKEN": "1" if settings.auth == "jwt" else "0",
+        # TLS is the deployed gateway's (deploy/gateway/entrypoint.sh), not the stack's.
+        "SERVER_TLS": "# no TLS on the local stack",
+        "HTTP_REDIRECT": "# no TLS on the local stack",
     }
 
 
