@@ -21,6 +21,9 @@ from couponrush.settings import Settings
 
 _CACHE = 65_536
 _JWKS_TIMEOUT_S = 5
+# An unknown kid fetches the set again at most this often: a rotated key is seen within
+# it, and a flood of made-up kids cannot make every request a fetch.
+_JWKS_COOLDOWN_S = 5
 
 
 class Identity:
@@ -40,8 +43,10 @@ class Identity:
         settings.check_identity()
         key: str | jwt.PyJWKClient = settings.jwt_key()
         if settings.jwt_jwks_url:
-            key = jwt.PyJWKClient(settings.jwt_jwks_url, lifespan=settings.jwt_jwks_cache_s,
-                                  timeout=_JWKS_TIMEOUT_S)  # fmt: skip
+            key = jwt.PyJWKClient(
+                settings.jwt_jwks_url, lifespan=settings.jwt_jwks_cache_s,
+                timeout=_JWKS_TIMEOUT_S, cooldown_duration=_JWKS_COOLDOWN_S,
+            )  # fmt: skip
         return cls(key, settings.jwt_algorithms, settings.jwt_issuer, settings.jwt_audience,
                    settings.jwt_leeway_s)  # fmt: skip
 
