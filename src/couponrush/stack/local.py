@@ -150,7 +150,7 @@ class Stack:
         stopped = [p["name"] for p in self.processes() if p["state"] in _DOWN]
         if stopped:
             self.supervisor.start_programs(stopped)
-            self._wait_redis(state)
+            self.wait_redis(state)
 
     def _failure_report(self) -> str:
         """The processes that are not running, each with the end of its log."""
@@ -169,12 +169,13 @@ class Stack:
     def _wait_stores(self, state: StackState) -> None:
         """Redis and PostgreSQL answer, and the schema is current."""
         wait_until(self.running, "supervisord", 20)
-        self._wait_redis(state)
+        self.wait_redis(state)
         wait_until(postgres.pg_ready(state.database_url), "PostgreSQL", 60)
         postgres.ensure_database(state.database_url)
         migrate.upgrade(state.database_url)
 
-    def _wait_redis(self, state: StackState) -> None:
+    def wait_redis(self, state: StackState) -> None:
+        """Every Redis node and sentinel answers and the topology is whole (roles, links)."""
         layout = (state.redis_mode, state.redis_data_ports, state.sentinel_ports)
         redis_ha.bring_up(*layout, hosts=state.redis_hosts)
 

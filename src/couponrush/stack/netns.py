@@ -138,7 +138,7 @@ def remove(var: Path) -> bool:
     if net is None:
         return False
     for member in net.members.values():
-        for pid in _pids(member.ns):
+        for pid in pids(member.ns):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         _run("netns", "delete", member.ns, check=False)
@@ -148,7 +148,7 @@ def remove(var: Path) -> bool:
     return True
 
 
-def _pids(ns: str) -> list[int]:
+def pids(ns: str) -> list[int]:
     done = subprocess.run(
         [ip_binary(), "netns", "pids", ns], capture_output=True, text=True, check=False
     )
