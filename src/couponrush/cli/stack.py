@@ -18,7 +18,7 @@ Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
 RedisMode = Annotated[
     str | None,
     typer.Option("--redis", help="standalone, sentinel (1 primary, 2 replicas, 3 sentinels) "
-                 "or cluster (3 primaries, 3 replicas)"),
+                 "or cluster (3 primaries, 2 replicas each)"),
 ]  # fmt: skip
 REDIS_MODES = ("standalone", "sentinel", "cluster")
 Prometheus = Annotated[

@@ -63,7 +63,7 @@ class Outcome:
             "scenario": self.fault.name,
             "fault": self.fault.what,
             "outage_s": self.outage_s,
-            "clients": self.size.clients,
+            "clients": clients_of(self.fault, self.size),
             "answers_503_during_fault": self.shed_503,
             "recovered_after_s": self.recovered_after_s,
             "wins_again_after_s": self.wins_again_s,
@@ -75,16 +75,25 @@ def outage_of(fault: Fault, size: Size) -> float:
     return max(size.outage_s, fault.min_outage_s)
 
 
+def clients_of(fault: Fault, size: Size) -> int:
+    """A partition's clients keep arriving until seconds after it healed (the short form's
+    burst would otherwise sell out while the fault still lasts, and test nothing after)."""
+    if not fault.netns:
+        return size.clients
+    return max(size.clients, int(size.rate * (size.fault_at_s + outage_of(fault, size) + 4)))
+
+
 async def run(stack: Stack, state: StackState, settings: Settings, stores: Stores,
               fault: Fault, size: Size) -> Outcome:  # fmt: skip
     event = f"chaos-{fault.name}-{secrets.token_hex(3)}"
-    stock = int(size.clients * 0.8)  # sells out near the end, after the fault
+    clients = clients_of(fault, size)
+    stock = int(clients * 0.8)  # sells out near the end, after the fault
     async with AsyncClient(state.url, admin_token=state.admin_token) as sdk:
         await sdk.create_event(event, stock)
         await sdk.create_event(f"{event}-probe", 10_000_000)
     plan = RushPlan(
         event_id=event,
-        clients=size.clients,
+        clients=clients,
         stock=stock,
         connections=64,
         arrival="rate",
