@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from dataclasses import replace
 from typing import Any
 
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import monitoring, netns, postgres, redis_ha, redis_nodes
+from couponrush.stack import monitoring, netns, postgres, redis_ha, redis_layout
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
@@ -53,12 +52,13 @@ class Stack:
     ) -> StackState:
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
-        mode = redis or s.redis_mode
-        if isolated and mode == "standalone":
-            raise StackError("--netns needs --redis sentinel or cluster")
-        reuse = previous if previous and bool(previous.netns_subnet) == isolated else None
-        redis_ports, sentinel_ports = _redis_ports(mode, s.stack_redis_port, reuse)
-        prefix, subnet = netns.choose(*_net_of(reuse)) if isolated else ("", "")
+        found = redis_layout.choose(
+            redis or s.redis_mode,
+            s.stack_redis_port,
+            previous,
+            isolated,
+            lambda port: _port(port, 0),
+        )
         pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
         queue = queue or s.queue
         count = workers or s.workers
@@ -66,11 +66,11 @@ class Stack:
         run = self.var / "run"
         return StackState(
             url=f"http://127.0.0.1:{gateway_port}",
-            redis_url="",  # below: it names the nodes' addresses
+            redis_url=found.url,
             admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
             coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
             edge_feed_token=(previous and previous.edge_feed_token) or secrets.token_urlsafe(24),
-            redis_port=redis_ports[0],
+            redis_port=found.data_ports[0],
             workers=count,
             app_ports=[] if uds else [free_port() for _ in range(count)],
             app_sockets=[str(run / f"app-{i}.sock") for i in range(count)] if uds else [],
@@ -78,11 +78,11 @@ class Stack:
             pg_port=pg_port,
             queue=queue,
             kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
-            redis_mode=mode,
-            redis_ports=redis_ports,
-            sentinel_ports=sentinel_ports,
-            netns_prefix=prefix,
-            netns_subnet=subnet,
+            redis_mode=found.mode,
+            redis_ports=found.data_ports,
+            sentinel_ports=found.sentinel_ports,
+            netns_prefix=found.netns_prefix,
+            netns_subnet=found.netns_subnet,
             **_monitoring_ports(queue, prometheus),
         )
 
@@ -107,9 +107,6 @@ class Stack:
         netns.remove(self.var)  # what a crashed run left behind
         wanted = self.settings.stack_prometheus if prometheus is None else prometheus
         state = self._choose(workers, queue, redis, wanted, previous, isolated)
-        hosts = state.redis_hosts
-        layout = (state.redis_mode, state.redis_data_ports, state.sentinel_ports)
-        state = replace(state, redis_url=redis_nodes.url_of(*layout, hosts))
         prepare(self.var)
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
@@ -209,23 +206,6 @@ class Stack:
         wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
         netns.remove(self.var)
         return True
-
-
-def _redis_ports(mode: str, configured: int,
-                 previous: StackState | None) -> tuple[list[int], list[int]]:  # fmt: skip
-    """The ports of the last run when the mode is the same and they are all free (the
-    nodes' data and roles live in per-port folders), else new ones."""
-    same = previous and previous.redis_mode == mode and not configured
-    if previous and same and len(previous.redis_data_ports) == redis_nodes.data_nodes(mode):
-        ports = [*previous.redis_data_ports, *previous.sentinel_ports]
-        if all(port_is_free(p) for p in ports):
-            return previous.redis_data_ports, previous.sentinel_ports
-    first = _port(configured or (previous.redis_port if previous else 0), 0)
-    return redis_nodes.layout(mode, first)
-
-
-def _net_of(state: StackState | None) -> tuple[str, str]:
-    return (state.netns_prefix, state.netns_subnet) if state else ("", "")
 
 
 def _monitoring_ports(queue: str, prometheus: bool) -> dict[str, Any]:

@@ -76,6 +76,11 @@ def member_ip(subnet: str, index: int) -> str:
     return f"{subnet}.{_FIRST_MEMBER + index}"
 
 
+def addresses(subnet: str, ports: Sequence[int]) -> dict[int, str]:
+    """Each member's address by its port, the members in the order they were made."""
+    return {port: member_ip(subnet, k) for k, port in enumerate(ports)}
+
+
 def choose(previous_prefix: str = "", previous_subnet: str = "") -> tuple[str, str]:
     """A name prefix and a /24 no route of this host uses; the previous ones when they are
     still free (a member's address is part of its Redis state: roles, nodes.conf)."""

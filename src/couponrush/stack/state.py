@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from couponrush.stack.netns import member_ip
+from couponrush.stack.netns import addresses
 from couponrush.stack.postgres import database_url
 
 
@@ -62,8 +62,7 @@ class StackState:
         """Where each Redis node and sentinel listens, by port (empty: on loopback)."""
         if not self.netns_subnet:
             return {}
-        ports = self.redis_members.values()
-        return {port: member_ip(self.netns_subnet, k) for k, port in enumerate(ports)}
+        return addresses(self.netns_subnet, list(self.redis_members.values()))
 
     @property
     def app_urls(self) -> list[str]:
