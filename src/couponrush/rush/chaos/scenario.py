@@ -49,6 +49,8 @@ class Outcome:
     # its last 503; None: no win after it (sold out first)
     wins_again_s: float | None = None
     history: list[Answer] = field(default_factory=list)
+    # When the fault began and ended, in the history's clock (seconds since the opening).
+    window_s: tuple[float, float] = (0.0, 0.0)
 
     @property
     def passed(self) -> bool:
@@ -67,6 +69,8 @@ class Outcome:
             "answers_503_during_fault": self.shed_503,
             "recovered_after_s": self.recovered_after_s,
             "wins_again_after_s": self.wins_again_s,
+            "fault_from_s": round(self.window_s[0], 2),
+            "fault_until_s": round(self.window_s[1], 2),
             **self.check.to_json(),
         }
 
@@ -104,13 +108,7 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     )
     opening = time.time() + runner.START_DELAY_S
     burst = asyncio.create_task(asyncio.to_thread(runner.run, plan, state.url, False, opening))
-    await asyncio.sleep(max(0.0, opening + size.fault_at_s - time.time()))
-    fault_s = time.time() - opening
-    await asyncio.to_thread(fault.inject, stack, event)
-    if fault.heal is not None:
-        await asyncio.sleep(outage_of(fault, size))
-        await asyncio.to_thread(fault.heal, stack, event)
-    healed_s = time.time() - opening
+    fault_s, healed_s = await _inject(stack, fault, size, event, opening)
     recovered = await _recovery(state.url, stores, f"{event}-probe", size.deadline_s)
     merged = await burst
     end_s = healed_s + (recovered if recovered is not None else size.deadline_s)
@@ -120,7 +118,22 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     history = sorted(Answer(*a) for a in merged.history)
     result = await _settled_check(stores, settings, plan, merged, history, size.deadline_s)
     flowing = wins_again(history, fault_s, end_s)
-    return Outcome(fault, size, result, shed, recovered, flowing, history)
+    window = (fault_s, healed_s)
+    return Outcome(fault, size, result, shed, recovered, flowing, history, window)
+
+
+async def _inject(
+    stack: Stack, fault: Fault, size: Size, event: str, opening: float
+) -> tuple[float, float]:
+    """The fault, ``fault_at_s`` after the opening, and its heal after its outage; when
+    each happened, in seconds since the opening."""
+    await asyncio.sleep(max(0.0, opening + size.fault_at_s - time.time()))
+    fault_s = time.time() - opening
+    await asyncio.to_thread(fault.inject, stack, event)
+    if fault.heal is not None:
+        await asyncio.sleep(outage_of(fault, size))
+        await asyncio.to_thread(fault.heal, stack, event)
+    return fault_s, time.time() - opening
 
 
 def wins_again(history: list[Answer], fault_s: float, until_s: float) -> float | None:
