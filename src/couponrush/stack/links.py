@@ -11,8 +11,6 @@ from couponrush.core.errors import StackError
 from couponrush.stack.netns import HOST, Net, nft
 from couponrush.stack.procs import binary
 
-# ---- faults: cut, degrade, heal ---------------------------------------------------------
-
 
 def cut(net: Net, name: str, peers: Sequence[str]) -> None:
     """No packet between member ``name`` and each of ``peers`` (members or HOST), either
@@ -43,43 +41,13 @@ def degrade(net: Net, name: str, delay_ms: int, loss_pct: int) -> str:
 
 
 def _shape(where: list[str], dev: str, delay_ms: int) -> str:
-    netem = subprocess.run(
-        [
-            tc_binary(),
-            *where,
-            "qdisc",
-            "replace",
-            "dev",
-            dev,
-            "root",
-            "netem",
-            "delay",
-            f"{delay_ms}ms",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if netem.returncode == 0:
+    """``dev``'s sending side slow by ``delay_ms``; what made it so."""
+    qdisc = [*where, "qdisc", "replace", "dev", dev, "root"]
+    netem = [tc_binary(), *qdisc, "netem", "delay", f"{delay_ms}ms"]
+    if subprocess.run(netem, capture_output=True, check=False).returncode == 0:
         return f"netem delay {delay_ms} ms each way"
     # No netem in this kernel: a slow link instead, whose queue holds up to the delay.
-    _tc_run(
-        [
-            *where,
-            "qdisc",
-            "replace",
-            "dev",
-            dev,
-            "root",
-            "tbf",
-            "rate",
-            "256kbit",
-            "burst",
-            "4kb",
-            "latency",
-            f"{delay_ms}ms",
-        ]
-    )
+    _tc_run([*qdisc, "tbf", "rate", "256kbit", "burst", "4kb", "latency", f"{delay_ms}ms"])
     return f"no netem in this kernel: 256 kbit/s with a {delay_ms}-ms queue each way (tbf)"
 
 
