@@ -32,6 +32,8 @@ def test_every_kind_of_breach_is_reported() -> None:
     assert result.phantom == ["x", "y"]  # rows for clients told no coupon
     assert result.duplicate_slots == [2]
     assert result.oversell == ["3 database rows for 2 coupons", "3 Redis winners for 2 coupons"]
+    more = check(1, told, [], [row("a", 1)], {"a": 1}, {})  # two told a win, one coupon
+    assert more.oversell == ["2 clients told a win for 1 coupons"]
     assert not result.ok
 
 

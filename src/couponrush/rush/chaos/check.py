@@ -89,7 +89,12 @@ def check(
     result.unacknowledged = sorted(u for u in stored if u not in told and u in maybe)
     result.phantom = sorted(u for u in stored if u not in told and u not in maybe)
     result.duplicate_slots = sorted(_twice([r.slot for r in rows]) | _twice(redis_slots.values()))
-    for where, count in (("database rows", len(rows)), ("Redis winners", len(redis_slots))):
+    counted = (
+        ("clients told a win", len(told)),
+        ("database rows", len(rows)),
+        ("Redis winners", len(redis_slots)),
+    )
+    for where, count in counted:
         if count > stock:
             result.oversell.append(f"{count} {where} for {stock} coupons")
     return result
