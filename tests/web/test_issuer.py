@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,19 +138,17 @@ def endpoint_of(batcher: FakeBatcher, metrics: Metrics | None = None) -> IssueEn
 
 async def _post(endpoint: IssueEndpoint, body: bytes,
                 *headers: tuple[bytes, bytes]) -> tuple[int, dict[bytes, bytes], Any]:  # fmt: skip
-    sent: list[MutableMapping[str, Any]] = []
-    scope = {"type": "http", "method": "POST", "path": "/v1/events/e1/issue",
-             "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode()), *headers]}  # fmt: skip
+    """The route's answer as a server sends it: status, headers (the request id's too)."""
+    given = dict(headers)
 
-    async def receive() -> MutableMapping[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
+    async def read(limit: int, expected: int | None) -> bytes:
+        return body
 
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    await endpoint(scope, receive, send, "e1")
-    return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
+    head = (b"application/json", str(len(body)).encode(), given.get(b"x-request-id"), None)
+    reply, request_id = await endpoint.answer("POST", head, read, "e1")
+    status, _, payload, found = reply
+    sent = {k.encode(): v.encode() for k, v in found} | {b"x-request-id": request_id.encode()}
+    return status, sent, orjson.loads(payload)
 
 
 async def test_redis_past_its_deadline_is_503_unavailable_with_retry_after() -> None:
