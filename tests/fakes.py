@@ -143,6 +143,9 @@ class FakeFrozen:
     fenced: bool = False
     loads: int = 0
     checks: int = 0
+    # whether the replicas confirm what was read (replicated), and how often it was asked
+    replicas_hold: bool = True
+    confirms: int = 0
 
     def _stamp(self, event_id: str) -> Stamp | None:
         found = self.winners.get(event_id)
@@ -153,6 +156,10 @@ class FakeFrozen:
     async def stamp(self, event_id: str) -> Stamp | None:
         self.checks += 1
         return self._stamp(event_id)
+
+    async def replicated(self, event_id: str) -> bool:
+        self.confirms += 1
+        return self.replicas_hold
 
     async def frozen(self, event_id: str) -> Frozen | None:
         self.loads += 1

@@ -4,7 +4,8 @@ scripts on every node, the batcher's lanes and WAIT, events, outbox streams."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import pytest
 import pytest_asyncio
@@ -17,6 +18,7 @@ from couponrush.store.batcher import IssueBatcher
 from couponrush.store.client import RedisClient
 from couponrush.store.dead_letters import DeadLetters
 from couponrush.store.events import EventStore
+from couponrush.store.frozen import FrozenStore
 from couponrush.store.keys import event_keys
 from couponrush.store.nodes import ReplicaWait, Topology
 from couponrush.store.outbox import StreamSource
@@ -74,25 +76,66 @@ async def test_wins_across_shards_confirmed_by_replicas(ha: RedisClient, event_i
         assert stock == 0
 
 
+@contextmanager
+def replicas_paused(nodes: RedisNodes, event_id: str) -> Iterator[None]:
+    """The replicas of the event's primary stop applying what they receive, and so do not
+    confirm it, until the block ends."""
+    primary = nodes.primary_of(event_keys(event_id).stock)
+    replicas = [p for p in nodes.data_ports if p != primary
+                and redis_nodes.describe(p)["role"] == "replica"]  # fmt: skip
+    for port in replicas:
+        redis_nodes.ask(port, "CLIENT", "PAUSE", 5000, "WRITE")
+    try:
+        yield
+    finally:
+        for port in replicas:
+            redis_nodes.ask(port, "CLIENT", "UNPAUSE")
+
+
 async def test_an_unconfirmed_win_is_503_and_the_retry_gets_it_back(
     ha: RedisClient, nodes: RedisNodes, event_id: str
 ) -> None:
     scripts = Scripts.from_package()
     await EventStore(ha, scripts).create(_event(event_id, 5))
-    primary = nodes.primary_of(event_keys(event_id).stock)
-    replicas = [p for p in nodes.data_ports if p != primary
-                and redis_nodes.describe(p)["role"] == "replica"]  # fmt: skip
     batcher = IssueBatcher(Topology(ha), scripts, 2.0, 64, wait=ReplicaWait(1, 100))
-    for port in replicas:  # they stop applying what they receive, and so do not confirm it
-        redis_nodes.ask(port, "CLIENT", "PAUSE", 5000, "WRITE")
-    try:
-        with pytest.raises(StoreUnavailable, match="did not confirm"):
-            await issue_via(batcher, event_id, "u1")
-    finally:
-        for port in replicas:
-            redis_nodes.ask(port, "CLIENT", "UNPAUSE")
+    with replicas_paused(nodes, event_id), pytest.raises(StoreUnavailable, match="confirm"):
+        await issue_via(batcher, event_id, "u1")
     reply = await issue_via(batcher, event_id, "u1")
     assert reply[:2] == ["DUPLICATE", 1]
+
+
+async def test_already_issued_waits_for_a_win_another_connection_wrote(
+    ha: RedisClient, nodes: RedisNodes, event_id: str
+) -> None:
+    """The win is on the primary only; the retry's pipeline writes nothing of its own, and
+    a WAIT on its connection alone would confirm at once. The barrier write makes the
+    WAIT cover the win: no already_issued until a replica holds it."""
+    scripts = Scripts.from_package()
+    await EventStore(ha, scripts).create(_event(event_id, 5))
+    unwaited = IssueBatcher(Topology(ha), scripts, 2.0, 64)
+    waited = IssueBatcher(Topology(ha), scripts, 2.0, 64, wait=ReplicaWait(1, 100))
+    assert (await issue_via(waited, event_id, "warm"))[0] == "ISSUED"  # its connection wrote
+    with replicas_paused(nodes, event_id):
+        assert (await issue_via(unwaited, event_id, "u1"))[0] == "ISSUED"
+        with pytest.raises(StoreUnavailable, match="confirm"):
+            await issue_via(waited, event_id, "u1")
+    assert (await issue_via(waited, event_id, "u1"))[:2] == ["DUPLICATE", 2]
+
+
+async def test_the_sold_out_cache_waits_for_its_winners_on_the_replicas(
+    ha: RedisClient, nodes: RedisNodes, event_id: str
+) -> None:
+    scripts = Scripts.from_package()
+    await EventStore(ha, scripts).create(_event(event_id, 1))
+    frozen = FrozenStore(ha, ReplicaWait(1, 100))
+    unwaited = IssueBatcher(Topology(ha), scripts, 2.0, 64)
+    with replicas_paused(nodes, event_id):
+        assert (await issue_via(unwaited, event_id, "u1"))[0] == "ISSUED"
+        found = await frozen.frozen(event_id)
+        assert found is not None
+        assert "u1" in found.winners
+        assert not await frozen.replicated(event_id)
+    assert await frozen.replicated(event_id)
 
 
 async def test_event_store_and_dead_letters(ha: RedisClient, event_id: str) -> None:

@@ -113,6 +113,21 @@ async def test_a_changed_stamp_reloads_the_winners_and_a_new_winner_gets_its_cou
     assert frozen.loads == 2
 
 
+async def test_winners_are_answered_from_the_cache_only_once_the_replicas_hold_them() -> None:
+    frozen = FakeFrozen({"e1": {"w": (1, 1)}}, replicas_hold=False)
+    batcher = FakeBatcher([["SOLD_OUT"], ["DUPLICATE", 1, 1], ["SOLD_OUT"]])
+    use_case = issuer(batcher, frozen)
+    await use_case.issue("e1", "late", "r0")
+    await settle()
+    back = await use_case.issue("e1", "w", "r1")  # not cached: Redis (and its WAIT) answers
+    assert (back.result, len(batcher.calls), frozen.confirms) == ("already_issued", 2, 1)
+    frozen.replicas_hold = True
+    await use_case.issue("e1", "later", "r2")
+    await settle()
+    again = await use_case.issue("e1", "w", "r3")
+    assert (again.result, len(batcher.calls), frozen.confirms) == ("already_issued", 3, 2)
+
+
 async def test_stock_left_keeps_asking_redis() -> None:
     batcher = FakeBatcher([["ISSUED", 1, 5], ["ISSUED", 2, 6]])
     use_case = issuer(batcher)

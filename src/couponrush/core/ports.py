@@ -101,3 +101,7 @@ class FrozenStates(Protocol):
     async def frozen(self, event_id: str) -> Frozen | None:
         """Stamp and winners at one moment, when the event is sold out; else None."""
         ...
+
+    async def replicated(self, event_id: str) -> bool:
+        """Whether the replicas waited for hold everything read of the event so far."""
+        ...

@@ -93,7 +93,7 @@ def build(settings: Settings, metrics: Metrics) -> Services:
         metrics.observe_batch,
     )
     store = EventStore(redis, scripts)
-    frozen = FrozenStore(redis)
+    frozen = FrozenStore(redis, wait)
     soldout = SoldOutCache(frozen, timeout, settings.soldout_lease_ms / 1000)
     issuer = Issuer(batcher, soldout, settings.max_in_flight)
     metrics.watch_in_flight(lambda: issuer.in_flight)
