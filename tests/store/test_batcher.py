@@ -97,7 +97,7 @@ class RaisingWait(ReplicaWait):
 
 
 def _replies(*one: Any) -> Callable[..., Awaitable[list[Any]]]:
-    """exchange() answering each EVALSHA of a pipeline with ``one`` reply (then the rest)."""
+    """exchange_on() answering each EVALSHA of a pipeline with ``one`` reply (then the rest)."""
 
     async def exchange(_: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
         return [one[0] if c[0] == "EVALSHA" else (one[1] if len(one) > 1 else 0) for c in commands]
@@ -134,7 +134,7 @@ async def test_every_call_is_answered_within_its_deadline_whatever_fails(
     if "moved" in injected:
         monkeypatch.setattr(topology, "moved", injected["moved"])
     if "exchange" in injected:
-        monkeypatch.setattr(batcher_module, "exchange", injected["exchange"])
+        monkeypatch.setattr(batcher_module, "exchange_on", injected["exchange"])
     batcher = IssueBatcher(
         topology, scripts, 0.3, 16, wait=injected.get("wait"), observe=injected.get("observe")
     )

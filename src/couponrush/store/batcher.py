@@ -29,12 +29,13 @@ from time import perf_counter
 from typing import Any
 
 import structlog
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import MovedError, NoScriptError
 
 from couponrush.core.errors import StoreUnavailable
 from couponrush.store.client import unavailable
 from couponrush.store.keys import bucket_key, event_keys
-from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange
+from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange_on
 from couponrush.store.scripts import LuaScript, Scripts, check_sha
 
 log = structlog.get_logger(__name__)
@@ -59,12 +60,17 @@ class _Group:
 
 @dataclass(slots=True)
 class _Lane:
-    """The groups bound for one primary; ``open`` are those still taking calls."""
+    """The groups bound for one primary; ``open`` are those still taking calls. A lane
+    sends one pipeline at a time, so it holds one connection of the route's pool for good
+    (taking one from the pool and giving it back costs more than the rest of a small
+    batch); a connection that failed is disconnected and given back, and the next batch
+    takes a new one."""
 
     pending: list[_Group] = field(default_factory=list)
     open: dict[str, _Group] = field(default_factory=dict)
     busy: bool = False
     load_scripts: bool = False
+    conn: AbstractConnection | None = None
 
 
 class IssueBatcher:
@@ -176,7 +182,7 @@ class IssueBatcher:
         started = perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
-                replies = await exchange(route, commands)
+                replies = await self._exchange(route, lane, commands)
             for script, loaded in zip(self._scripts.all(), replies[: len(loads)], strict=False):
                 check_sha(script, loaded)
         except Exception as exc:  # timeout, connection lost, a node that is gone
@@ -187,6 +193,19 @@ class IssueBatcher:
             self._observe(sum(g.size for g in batch), perf_counter() - started)
         confirmed = self._wait is None or self._wait.confirms(replies)
         await self._settle(lane, batch, replies[len(loads) : len(loads) + len(batch)], confirmed)
+
+    async def _exchange(
+        self, route: Route, lane: _Lane, commands: list[Sequence[Any]]
+    ) -> list[Any]:
+        conn = lane.conn
+        if conn is None:
+            conn = lane.conn = await route.acquire()
+        try:
+            return await exchange_on(conn, commands)
+        except BaseException:
+            lane.conn = None  # disconnected by exchange_on; the pool makes a new one
+            await route.release(conn)
+            raise
 
     async def _settle(
         self, lane: _Lane, batch: list[_Group], replies: list[Any], confirmed: bool

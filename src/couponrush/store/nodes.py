@@ -102,14 +102,23 @@ class NodeRoute:
 
 
 async def exchange(route: Route, commands: Sequence[Sequence[Any]]) -> list[Any]:
-    """Write ``commands`` in one send on one connection and read every reply; error replies
-    come back in place as exceptions.
+    """Write ``commands`` in one send on one connection of the route and read every reply;
+    error replies come back in place as exceptions."""
+    conn = await route.acquire()
+    try:
+        return await exchange_on(conn, commands)
+    finally:
+        await route.release(conn)
+
+
+async def exchange_on(conn: AbstractConnection, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """``exchange`` on a connection the caller holds; any failure disconnects it (a
+    half-read connection must never serve another batch).
 
     hiredis packs the commands (redis-py's asyncio connection packs in Python, which costs
-    more than the rest of a request); redis-py parses the replies.
+    more than the rest of a request) and parses the replies.
     """
     payload = b"".join([pack_command(tuple(c)) for c in commands])
-    conn = await route.acquire()
     try:
         await conn.send_packed_command(payload, check_health=False)
         replies: list[Any] = []
@@ -120,11 +129,8 @@ async def exchange(route: Route, commands: Sequence[Sequence[Any]]) -> list[Any]
                 replies.append(exc)
         return replies
     except BaseException:
-        # A half-read connection must never serve another batch.
         await conn.disconnect()
         raise
-    finally:
-        await route.release(conn)
 
 
 class Topology:
