@@ -7,7 +7,9 @@ On an event that cannot sell out, every request a new user, through the gateway:
 (b) overload: arrivals at FACTOR x (a)'s rate on a schedule (bench/overload/paced.lua),
     whatever happens to earlier ones; the global rate bound sized from (a): its wins a
     second per app worker (or --rate);
-(c) the same overload with the bound off: only max_conns sheds.
+(c) the same overload with the bound off: only max_conns sheds;
+(d) refusals alone: a bound of one request a second per worker and a closed loop, so
+    nearly every answer is the bound's 503.
 Goodput: wins per second under overload over (a)'s; target >= 0.6 with the bound. And the
 gateway's CPU per refusal, read from /proc: its CPU in the phase less its cost per win in
 (a) times the wins, over the refusals. In (b) the Lua bound answers the 503 itself; in (c)
@@ -124,6 +126,20 @@ def measured_paced(
     return phase
 
 
+def refusals_only(
+    stack: Stack, url: str, args: argparse.Namespace, cpus: str | None
+) -> dict[str, Any]:
+    """The gateway refusing as fast as wrk sends: its CPU per refusal, with no wins to
+    subtract (a bound of one request a second per worker)."""
+    before = cpu_seconds(gateway_pids(stack))
+    result = wrk(url, args.seconds, args.connections, args.threads, cpus=cpus)
+    spent = cpu_seconds(gateway_pids(stack)) - before
+    return {
+        "refused_per_s": round(result.non_2xx / args.seconds),
+        "gateway_us_per_refusal": round(spent * 1e6 / max(1, result.non_2xx), 2),
+    }
+
+
 def wins(result: WrkResult) -> int:
     """Every 2xx answer is a win: the event cannot sell out, and each user is new."""
     return result.requests - result.non_2xx
@@ -166,21 +182,11 @@ def main() -> None:
         print(f"phase unbounded: {offered:,.0f} arrivals/s, no rate bound", flush=True)
         unbounded = measured_paced(stack, url, args, offered, win_us)
         unbounded["slowest_feed_poll_s"] = slowest_feed_poll_s(state.url)
+        print("phase refusals: a bound of 1/s, closed loop: nearly every answer a 503", flush=True)
+        bound(1, args.pin)
+        refusals = refusals_only(stack, url, args, cpus)
         stack.supervisor.signal("consumer", "CONT")
-    goodput = {
-        "bounded": round(bounded["wins_per_s"] / wins_alone, 3),
-        "unbounded": round(unbounded["wins_per_s"] / wins_alone, 3),
-    }
-    refusal = {
-        "bounded": bounded["gateway_us_per_refusal"],
-        "unbounded": unbounded["gateway_us_per_refusal"],
-    }
-    print(
-        f"alone: {wins_alone:,.0f} wins/s, gateway {win_us:.1f} µs per win; overload "
-        f"x{args.factor}: bounded {bounded['wins_per_s']:,} wins/s ({goodput['bounded']}), "
-        f"{refusal['bounded']} µs per refusal; unbounded {unbounded['wins_per_s']:,} wins/s "
-        f"({goodput['unbounded']}), {refusal['unbounded']} µs per refusal"
-    )
+    phases = {"bounded": bounded, "unbounded": unbounded, "refusals_only": refusals}
     doc = {
         "workers": args.workers,
         "seconds": args.seconds,
@@ -190,14 +196,36 @@ def main() -> None:
         "alone": alone,
         "wins_alone_per_s": round(wins_alone),
         "gateway_us_per_win": round(win_us, 2),
-        "bounded": bounded,
-        "unbounded": unbounded,
+        **phases,
+    }
+    report(doc, wins_alone, args.out)
+
+
+def report(doc: dict[str, Any], wins_alone: float, out: Path | None) -> None:
+    """Goodput and the gateway's CPU per refusal of each phase, printed and written."""
+    bounded, unbounded, refusals = doc["bounded"], doc["unbounded"], doc["refusals_only"]
+    goodput = {
+        "bounded": round(bounded["wins_per_s"] / wins_alone, 3),
+        "unbounded": round(unbounded["wins_per_s"] / wins_alone, 3),
+    }
+    refusal = {
+        p: doc[p]["gateway_us_per_refusal"] for p in ("bounded", "unbounded", "refusals_only")
+    }
+    print(
+        f"alone: {wins_alone:,.0f} wins/s, gateway {doc['gateway_us_per_win']:.1f} µs per "
+        f"win; overload x{doc['factor']}: bounded {bounded['wins_per_s']:,} wins/s "
+        f"({goodput['bounded']}), {refusal['bounded']} µs per refusal; unbounded "
+        f"{unbounded['wins_per_s']:,} wins/s ({goodput['unbounded']}), "
+        f"{refusal['unbounded']} µs per refusal; refusing alone "
+        f"{refusals['refused_per_s']:,}/s at {refusal['refusals_only']} µs each"
+    )
+    doc |= {
         "goodput": goodput,
         "gateway_us_per_refusal": refusal,
         "target": TARGET,
         "target_met": goodput["bounded"] >= TARGET,
     }
-    print(f"written: {write_result('overload', doc, args.out)}")
+    print(f"written: {write_result('overload', doc, out)}")
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
