@@ -18,8 +18,14 @@ async def create(redis: Redis, scripts: Scripts, event_id: str, total: int,
     return await redis.evalsha(sha, 4, *keys.script_keys, total, starts, ends, "n", 1)
 
 
-async def issue_many(redis: Redis, scripts: Scripts, event_id: str, users: list[str],
-                     rate: str = "0", burst: str = "1") -> list[list[Any]]:  # fmt: skip
+async def issue_many(
+    redis: Redis,
+    scripts: Scripts,
+    event_id: str,
+    users: list[str],
+    rate: str = "0",
+    burst: str = "1",
+) -> list[list[Any]]:
     """One run of issue.lua for several users (their buckets only with a rate)."""
     buckets = [bucket_key(event_id, u) for u in users] if rate != "0" else []
     keys = (*event_keys(event_id).script_keys, *buckets)

@@ -24,53 +24,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-import structlog
-from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import MovedError, NoScriptError
 
 from couponrush.core.errors import StoreUnavailable
-from couponrush.store.client import unavailable
+from couponrush.store.groups import Group, Lane, expire, fail, resolve, unavailable_error
 from couponrush.store.keys import bucket_key, event_keys
 from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange_on
 from couponrush.store.scripts import LuaScript, Scripts, check_sha
 
-log = structlog.get_logger(__name__)
 # Told of every batch Redis answered: its size (calls) and its round trip in seconds.
 BatchObserver = Callable[[int, float], None]
 # A group's future and the caller's place in its reply.
 Ticket = tuple["asyncio.Future[list[Any]]", int]
-
-
-@dataclass(slots=True)
-class _Group:
-    """The calls of one event in one batch: one EVALSHA, one future, one deadline."""
-
-    event_id: str
-    keys: list[str]
-    args: list[str]
-    future: asyncio.Future[list[Any]]
-    deadline: asyncio.TimerHandle | None = None
-    size: int = 0
-    retried: bool = False
-
-
-@dataclass(slots=True)
-class _Lane:
-    """The groups bound for one primary; ``open`` are those still taking calls. A lane
-    sends one pipeline at a time, so it holds one connection of the route's pool for good
-    (taking one from the pool and giving it back costs more than the rest of a small
-    batch); a connection that failed is disconnected and given back, and the next batch
-    takes a new one."""
-
-    pending: list[_Group] = field(default_factory=list)
-    open: dict[str, _Group] = field(default_factory=dict)
-    busy: bool = False
-    load_scripts: bool = False
-    conn: AbstractConnection | None = None
 
 
 class IssueBatcher:
@@ -94,7 +62,7 @@ class IssueBatcher:
         self._wait = wait
         self._bucket_args = [repr(float(user_rate_per_s)), str(user_burst)]
         self._buckets = user_rate_per_s > 0
-        self._lanes: dict[Route, _Lane] = {}
+        self._lanes: dict[Route, Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def call(self, event_id: str, user_id: str, request_id: str) -> Ticket:
@@ -105,11 +73,11 @@ class IssueBatcher:
         except Exception as exc:  # the slot map has a hole (failover) or is not known yet
             self._topology.lost()
             future: asyncio.Future[list[Any]] = loop.create_future()
-            future.set_exception(_unavailable(exc))
+            future.set_exception(unavailable_error(exc))
             return future, 0
         lane = self._lanes.get(route)
         if lane is None:  # not setdefault: that builds a lane on every call
-            lane = self._lanes[route] = _Lane()
+            lane = self._lanes[route] = Lane()
         group = lane.open.get(event_id)
         if group is None or group.size >= self._batch_max:
             group = lane.open[event_id] = self._group(loop, event_id)
@@ -122,23 +90,23 @@ class IssueBatcher:
             self._start(loop, route, lane)
         return group.future, group.size - 1
 
-    def _group(self, loop: asyncio.AbstractEventLoop, event_id: str) -> _Group:
-        group = _Group(
+    def _group(self, loop: asyncio.AbstractEventLoop, event_id: str) -> Group:
+        group = Group(
             event_id,
             [*event_keys(event_id).script_keys],
             [*self._bucket_args],
             loop.create_future(),
         )
-        group.deadline = loop.call_later(self._timeout_s, _expire, group)
+        group.deadline = loop.call_later(self._timeout_s, expire, group)
         return group
 
-    def _start(self, loop: asyncio.AbstractEventLoop, route: Route, lane: _Lane) -> None:
+    def _start(self, loop: asyncio.AbstractEventLoop, route: Route, lane: Lane) -> None:
         lane.busy = True
         task = loop.create_task(self._drain(route, lane))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drain(self, route: Route, lane: _Lane) -> None:
+    async def _drain(self, route: Route, lane: Lane) -> None:
         try:
             while lane.pending:
                 batch = self._take(lane)
@@ -147,18 +115,18 @@ class IssueBatcher:
                 try:
                     await self._send(route, lane, batch)
                 except BaseException as exc:  # a bug, or the task cancelled: answer anyway
-                    _fail(batch, exc)
+                    fail(batch, exc)
                     if not isinstance(exc, Exception):
                         raise
         finally:
             lane.busy = False
             lane.open.clear()
-            _fail(lane.pending, StoreUnavailable("the batcher stopped"))
+            fail(lane.pending, StoreUnavailable("the batcher stopped"))
             lane.pending.clear()
 
-    def _take(self, lane: _Lane) -> list[_Group]:
+    def _take(self, lane: Lane) -> list[Group]:
         """The next batch: whole groups, about batch_max calls at most."""
-        batch: list[_Group] = []
+        batch: list[Group] = []
         calls = 0
         while lane.pending and (not batch or calls + lane.pending[0].size <= self._batch_max):
             group = lane.pending.pop(0)
@@ -169,7 +137,7 @@ class IssueBatcher:
                 calls += group.size
         return batch
 
-    async def _send(self, route: Route, lane: _Lane, batch: list[_Group]) -> None:
+    async def _send(self, route: Route, lane: Lane, batch: list[Group]) -> None:
         load, lane.load_scripts = lane.load_scripts, False
         loads = [("SCRIPT", "LOAD", s.source) for s in self._scripts.all()] if load else []
         sha = self._script.sha
@@ -187,16 +155,14 @@ class IssueBatcher:
                 check_sha(script, loaded)
         except Exception as exc:  # timeout, connection lost, a node that is gone
             self._topology.lost()
-            _fail(batch, exc)
+            fail(batch, exc)
             return
         if self._observe is not None:
             self._observe(sum(g.size for g in batch), perf_counter() - started)
         confirmed = self._wait is None or self._wait.confirms(replies)
         await self._settle(lane, batch, replies[len(loads) : len(loads) + len(batch)], confirmed)
 
-    async def _exchange(
-        self, route: Route, lane: _Lane, commands: list[Sequence[Any]]
-    ) -> list[Any]:
+    async def _exchange(self, route: Route, lane: Lane, commands: list[Sequence[Any]]) -> list[Any]:
         conn = lane.conn
         if conn is None:
             conn = lane.conn = await route.acquire()
@@ -208,9 +174,9 @@ class IssueBatcher:
             raise
 
     async def _settle(
-        self, lane: _Lane, batch: list[_Group], replies: list[Any], confirmed: bool
+        self, lane: Lane, batch: list[Group], replies: list[Any], confirmed: bool
     ) -> None:
-        moved: list[tuple[_Group, MovedError]] = []
+        moved: list[tuple[Group, MovedError]] = []
         for group, reply in zip(batch, replies, strict=True):
             if isinstance(reply, MovedError) and not group.retried:
                 group.retried = True
@@ -220,57 +186,26 @@ class IssueBatcher:
                 lane.load_scripts = True
                 lane.pending.insert(0, group)
             elif isinstance(reply, Exception):
-                _fail([group], reply)
+                fail([group], reply)
             elif not confirmed:
-                _fail([group], StoreUnavailable("the replicas did not confirm in time"))
+                fail([group], StoreUnavailable("the replicas did not confirm in time"))
             elif not isinstance(reply, list) or len(reply) != group.size:
-                _fail([group], ValueError(f"issue.lua answered {group.size} calls with {reply!r}"))
+                fail([group], ValueError(f"issue.lua answered {group.size} calls with {reply!r}"))
             else:
-                _resolve(group, reply)
+                resolve(group, reply)
         for group, error in moved:
             try:
                 await self._topology.moved(error)
                 self._requeue(group)
             except Exception as exc:  # the slot map could not be patched: 503, not a hang
-                _fail([group], exc)
+                fail([group], exc)
 
-    def _requeue(self, group: _Group) -> None:
+    def _requeue(self, group: Group) -> None:
         """A group that went to the wrong primary, to the lane of the right one."""
         route = self._topology.route(event_keys(group.event_id).stock)
         lane = self._lanes.get(route)
         if lane is None:
-            lane = self._lanes[route] = _Lane()
+            lane = self._lanes[route] = Lane()
         lane.pending.append(group)
         if not lane.busy:
             self._start(asyncio.get_running_loop(), route, lane)
-
-
-def _resolve(group: _Group, reply: list[Any]) -> None:
-    if group.deadline is not None:
-        group.deadline.cancel()
-    if not group.future.done():
-        group.future.set_result(reply)
-
-
-def _expire(group: _Group) -> None:
-    if not group.future.done():
-        group.future.set_exception(StoreUnavailable("Redis did not answer in time"))
-
-
-def _unavailable(exc: BaseException) -> StoreUnavailable:
-    if isinstance(exc, StoreUnavailable):
-        return exc
-    if not unavailable(exc):
-        # Still a 503 for the client (never a 500), but a failure nobody expected.
-        log.warning("unexpected_redis_reply", error=repr(exc))
-    return StoreUnavailable(f"Redis did not answer: {type(exc).__name__}: {exc}")
-
-
-def _fail(groups: list[_Group], exc: BaseException) -> None:
-    error: StoreUnavailable | None = None
-    for group in groups:
-        if group.deadline is not None:
-            group.deadline.cancel()
-        if not group.future.done():
-            error = error or _unavailable(exc)
-            group.future.set_exception(error)
