@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from time import perf_counter
 from typing import Any
 
@@ -31,7 +32,7 @@ from redis.exceptions import MovedError, NoScriptError
 
 from couponrush.core.errors import StoreUnavailable
 from couponrush.store.groups import Group, Lane, expire, fail, resolve, unavailable_error
-from couponrush.store.keys import bucket_key, event_keys
+from couponrush.store.keys import EventKeys, bucket_key, event_keys
 from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange_on
 from couponrush.store.scripts import LuaScript, Scripts, check_sha
 
@@ -39,6 +40,10 @@ from couponrush.store.scripts import LuaScript, Scripts, check_sha
 BatchObserver = Callable[[int, float], None]
 # A group's future and the caller's place in its reply.
 Ticket = tuple["asyncio.Future[list[Any]]", int]
+
+
+# An event's key names, built once per event rather than once per call.
+_keys_of: Callable[[str], EventKeys] = lru_cache(maxsize=4096)(event_keys)
 
 
 class IssueBatcher:
@@ -69,7 +74,7 @@ class IssueBatcher:
         """The future of the group this call joined, and the call's place in its reply."""
         loop = asyncio.get_running_loop()
         try:
-            route = self._topology.route(event_keys(event_id).stock)
+            route = self._topology.route(_keys_of(event_id).stock)
         except Exception as exc:  # the slot map has a hole (failover) or is not known yet
             self._topology.lost()
             future: asyncio.Future[list[Any]] = loop.create_future()
@@ -93,7 +98,7 @@ class IssueBatcher:
     def _group(self, loop: asyncio.AbstractEventLoop, event_id: str) -> Group:
         group = Group(
             event_id,
-            [*event_keys(event_id).script_keys],
+            [*_keys_of(event_id).script_keys],
             [*self._bucket_args],
             loop.create_future(),
         )
@@ -146,7 +151,7 @@ class IssueBatcher:
             *[("EVALSHA", sha, len(g.keys), *g.keys, *g.args) for g in batch],
         ]
         if self._wait is not None:
-            commands += self._wait.commands(event_keys(batch[0].event_id).barrier)
+            commands += self._wait.commands(_keys_of(batch[0].event_id).barrier)
         started = perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -202,7 +207,7 @@ class IssueBatcher:
 
     def _requeue(self, group: Group) -> None:
         """A group that went to the wrong primary, to the lane of the right one."""
-        route = self._topology.route(event_keys(group.event_id).stock)
+        route = self._topology.route(_keys_of(group.event_id).stock)
         lane = self._lanes.get(route)
         if lane is None:
             lane = self._lanes[route] = Lane()
