@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 from granian.asgi import LifespanProtocol
-from granian.rsgi import HTTPProtocol, Scope  # type: ignore[attr-defined]
+from granian.rsgi import HTTPProtocol, ProtocolClosed, Scope  # type: ignore[attr-defined]
 
 from couponrush.core.errors import BodyTooLarge
 from couponrush.web.asgi import CouponrushApp, issue_target
@@ -64,7 +64,10 @@ class RsgiApp:
             _last(headers, "authorization"),
         )
         read = partial(_read_body, proto)
-        reply, request_id = await self._issue.answer(scope.method, head, read, event_id)
+        try:
+            reply, request_id = await self._issue.answer(scope.method, head, read, event_id)
+        except ProtocolClosed:  # the client left before its body was in: nobody to answer
+            return
         status, _, payload, found = reply
         proto.response_bytes(status, [*found, ("x-request-id", request_id)], payload)
 
@@ -153,6 +156,9 @@ class _Exchange:
             except StopAsyncIteration:
                 self._read_all = True
                 return {"type": "http.request", "body": b"", "more_body": False}
+            except ProtocolClosed:  # the client left mid-body
+                self._read_all = True
+                return {"type": "http.disconnect"}
             return {"type": "http.request", "body": chunk, "more_body": True}
         await self._proto.client_disconnect()
         return {"type": "http.disconnect"}
