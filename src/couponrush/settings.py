@@ -1,6 +1,6 @@
 """The one settings object, read from ``COUPONRUSH_*`` environment variables.
 
-Built in the entry point (CLI command or ASGI factory) and passed down; nothing here
+Built in the entry point (CLI command or the app factory) and passed down; nothing here
 runs at import time.
 """
 
@@ -19,6 +19,9 @@ from couponrush.core.errors import ConfigError
 # Values that must never guard a real deployment.
 _WEAK_SECRETS = frozenset({"", "changeme", "change-me", "admin", "secret", "token", "default"})
 _MIN_SECRET_LEN = 16
+# Replicas per primary of the recommended Sentinel and Cluster layouts (and the local
+# stack's): a win waits for all of them unless REDIS_WAIT_REPLICAS says otherwise.
+DEFAULT_REPLICAS = 2
 # Clock-rate skew between hosts and the gateway's cached time, on top of the lease.
 _FENCE_MARGIN_S = 0.5
 
@@ -38,7 +41,9 @@ class Settings(BaseSettings):
     # (redis+sentinel://h1:p1,h2:p2/master-name); cluster: REDIS_URL lists seed nodes.
     redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
     # Replicas that must confirm a batch of wins (WAIT) before "issued" is answered;
-    # unset: 1 in sentinel and cluster modes, 0 standalone.
+    # unset: every replica of the recommended layout (2 per primary) in sentinel and
+    # cluster modes, 0 standalone. Fewer than every replica can lose an acknowledged win
+    # when the replica that did not confirm is the one promoted (docs/high-availability.md).
     redis_wait_replicas: int | None = Field(default=None, ge=0, le=16)
     redis_wait_timeout_ms: int = Field(default=200, ge=1, le=60_000)
     host: str = "127.0.0.1"
@@ -115,12 +120,18 @@ class Settings(BaseSettings):
     # Signed user identity. "jwt": the user id is the `sub` of a bearer token signed with
     # the shop's key (RS256 or ES256), so no client can claim a coupon for someone else.
     auth: Literal["none", "jwt"] = "none"
-    # The public key, as PEM text or a file holding it.
+    # "none" serves only next to this, and logs a warning at start: anyone may then claim
+    # a coupon under any user id (a shop's backend calling, a load test, the local stack).
+    allow_unsigned_users: bool = False
+    # The verifying keys: a JWKS URL (fetched and cached, refetched for a key id it has
+    # not seen, so the shop can rotate), or one public key as PEM text or a file.
+    jwt_jwks_url: str = ""
+    jwt_jwks_cache_s: int = Field(default=300, ge=10, le=86_400)
     jwt_public_key: str = ""
     jwt_public_key_file: Path | None = None
     jwt_algorithms: Annotated[list[str], NoDecode] = Field(default=["RS256", "ES256"])
     jwt_issuer: str = ""  # checked when set
-    jwt_audience: str = ""  # checked when set
+    jwt_audience: str = ""  # required with auth=jwt: a token minted for another service fails
     jwt_leeway_s: int = Field(default=30, ge=0, le=600)
 
     # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
@@ -166,6 +177,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _pem_lines(cls, value: str) -> str:
+        # An env file holds one line: a PEM there has its newlines written as \n.
+        return value.replace("\\n", "\n")
+
     @field_validator("trusted_proxies", "gateway_metrics_from")
     @classmethod
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
@@ -182,16 +199,30 @@ class Settings(BaseSettings):
         return value
 
     def jwt_key(self) -> str:
-        """The verifying key's PEM text; ConfigError when jwt is on and there is none."""
+        """The verifying key's PEM text ("" with a JWKS URL); ConfigError when jwt is on
+        and there is neither."""
         key = self.jwt_public_key
         if not key and self.jwt_public_key_file is not None:
             key = self.jwt_public_key_file.read_text()
-        if self.auth == "jwt" and "BEGIN PUBLIC KEY" not in key:
+        if self.auth == "jwt" and not self.jwt_jwks_url and "BEGIN PUBLIC KEY" not in key:
             raise ConfigError(
-                "COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_PUBLIC_KEY or "
-                "COUPONRUSH_JWT_PUBLIC_KEY_FILE holding a PEM public key"
+                "COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_JWKS_URL, COUPONRUSH_JWT_PUBLIC_KEY "
+                "or COUPONRUSH_JWT_PUBLIC_KEY_FILE holding a PEM public key"
             )
         return key
+
+    def check_identity(self) -> None:
+        """Refuse to serve unsigned user ids unless allowed on purpose, and signed ones
+        without an audience to check."""
+        if self.auth == "none" and not self.allow_unsigned_users:
+            raise ConfigError(
+                "COUPONRUSH_AUTH=none lets anyone claim a coupon under any user id: set "
+                "COUPONRUSH_AUTH=jwt (docs/identity.md), or COUPONRUSH_ALLOW_UNSIGNED_USERS=true "
+                "where only a trusted backend or a load test calls"
+            )
+        if self.auth == "jwt" and not self.jwt_audience:
+            raise ConfigError("COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_AUDIENCE")
+        self.jwt_key()
 
     @model_validator(mode="after")
     def _poll_within_lease(self) -> Settings:
@@ -219,7 +250,7 @@ class Settings(BaseSettings):
         """Replicas that must confirm a batch of wins before it is answered (0: no WAIT)."""
         if self.redis_wait_replicas is not None:
             return self.redis_wait_replicas
-        return 0 if self.redis_mode == "standalone" else 1
+        return 0 if self.redis_mode == "standalone" else DEFAULT_REPLICAS
 
     def check_secrets(self, *names: str) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret

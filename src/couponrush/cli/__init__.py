@@ -12,8 +12,10 @@ from pydantic import ValidationError
 
 from couponrush.cli import (
     chaos,
+    deploy,
     dlq,
     events,
+    kafka,
     observe,
     pipeline,
     recovery,
@@ -30,8 +32,10 @@ from couponrush.settings import Settings
 __all__ = [
     "app",
     "chaos",
+    "deploy",
     "dlq",
     "events",
+    "kafka",
     "main",
     "observe",
     "pipeline",

@@ -36,6 +36,9 @@ class EventKeys:
     fence: str
     # The app's issue answers by result (hash result -> count), for the dashboard's mix.
     results: str
+    # A counter written before each WAIT, so that the WAIT covers what was read, not only
+    # what this connection wrote (see store.nodes.ReplicaWait).
+    barrier: str
 
     @property
     def script_keys(self) -> tuple[str, str, str, str]:
@@ -56,6 +59,7 @@ def event_keys(event_id: str) -> EventKeys:
         outbox=f"{tag}:outbox",
         fence=f"{tag}:fence",
         results=f"{tag}:results",
+        barrier=f"{tag}:barrier",
     )
 
 
