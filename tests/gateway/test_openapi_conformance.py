@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.postgres import PgServer
-from tests.gateway.conftest import AppPool, GatewayFactory, start_pool, stop_pool
+from tests.gateway.conftest import AppPool, GatewayFactory
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
@@ -23,23 +21,6 @@ BOUNDS = ["--max-examples", "50", "--generation-database", "none", "--workers", 
 FUZZ = "examples,fuzzing,stateful"
 # The coverage phase hardly depends on the seed: one run has it.
 PHASES = {7: f"coverage,{FUZZ}", 20261127: FUZZ, 1: FUZZ}
-
-
-@pytest.fixture(scope="module")
-def db_pool(
-    redis_url: str, pg: PgServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AppPool]:
-    """Workers with a database, so that every route answers from its own logic."""
-    pool = start_pool(
-        redis_url,
-        tmp_path_factory.mktemp("conformance"),
-        2,
-        database_url=pg.url,
-        user_rate_per_s="2",
-        user_burst="3",
-    )
-    yield pool
-    stop_pool(pool)
 
 
 @pytest.mark.parametrize("seed", PHASES)

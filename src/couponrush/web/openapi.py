@@ -44,6 +44,9 @@ _RETRY_AFTER = {
 
 _EXAMPLES: dict[str, dict[str, Any]] = {
     "IssueRequest": {"user_id": "alice"},
+    "EventPatch": {"name": "Spring sale, extended", "ends_at": "2030-03-01T11:00:00Z"},
+    "RedeemRequest": {"order_id": "order-1001"},
+    "RevokeRequest": {"reason": "order refunded"},
     "IssueResponse": {
         "result": "issued", "event_id": "spring-sale", "user_id": "alice", "slot": 1,
         "coupon_code": "XYAH-CSYT-XZ6A-KHZD", "issued_at": "2030-03-01T09:00:00.123Z"},
@@ -61,7 +64,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 # Path parameters by name, on whichever route has them: each operation's examples then make
 # a whole request.
-_PARAMETER_EXAMPLES = {"event_id": "spring-sale", "user_id": "alice"}
+_PARAMETER_EXAMPLES = {"event_id": "spring-sale", "user_id": "alice", "code": "XYAH-CSYT-XZ6A-KHZD"}
 # Where a signed identity (COUPONRUSH_AUTH=jwt) names the user.
 _IDENTITY_PATHS = ("/v1/events/{event_id}/issue", "/v1/events/{event_id}/issuances/{user_id}")
 _USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
