@@ -85,6 +85,9 @@ class Catalogue:
         self.doc = doc
         self._texts = dict(leaves(doc))
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._texts
+
     def text(self, key: str, **params: object) -> str:
         value = self._texts[key]
         if not isinstance(value, str):
