@@ -48,8 +48,9 @@ def gateway(pool: AppPool, start_gateway: GatewayFactory) -> Gateway:
 
 def _phone(browser: Browser, locale: str) -> Page:
     """A fresh phone whose browser asks for ``locale`` first, in New York's time zone."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale=locale,
-                                  timezone_id="America/New_York")  # fmt: skip
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=1, locale=locale, timezone_id="America/New_York"
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     return page
@@ -57,9 +58,14 @@ def _phone(browser: Browser, locale: str) -> Page:
 
 @pytest.mark.parametrize(("locale", "lang"), [("en-US", "en"), ("ko-KR", "ko")])
 def test_the_storefront_speaks_the_shoppers_language(
-    browser: Browser, gateway: Gateway, pool: AppPool, event_id: str, shots: Path,
-    locale: str, lang: str,
-) -> None:  # fmt: skip
+    browser: Browser,
+    gateway: Gateway,
+    pool: AppPool,
+    event_id: str,
+    shots: Path,
+    locale: str,
+    lang: str,
+) -> None:
     words = WORDS[lang]
     soon = datetime.now(UTC) + timedelta(hours=3)
     create_event(pool, f"{event_id}-soon", 5, name="Coming soon", starts_at=soon)

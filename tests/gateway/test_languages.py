@@ -15,6 +15,7 @@ import pytest
 
 from couponrush.web.i18n import KOREAN_FIRST, catalogue, leaves
 from couponrush.web.problems import problem
+from tests.web.test_i18n import RULE_CASES
 
 from .conftest import AppPool, GatewayFactory, stop_pool
 from .edge import EDGE, at_edge, issue, sold_out, start_edge_pool, wait_for_edge
@@ -34,8 +35,8 @@ PLACEHOLDERS = {"$couponrush_allow": "{allow}", "${MAX_BODY}": "{limit}"}
 
 
 def test_the_config_and_the_lua_pick_by_the_apps_expression() -> None:
-    (mapped,) = re.findall(r'map \$http_accept_language \$couponrush_lang \{\s*"~\*(.*)" ko;',
-                           TEMPLATE)  # fmt: skip
+    rule = r'map \$http_accept_language \$couponrush_lang \{\s*"~\*(.*)" ko;'
+    (mapped,) = re.findall(rule, TEMPLATE)
     (in_lua,) = re.findall(r"KOREAN_FIRST = \[\[(.*)\]\]", (LUA / "lang.lua").read_text())
     assert mapped == in_lua == KOREAN_FIRST
 
@@ -103,6 +104,33 @@ def test_the_gateways_own_answers_are_in_korean_with_the_same_codes(
     with httpx.Client(base_url=start_gateway(gone).url, timeout=10) as http:
         ko, _ = _pair(http, "GET", "/healthz")
         assert ko["detail"] == catalogue("ko").text("gateway.unavailable.detail")
+
+
+def _refused(http: httpx.Client, headers: dict[str, str]) -> httpx.Response:
+    """The first 503 of the Lua rate bound (answered by admit.lua, language by lang.lua)."""
+    for _ in range(50):
+        answer = http.get("/healthz", headers=headers)
+        if answer.status_code == 503:
+            return answer
+    raise AssertionError("the rate bound of 1 request a second refused nothing")
+
+
+def test_the_gateway_picks_as_the_app_does(
+    app_pool: AppPool, start_gateway: GatewayFactory
+) -> None:
+    open_bucket = {"client_rate_per_s": 100_000, "client_burst": 100_000}
+    gw = start_gateway(app_pool, worker_rate_per_s=1, **open_bucket)
+    with httpx.Client(base_url=gw.url, timeout=5) as http:
+        for header, lang in RULE_CASES:
+            # Over the wire a value has no outer whitespace.
+            sent = {} if header is None else {"Accept-Language": header.strip()}
+            mapped = http.get("/internal/", headers=sent)  # the config's map
+            assert mapped.status_code == 404
+            picked = (
+                mapped.headers["content-language"],
+                _refused(http, sent).headers["content-language"],
+            )
+            assert picked == (lang, lang), header
 
 
 @pytest.fixture(scope="module")

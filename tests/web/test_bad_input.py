@@ -93,12 +93,21 @@ def test_server_is_healthy_and_nothing_was_issued_after_bad_input(http: httpx.Cl
 
 
 @pytest.mark.usefixtures("bad_input_event")
-@pytest.mark.parametrize(("name", "method", "path", "body", "headers", "status", "result"), CASES,
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "headers", "status", "result"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
 def test_korean_gets_the_same_codes_in_korean(
-    http: httpx.Client, name: str, method: str, path: str, body: bytes,
-    headers: dict[str, str], status: int, result: str,
-) -> None:  # fmt: skip
+    http: httpx.Client,
+    name: str,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    result: str,
+) -> None:
     korean = {**headers, "Accept-Language": "ko-KR,ko;q=0.9,en;q=0.8"}
     response = http.request(method, path, content=body, headers=korean)
     english = http.request(method, path, content=body, headers=headers)
