@@ -119,3 +119,24 @@ def test_the_switch_on_the_page_is_remembered(
         expect(phone.locator("html")).to_have_attribute("lang", "en")
     finally:
         phone.context.close()
+
+
+def test_the_operator_pages_speak_korean_and_fit_a_phone(
+    browser: Browser, gateway: Gateway, pool: AppPool, event_id: str
+) -> None:
+    ko = catalogue("ko").doc
+    phone = _phone(browser, "ko-KR")
+    try:
+        phone.goto(f"{gateway.url}/dashboard/{event_id}")
+        expect(phone.locator("#conn")).to_have_text(ko["dashboard"]["not_connected"])
+        phone.get_by_label(ko["dashboard"]["admin_token"]).fill("wrong-" * 4)
+        phone.get_by_label(ko["dashboard"]["admin_token"]).press("Enter")
+        expect(phone.locator("#login-status")).to_have_text(ko["dashboard"]["not_the_token"])
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        phone.goto(f"{gateway.url}/operator")
+        phone.get_by_label(ko["operator"]["api_token"]).fill(pool.admin_token)
+        phone.get_by_label(ko["operator"]["api_token"]).press("Enter")
+        expect(phone.locator("#events-title")).to_have_text(ko["operator"]["events"])
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        phone.context.close()
