@@ -15,6 +15,7 @@ import asyncpg
 from couponrush.core.errors import CouponMismatch, DatabaseUnavailable
 from couponrush.core.event import Event
 from couponrush.core.win import ExistingRow, Win
+from couponrush.settings import DatabaseArgs
 
 UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError,
                asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
@@ -53,10 +54,12 @@ class Repository:
         self._pool = pool
 
     @classmethod
-    async def connect(cls, url: str, max_size: int = 4) -> Repository:
-        """A pool that connects lazily, so a process starts (and serves) while the DB is away."""
+    async def connect(cls, url: str, max_size: int = 4,
+                      connect_args: DatabaseArgs | None = None) -> Repository:  # fmt: skip
+        """A pool that connects lazily, so a process starts (and serves) while the DB is away;
+        ``connect_args``: the password and sslmode given apart from the URL."""
         pool = await asyncpg.create_pool(url, min_size=0, max_size=max_size, timeout=5,
-                                         command_timeout=30)  # fmt: skip
+                                         command_timeout=30, **(connect_args or {}))  # fmt: skip
         return cls(pool)
 
     async def close(self) -> None:
