@@ -17,6 +17,8 @@ compose_app = typer.Typer(no_args_is_help=True, help="deploy/compose.yaml on thi
 app.add_typer(compose_app, name="compose")
 
 Root = Annotated[Path, typer.Option(help="The repository's root (the build context)")]
+EnvFile = Annotated[Path, typer.Option(help="KEY=value lines holding the REDIS_*_PASSWORD values")]
+DEPLOY = Path("deploy")
 Stores = Annotated[
     bool, typer.Option("--stores/--no-stores", help="Also the stores' images from Debian's "
                        "packages, for compose where no registry serves them")
@@ -43,22 +45,44 @@ def project(root: Path) -> Compose:
 @compose_app.command("env")
 def env(root: Root = Path(".")) -> None:
     """Write deploy/compose.env from its example with fresh secrets (and a development
-    signing key pair under deploy/secrets/), unless it exists."""
-    from couponrush.stack import compose
+    signing key pair under deploy/secrets/), unless it exists; render Redis's users from
+    it into deploy/secrets/redis (the ACL file and the replicas' login)."""
+    from couponrush.stack import compose_env
 
-    folder = root / compose.DEPLOY
+    folder = root / DEPLOY
     target = folder / "compose.env"
-    made = compose.write_env(folder / "compose.env.example", target,
-                             folder / "secrets" / "shop-signing-key.pem")  # fmt: skip
+    made = compose_env.write_env(folder / "compose.env.example", target,
+                                 folder / "secrets" / "shop-signing-key.pem")  # fmt: skip
     console.print(f"{target}: {'written with fresh secrets' if made else 'kept as it is'}")
+    console.print(f"Redis users: {project(root).redis_secrets()}")
+
+
+@compose_app.command()
+def acl(env_file: EnvFile = Path("deploy/compose.env"), root: Root = Path(".")) -> None:
+    """Print Redis's ACL file rendered with the passwords of an env file (KEY=value
+    lines: compose.env, or the values of a Kubernetes Secret), for a Redis run elsewhere."""
+    from couponrush.stack import redis_acl
+    from couponrush.stack.compose_env import read_env
+
+    template = (root / redis_acl.TEMPLATE).read_text()
+    typer.echo(redis_acl.render(template, read_env(env_file)), nl=False)
 
 
 @compose_app.command()
 def up(root: Root = Path(".")) -> None:
     """Start the stack (stores, init jobs, app, pipeline, gateway) and return once every
-    service is healthy; print how long that took."""
+    service is healthy; print how long that took. Interrupted (Ctrl-C, SIGTERM), it
+    removes what it had started."""
+    from couponrush.stack.compose import terminate_as_interrupt
+
     chosen = project(root)
-    took = chosen.up()
+    with terminate_as_interrupt():
+        try:
+            took = chosen.up()
+        except KeyboardInterrupt:
+            console.print("interrupted: removing what was started")
+            chosen.down()
+            raise typer.Exit(130) from None
     port = compose_port(chosen)
     console.print(f"[green]healthy[/] after {took:.0f} s: gateway on http://127.0.0.1:{port}")
 
@@ -73,7 +97,7 @@ def down(root: Root = Path(".")) -> None:
 
 
 def compose_port(chosen: Compose) -> str:
-    from couponrush.stack.compose import read_env
+    from couponrush.stack.compose_env import read_env
 
     return read_env(chosen.env_file).get("GATEWAY_PORT") or "8080"
 

@@ -25,7 +25,8 @@ from couponrush.rush.chaos.check import SetCheck, check
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.runner import Merged
 from couponrush.rush.verify import lag_ms
-from couponrush.stack.compose import DEPLOY, SMALL, Project, read_env, write_env
+from couponrush.stack.compose import DEPLOY, SMALL, Project, terminate_as_interrupt
+from couponrush.stack.compose_env import read_env, write_env
 from couponrush.stack.procs import free_port
 
 DRAIN_S = 60.0
@@ -117,11 +118,12 @@ def _kill(project: Project, names: list[str]) -> None:
 
 
 def _redis_cli(project: Project, topology: Topology, *args: str) -> str:
-    """redis-cli in the first Redis container (-c follows a cluster's redirects)."""
+    """redis-cli in the first Redis container as users.acl's admin (-c follows a
+    cluster's redirects)."""
     name = project.containers(topology.redis[0])[0]
-    auth = read_env(project.env_file).get("REDIS_ADMIN_PASSWORD")
-    login = ["--user", "admin", "--pass", auth, "--no-auth-warning"] if auth else []
-    return project.engine.run("exec", name, "redis-cli", "-c", *login, *args).stdout
+    auth = f"REDISCLI_AUTH={read_env(project.env_file)['REDIS_ADMIN_PASSWORD']}"
+    return project.engine.run("exec", "-e", auth, name, "redis-cli", "-c", "--user", "admin",
+                              *args).stdout  # fmt: skip
 
 
 def primary_of(project: Project, topology: Topology, event_id: str) -> str:
@@ -208,32 +210,34 @@ def edge_answers(project: Project, topology: Topology) -> int:
 def run_race(root: Path, short: bool, clients: int, say: Callable[[str], None]) -> RaceResult:
     """The whole run: a compose env of its own (fresh secrets, the load-test switches), a
     project of its own name (a stack from `make compose-up` is left alone), up, race,
-    down; the stack is removed whatever happened."""
+    down; the stack is removed whatever happened, Ctrl-C and SIGTERM included."""
     with tempfile.TemporaryDirectory(prefix="couponrush-race-") as folder:
         env_file = Path(folder) / "compose.env"
         write_env(root / DEPLOY / "compose.env.example", env_file, Path(folder) / "key.pem")
         with env_file.open("a") as out:
-            out.write(_LOAD_TEST.format(port=free_port()))
+            out.write(_LOAD_TEST.format(port=free_port(), secrets=Path(folder) / "redis"))
         project = Project.for_repo(root, env_file, short, name="couponrush-race", say=say)
         project.down()
-        try:
-            took = project.up(SMALL if short else None, only=short)
-            say(f"healthy after {took:.0f} s")
-            plan = _plan(short, clients)
-            topology = Topology(redis=("redis-1", "redis-2")) if short else Topology()
-            result = race(project, plan, topology, kill_after_s=2.0)
-            result.up_s = took
-            return result
-        finally:
-            project.down()
+        with terminate_as_interrupt():
+            try:
+                took = project.up(SMALL if short else None, only=short)
+                say(f"healthy after {took:.0f} s")
+                plan = _plan(short, clients)
+                topology = Topology(redis=("redis-1", "redis-2")) if short else Topology()
+                result = race(project, plan, topology, kill_after_s=2.0)
+                result.up_s = took
+                return result
+            finally:
+                project.down()
 
 
-# The load-test switches of docs/deployment.md, and a gateway port of its own.
+# The load-test switches of docs/deployment.md, a gateway port and Redis's users of its own.
 _LOAD_TEST = """
 COUPONRUSH_AUTH=none
 COUPONRUSH_ALLOW_UNSIGNED_USERS=true
 COUPONRUSH_TRUSTED_PROXIES=10.0.0.0/8
 GATEWAY_PORT={port}
+REDIS_SECRETS={secrets}
 """
 
 
