@@ -11,10 +11,13 @@ import typer
 from couponrush.cli.app import app, console
 
 if TYPE_CHECKING:
+    from couponrush.rush.deployed import RaceResult
     from couponrush.stack.compose import Project as Compose
 
 compose_app = typer.Typer(no_args_is_help=True, help="deploy/compose.yaml on this host.")
 app.add_typer(compose_app, name="compose")
+kube_app = typer.Typer(no_args_is_help=True, help="The Kubernetes manifests on this host.")
+app.add_typer(kube_app, name="kube")
 
 Root = Annotated[Path, typer.Option(help="The repository's root (the build context)")]
 EnvFile = Annotated[Path, typer.Option(help="KEY=value lines holding the REDIS_*_PASSWORD values")]
@@ -116,11 +119,25 @@ def race(root: Root = Path("."), short: Short = False, clients: Clients = 0,
     """Bring the stack up with the load-test switches in a compose env of its own, race
     it through the gateway while an app container and the event's Redis primary are
     killed, check the invariants, and bring it down; exit 1 on a breach."""
+    from couponrush.rush.deployed import run_race
+
+    _verdict(run_race(root.resolve(), short, clients, console.print), report)
+
+
+@kube_app.command("race")
+def kube_race(root: Root = Path("."), clients: Clients = 0, report: Report = None) -> None:
+    """Play the Kubernetes manifests' workloads with podman kube play (the podman overlay:
+    the images built here, a Redis and a PostgreSQL of its own), race them through the
+    gateway pod while an app pod and the Redis pod are killed, check the invariants, and
+    remove everything; exit 1 on a breach."""
+    from couponrush.rush.kube_race import run_kube_race
+
+    _verdict(run_kube_race(root.resolve(), clients, console.print), report)
+
+
+def _verdict(result: RaceResult, report: Path | None) -> None:
     import json
 
-    from couponrush.rush.deployed import RaceResult, run_race
-
-    result: RaceResult = run_race(root.resolve(), short, clients, console.print)
     body = result.to_json()
     console.print_json(json.dumps(body))
     if report:
