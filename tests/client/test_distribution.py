@@ -48,9 +48,25 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("sdk")
     source = work / "source"
     shutil.copytree(ROOT / "clients" / "python", source)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                           "--no-build-isolation", "--no-index", "-w", str(work), str(source)],
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(work),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     (found,) = work.glob("couponrush_client-*.whl")
     return found
@@ -60,8 +76,11 @@ def _requirements(wheel: Path) -> list[Requirement]:
     with zipfile.ZipFile(wheel) as archive:
         (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         text = archive.read(name).decode()
-    return [Requirement(line.split(":", 1)[1]) for line in text.splitlines()
-            if line.startswith("Requires-Dist:")]  # fmt: skip
+    return [
+        Requirement(line.split(":", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
 
 
 def test_the_wheel_holds_the_sdk_alone_and_asks_for_httpx_and_pydantic(wheel: Path) -> None:
@@ -102,29 +121,41 @@ def test_installed_alone_it_imports_nothing_of_the_server_and_issues(
     wheel: Path, app_server: AppServer, event_id: str, tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     python = str(venv / "bin" / "python")
     pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check"]
-    install = subprocess.run([*pip, "install", "-q", "--no-index", "--no-deps", str(wheel)],
-                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    install = subprocess.run(
+        [*pip, "install", "-q", "--no-index", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert install.returncode == 0, install.stderr
     (site,) = venv.glob("lib/python3*/site-packages")
     _link(_closure(_requirements(wheel)), tmp_path / "deps")
     (site / "requirements.pth").write_text(f"{tmp_path / 'deps'}\n")
     # Every requirement satisfied by what the environment sees, and nothing more there.
-    checked = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=60,
-                             check=False)  # fmt: skip
+    checked = subprocess.run(
+        [*pip, "check"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     script = USE.format(names=set(SERVER))
-    done = subprocess.run([python, "-I", "-c", script, app_server.url, app_server.admin_token,
-                           event_id], capture_output=True, text=True, timeout=60,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [python, "-I", "-c", script, app_server.url, app_server.admin_token, event_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert (found["won"], found["lost"], found["server"]) == ("issued", "sold_out", [])
     assert found["code"] == found["told"]
     probe = f"import importlib.util as u; print([m for m in {SERVER} if u.find_spec(m)])"
-    visible = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True,
-                             timeout=60, check=True)  # fmt: skip
+    visible = subprocess.run(
+        [python, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
     assert visible.stdout.strip() == "[]", "server packages in the SDK's environment"

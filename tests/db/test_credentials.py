@@ -46,8 +46,12 @@ class SecureDb:
 
     async def admin(self) -> asyncpg.Connection:
         """The server's own view, over its Unix socket (trusted there)."""
-        return await asyncpg.connect(host=str(self.server.socket_dir), port=self.server.port,
-                                     user="couponrush", database="postgres")  # fmt: skip
+        return await asyncpg.connect(
+            host=str(self.server.socket_dir),
+            port=self.server.port,
+            user="couponrush",
+            database="postgres",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -73,17 +77,25 @@ def _tls_files(data: Path, root: Path) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))  # fmt: skip
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     pem = cert.public_bytes(serialization.Encoding.PEM)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())  # fmt: skip
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     for file, body, mode in (("server.crt", pem, 0o644), ("server.key", private, 0o600)):
         (data / file).write_bytes(body)
         (data / file).chmod(mode)
@@ -114,8 +126,9 @@ def _settings(db: SecureDb, secret_file: Path, **more: str) -> Settings:
 
 async def _ssl_in_use(db: SecureDb, settings: Settings) -> bool:
     """Log in through the runtime's pool; whether the server sees that session encrypted."""
-    repo = await Repository.connect(settings.database_url,
-                                    connect_args=settings.database_connect_args())  # fmt: skip
+    repo = await Repository.connect(
+        settings.database_url, connect_args=settings.database_connect_args()
+    )
     try:
         await repo.ping()
         admin = await db.admin()
@@ -132,8 +145,9 @@ _ENCRYPTED = """SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity 
 WHERE a.client_addr IS NOT NULL AND a.usename = 'couponrush'"""
 
 
-@pytest.mark.parametrize(("sslmode", "encrypted"), [("disable", False), ("prefer", True),
-                                                     ("require", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sslmode", "encrypted"), [("disable", False), ("prefer", True), ("require", True)]
+)
 async def test_the_runtime_logs_in_with_the_secret_and_honours_sslmode(
     secure_db: SecureDb, tmp_path: Path, sslmode: str, encrypted: bool
 ) -> None:
@@ -161,9 +175,12 @@ async def test_without_the_password_the_server_refuses(secure_db: SecureDb) -> N
 
 def test_migrations_take_the_password_file_and_sslmode(secure_db: SecureDb, tmp_path: Path) -> None:
     (tmp_path / "password").write_text(secure_db.password)
-    env = {**os.environ, "COUPONRUSH_DATABASE_URL": secure_db.url,
-           "COUPONRUSH_DATABASE_PASSWORD_FILE": str(tmp_path / "password"),
-           "COUPONRUSH_DATABASE_SSLMODE": "require"}  # fmt: skip
+    env = {
+        **os.environ,
+        "COUPONRUSH_DATABASE_URL": secure_db.url,
+        "COUPONRUSH_DATABASE_PASSWORD_FILE": str(tmp_path / "password"),
+        "COUPONRUSH_DATABASE_SSLMODE": "require",
+    }
     done = run_cli(["db", "upgrade"], env)
     assert done.returncode == 0, done.stdout + done.stderr
     refused = run_cli(["db", "upgrade"], {**env, "COUPONRUSH_DATABASE_PASSWORD_FILE": ""})

@@ -41,8 +41,13 @@ class Logins:
         """A client of one node as ``user`` (None: nobody, no AUTH at all)."""
         if user is None:
             return redis.Redis(port=port, decode_responses=True, socket_timeout=5)
-        return redis.Redis(port=port, decode_responses=True, socket_timeout=5, username=user,
-                           password=self.password(user))  # fmt: skip
+        return redis.Redis(
+            port=port,
+            decode_responses=True,
+            socket_timeout=5,
+            username=user,
+            password=self.password(user),
+        )
 
 
 @dataclass
@@ -86,8 +91,12 @@ class AclServers:
 
 def _options(acl: Path) -> list[tuple[str, str]]:
     # As deploy/redis/cluster.conf sets them, with the files compose mounts.
-    return [("protected-mode", "yes"), ("aclfile", str(acl)), ("masteruser", "replica"),
-            ("include", str(acl.with_name("auth.conf")))]  # fmt: skip
+    return [
+        ("protected-mode", "yes"),
+        ("aclfile", str(acl)),
+        ("masteruser", "replica"),
+        ("include", str(acl.with_name("auth.conf"))),
+    ]
 
 
 @contextmanager
@@ -115,9 +124,18 @@ def acl_servers(cluster: bool) -> Iterator[AclServers]:
 
 
 def _form(servers: AclServers) -> None:
-    env = {"PATH": "/usr/bin:/bin", "REDIS_USER": "admin",
-           "REDISCLI_AUTH": servers.logins.password("admin"),
-           "REDIS_NODES": " ".join(f"127.0.0.1:{p}" for p in servers.ports)}  # fmt: skip
-    done = subprocess.run(["sh", str(DEPLOY / "redis" / "cluster-init.sh")], env=env,
-                          capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "REDIS_USER": "admin",
+        "REDISCLI_AUTH": servers.logins.password("admin"),
+        "REDIS_NODES": " ".join(f"127.0.0.1:{p}" for p in servers.ports),
+    }
+    done = subprocess.run(
+        ["sh", str(DEPLOY / "redis" / "cluster-init.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

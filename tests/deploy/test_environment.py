@@ -180,8 +180,9 @@ def gateway_limits() -> dict[str, str]:
 def compose_default(value: str) -> str:
     """A compose value as it is with no env file: ${NAME:-default} is the default, and
     ${NAME} empty."""
-    return re.sub(r"\$\{[A-Z_]+(?::-([^}]*))?\}", lambda m: m.group(1) or "",
-                  value.replace("$$", "$"))  # fmt: skip
+    return re.sub(
+        r"\$\{[A-Z_]+(?::-([^}]*))?\}", lambda m: m.group(1) or "", value.replace("$$", "$")
+    )
 
 
 def gateway_envs() -> list[tuple[str, dict[str, str], dict[str, str]]]:

@@ -55,8 +55,13 @@ def _where(servers: AclServers) -> dict[str, str]:
 
 
 def _env(servers: AclServers, user: str, pg: PgServer, **settings: str) -> dict[str, str]:
-    everything = {**_where(servers), **servers.logins.settings(user), "database_url": pg.url,
-                  "log_level": "warning", **settings}  # fmt: skip
+    everything = {
+        **_where(servers),
+        **servers.logins.settings(user),
+        "database_url": pg.url,
+        "log_level": "warning",
+        **settings,
+    }
     return {f"COUPONRUSH_{k.upper()}": v for k, v in everything.items()}
 
 
@@ -73,8 +78,9 @@ async def _race(servers: AclServers, pg: PgServer, db: Any, work: Path, event_id
         with running_app(env, work) as url:
             app = AppServer(url, token, secret, env["COUPONRUSH_REDIS_URL"])
             create_event(app, event_id, STOCK)
-            answers = await run_burst(url, event_id, burst_users(USERS, USERS), 32,
-                                      show_progress=False)  # fmt: skip
+            answers = await run_burst(
+                url, event_id, burst_users(USERS, USERS), 32, show_progress=False
+            )
             await _reads_of_the_app(url, token, feed, event_id)
         winners, stock = await _winners(servers, event_id)
         assert check(STOCK, answers, winners, stock, expect_sold_out=True) == []
@@ -200,16 +206,22 @@ def test_nobody_gets_in_without_a_login(standalone: AclServers) -> None:
     nobody = standalone.logins.client(port, None)
     with nobody, pytest.raises(redis.exceptions.AuthenticationError):
         nobody.ping()
-    for user, password in (("default", "x"), ("app", "wrong" * 8),
-                           ("admin", standalone.logins.password("app"))):  # fmt: skip
+    for user, password in (
+        ("default", "x"),
+        ("app", "wrong" * 8),
+        ("admin", standalone.logins.password("app")),
+    ):
         guess = redis.Redis(port=port, username=user, password=password)
         with guess, pytest.raises(redis.exceptions.AuthenticationError):
             guess.ping()
 
 
 def test_credentials_are_given_once() -> None:
-    both = Settings(redis_url="redis://app:x@127.0.0.1:1/0", redis_username="app",
-                    redis_password=SecretStr("y" * 16))  # fmt: skip
+    both = Settings(
+        redis_url="redis://app:x@127.0.0.1:1/0",
+        redis_username="app",
+        redis_password=SecretStr("y" * 16),
+    )
     with pytest.raises(ConfigError, match="not both"):
         client.credentials(both)
     assert client.credentials(Settings(redis_password=SecretStr("y" * 16))) == {

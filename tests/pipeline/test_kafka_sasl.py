@@ -43,9 +43,14 @@ class SaslBroker:
 
     def settings(self, **changes: str) -> dict[str, str]:
         """The pipeline's Kafka settings for this broker, by field name."""
-        return {"kafka_bootstrap": self.bootstrap, "kafka_security_protocol": "SASL_PLAINTEXT",
-                "kafka_sasl_mechanism": "SCRAM-SHA-512", "kafka_sasl_username": USER,
-                "kafka_sasl_password": self.password, **changes}  # fmt: skip
+        return {
+            "kafka_bootstrap": self.bootstrap,
+            "kafka_security_protocol": "SASL_PLAINTEXT",
+            "kafka_sasl_mechanism": "SCRAM-SHA-512",
+            "kafka_sasl_username": USER,
+            "kafka_sasl_password": self.password,
+            **changes,
+        }
 
     def env(self) -> dict[str, str]:
         return {f"COUPONRUSH_{k.upper()}": v for k, v in self.settings().items()}
@@ -59,8 +64,10 @@ class SaslBroker:
 
 
 def _properties(port: int, controller: int, data: Path, admin: str) -> str:
-    jaas = (f'org.apache.kafka.common.security.scram.ScramLoginModule required '
-            f'username="admin" password="{admin}";')  # fmt: skip
+    jaas = (
+        f"org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="admin" password="{admin}";'
+    )
     return "".join(f"{line}\n" for line in (
         "process.roles=broker,controller", "node.id=1",
         f"controller.quorum.voters=1@127.0.0.1:{controller}",
@@ -84,15 +91,35 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
     admin, password = secrets.token_hex(16), secrets.token_hex(16)
     conf = work / "server.properties"
     conf.write_text(_properties(port, controller, work / "data", admin))
-    java = ["java", "-Xmx384m", f"-Dlog4j2.configurationFile={LOG4J}", "-cp",
-            str(kafka_dist.fetch(quiet=True) / "*")]  # fmt: skip
+    java = [
+        "java",
+        "-Xmx384m",
+        f"-Dlog4j2.configurationFile={LOG4J}",
+        "-cp",
+        str(kafka_dist.fetch(quiet=True) / "*"),
+    ]
     # SCRAM credentials are written into the metadata log when the storage is formatted.
     scram = [
         f"SCRAM-SHA-512=[name={n},password={p}]" for n, p in (("admin", admin), (USER, password))
     ]
-    subprocess.run([*java, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c",
-                    str(conf), "--add-scram", scram[0], "--add-scram", scram[1]],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            *java,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            _cluster_id(),
+            "-c",
+            str(conf),
+            "--add-scram",
+            scram[0],
+            "--add-scram",
+            scram[1],
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     proc = spawn([*java, "kafka.Kafka", str(conf)], work / "kafka.log")
     try:
         wait_until(lambda: port_open(port), "Kafka with SASL", 90)
@@ -108,17 +135,24 @@ def _cluster_id() -> str:
 
 
 async def test_relay_and_consumer_log_in_and_every_win_lands(
-    sasl_broker: SaslBroker, db_app: AppServer, pipeline: Pipeline, db: Any, redis: Redis,
+    sasl_broker: SaslBroker,
+    db_app: AppServer,
+    pipeline: Pipeline,
+    db: Any,
+    redis: Redis,
     event_id: str,
-) -> None:  # fmt: skip
-    env = pipeline.with_env(COUPONRUSH_QUEUE="kafka", COUPONRUSH_KAFKA_TOPIC=f"sasl-{event_id}",
-                            **sasl_broker.env())  # fmt: skip
-    procs = [spawn([*CLI, role], pipeline.logs / f"{role}.log", env)
-             for role in ("relay", "consume")]  # fmt: skip
+) -> None:
+    env = pipeline.with_env(
+        COUPONRUSH_QUEUE="kafka", COUPONRUSH_KAFKA_TOPIC=f"sasl-{event_id}", **sasl_broker.env()
+    )
+    procs = [
+        spawn([*CLI, role], pipeline.logs / f"{role}.log", env) for role in ("relay", "consume")
+    ]
     try:
         create_event(db_app, event_id, 40)
-        answers = await run_burst(db_app.url, event_id, burst_users(120, 120), 16,
-                                  show_progress=False)  # fmt: skip
+        answers = await run_burst(
+            db_app.url, event_id, burst_users(120, 120), 16, show_progress=False
+        )
         winners, stock = await redis_truth(redis, event_id)
         assert check(40, answers, winners, stock, expect_sold_out=True) == []
         await wait_rows(db, event_id, len(winners), timeout_s=60)
@@ -131,10 +165,14 @@ async def test_relay_and_consumer_log_in_and_every_win_lands(
 
 @pytest.mark.parametrize(
     "changes",
-    [{"kafka_sasl_password": "wrong" * 6}, {"kafka_sasl_mechanism": "SCRAM-SHA-256"},
-     {"kafka_sasl_username": "mallory"}, {"kafka_security_protocol": "PLAINTEXT"}],
+    [
+        {"kafka_sasl_password": "wrong" * 6},
+        {"kafka_sasl_mechanism": "SCRAM-SHA-256"},
+        {"kafka_sasl_username": "mallory"},
+        {"kafka_security_protocol": "PLAINTEXT"},
+    ],
     ids=["wrong password", "other mechanism", "unknown user", "no SASL"],
-)  # fmt: skip
+)
 async def test_a_client_without_the_right_login_is_refused(
     sasl_broker: SaslBroker, changes: dict[str, str]
 ) -> None:

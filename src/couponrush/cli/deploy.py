@@ -54,8 +54,9 @@ def env(root: Root = Path(".")) -> None:
 
     folder = root / DEPLOY
     target = folder / "compose.env"
-    made = compose_env.write_env(folder / "compose.env.example", target,
-                                 folder / "secrets" / "shop-signing-key.pem")  # fmt: skip
+    made = compose_env.write_env(
+        folder / "compose.env.example", target, folder / "secrets" / "shop-signing-key.pem"
+    )
     console.print(f"{target}: {'written with fresh secrets' if made else 'kept as it is'}")
     console.print(f"Redis users: {project(root).redis_secrets()}")
 

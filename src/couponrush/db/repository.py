@@ -54,12 +54,19 @@ class Repository:
         self._pool = pool
 
     @classmethod
-    async def connect(cls, url: str, max_size: int = 4,
-                      connect_args: DatabaseArgs | None = None) -> Repository:  # fmt: skip
+    async def connect(
+        cls, url: str, max_size: int = 4, connect_args: DatabaseArgs | None = None
+    ) -> Repository:
         """A pool that connects lazily, so a process starts (and serves) while the DB is away;
         ``connect_args``: the password and sslmode given apart from the URL."""
-        pool = await asyncpg.create_pool(url, min_size=0, max_size=max_size, timeout=5,
-                                         command_timeout=30, **(connect_args or {}))  # fmt: skip
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=0,
+            max_size=max_size,
+            timeout=5,
+            command_timeout=30,
+            **(connect_args or {}),
+        )
         return cls(pool)
 
     async def close(self) -> None:

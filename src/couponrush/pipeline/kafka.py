@@ -52,10 +52,15 @@ def security_conf(s: Settings) -> dict[str, Any]:
     conf: dict[str, Any] = {"security.protocol": s.kafka_security_protocol}
     if s.kafka_security_protocol.startswith("SASL"):
         if not (s.kafka_sasl_username and s.kafka_sasl_password.get_secret_value()):
-            raise ConfigError(f"COUPONRUSH_KAFKA_SECURITY_PROTOCOL={s.kafka_security_protocol} "
-                              "needs COUPONRUSH_KAFKA_SASL_USERNAME and _PASSWORD")  # fmt: skip
-        conf |= {"sasl.mechanism": s.kafka_sasl_mechanism, "sasl.username": s.kafka_sasl_username,
-                 "sasl.password": s.kafka_sasl_password.get_secret_value()}  # fmt: skip
+            raise ConfigError(
+                f"COUPONRUSH_KAFKA_SECURITY_PROTOCOL={s.kafka_security_protocol} "
+                "needs COUPONRUSH_KAFKA_SASL_USERNAME and _PASSWORD"
+            )
+        conf |= {
+            "sasl.mechanism": s.kafka_sasl_mechanism,
+            "sasl.username": s.kafka_sasl_username,
+            "sasl.password": s.kafka_sasl_password.get_secret_value(),
+        }
     if s.kafka_ssl_ca_file is not None:
         conf["ssl.ca.location"] = str(s.kafka_ssl_ca_file)
     return conf
@@ -64,19 +69,30 @@ def security_conf(s: Settings) -> dict[str, Any]:
 def producer_conf(bootstrap: str, security: Security = None) -> dict[str, Any]:
     """Idempotent and acks=all: a retry inside the producer never writes a duplicate."""
     return {
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
-        "linger.ms": 5, "message.timeout.ms": 10_000, **_logging(), **(security or {}),
-    }  # fmt: skip
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "message.timeout.ms": 10_000,
+        **_logging(),
+        **(security or {}),
+    }
 
 
-def consumer_conf(bootstrap: str, group: str, session_timeout_ms: int = 6000,
-                  security: Security = None) -> dict[str, Any]:  # fmt: skip
+def consumer_conf(
+    bootstrap: str, group: str, session_timeout_ms: int = 6000, security: Security = None
+) -> dict[str, Any]:
     """Offsets are committed by hand, after the database commit, never automatically."""
     return {
-        "bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-        "enable.auto.offset.store": False, "auto.offset.reset": "earliest",
-        "session.timeout.ms": session_timeout_ms, **_logging(), **(security or {}),
-    }  # fmt: skip
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": session_timeout_ms,
+        **_logging(),
+        **(security or {}),
+    }
 
 
 def _create_topics(bootstrap: str, topics: list[str], security: Security) -> None:

@@ -94,8 +94,13 @@ async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
     from couponrush.pipeline import kafka
 
     security = kafka.security_conf(s)
-    await retrying(lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic, security=security),
-                   "topics", metrics, s.retry_for_s, s.retry_cap_s)  # fmt: skip
+    await retrying(
+        lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic, security=security),
+        "topics",
+        metrics,
+        s.retry_for_s,
+        s.retry_cap_s,
+    )
 
 
 def stream_source(s: Settings, redis: RedisClient, group: str) -> StreamSource:

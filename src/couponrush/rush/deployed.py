@@ -96,8 +96,9 @@ def race(
     return judge(project, topology, plan, merged, victims)
 
 
-def judge(project: Deployment, topology: Topology, plan: RushPlan, merged: Merged,
-          killed: list[str]) -> RaceResult:  # fmt: skip
+def judge(
+    project: Deployment, topology: Topology, plan: RushPlan, merged: Merged, killed: list[str]
+) -> RaceResult:
     winners, stock_left = redis_winners(project, topology, plan.event_id)
     rows = drained_rows(project, topology, plan.event_id, len(winners))
     told = {user: (slot, code) for user, slot, code in merged.winners}
@@ -137,8 +138,9 @@ def _redis_cli(project: Deployment, topology: Topology, *args: str) -> str:
     cluster's redirects)."""
     name = project.containers(topology.redis[0])[0]
     auth = f"REDISCLI_AUTH={read_env(project.env_file)['REDIS_ADMIN_PASSWORD']}"
-    return project.engine.run("exec", "-e", auth, name, "redis-cli", "-c", "--user", "admin",
-                              *args).stdout  # fmt: skip
+    return project.engine.run(
+        "exec", "-e", auth, name, "redis-cli", "-c", "--user", "admin", *args
+    ).stdout
 
 
 def primary_of(project: Deployment, topology: Topology, event_id: str) -> str:
@@ -163,8 +165,9 @@ def _serves(ranges: list[str], slot: int) -> bool:
     return False
 
 
-def redis_winners(project: Deployment, topology: Topology,
-                  event_id: str) -> tuple[dict[str, int], int]:  # fmt: skip
+def redis_winners(
+    project: Deployment, topology: Topology, event_id: str
+) -> tuple[dict[str, int], int]:
     """Winners (user -> slot) and the stock counter, as Redis holds them now."""
     deadline = time.monotonic() + DRAIN_S
     while True:  # the killed primary's slot may still be failing over
@@ -181,8 +184,9 @@ def redis_winners(project: Deployment, topology: Topology,
     return winners, int(stock.strip() or 0)
 
 
-def drained_rows(project: Deployment, topology: Topology, event_id: str,
-                 expected: int) -> list[IssuanceRow]:  # fmt: skip
+def drained_rows(
+    project: Deployment, topology: Topology, event_id: str, expected: int
+) -> list[IssuanceRow]:
     """The event's rows once the pipeline has drained them all (or at the deadline)."""
     deadline = time.monotonic() + DRAIN_S
     rows = _rows(project, topology, event_id)  # a failing psql raises: no silent zero

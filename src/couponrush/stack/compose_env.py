@@ -38,8 +38,7 @@ def _key_pair(private: Path) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     private.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = serialization.Encoding.PEM
-    secret = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption())  # fmt: skip
+    secret = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     _private(private, secret.decode())
     public = key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
     return public.decode().strip().replace("\n", "\\n")

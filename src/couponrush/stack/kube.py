@@ -35,8 +35,13 @@ OVERLAY = Path("deploy") / "k8s" / "overlays" / "podman"
 NETWORK = "couponrush-kube"
 STAGES = (("redis", "postgres"), ("migrate",), ("app", "consumer"), ("gateway",))
 PLAYED = {"Deployment", "Job", "ConfigMap"}
-SECRETS = ("couponrush-secrets", "couponrush-redis-users", "couponrush-redis-acl",
-           "couponrush-pg-app", "couponrush")  # fmt: skip
+SECRETS = (
+    "couponrush-secrets",
+    "couponrush-redis-users",
+    "couponrush-redis-acl",
+    "couponrush-pg-app",
+    "couponrush",
+)
 # The pods kube play makes of the stages' workloads.
 OURS = re.compile(rf"^({'|'.join(n for stage in STAGES for n in stage)})(-pod-\d+)?$")
 _POLL_S = 1.0
@@ -48,8 +53,13 @@ def render(root: Path) -> list[Doc]:
     from ruamel.yaml import YAML
 
     kubectl = str(Path(sys.executable).with_name("kubectl"))
-    done = subprocess.run([kubectl, "kustomize", str(root / OVERLAY)], capture_output=True,
-                          text=True, check=False, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [kubectl, "kustomize", str(root / OVERLAY)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     if done.returncode != 0:
         raise StackError(f"kubectl kustomize failed: {done.stderr.strip()}")
     return [doc for doc in YAML(typ="safe", pure=True).load_all(done.stdout) if doc]
@@ -57,16 +67,18 @@ def render(root: Path) -> list[Doc]:
 
 def skipped(docs: list[Doc]) -> list[str]:
     """What kube play cannot run, by kind/name."""
-    return sorted({f"{d['kind']}/{d['metadata']['name']}" for d in docs
-                   if d["kind"] not in PLAYED})  # fmt: skip
+    return sorted({f"{d['kind']}/{d['metadata']['name']}" for d in docs if d["kind"] not in PLAYED})
 
 
 def as_pod(job: Doc) -> Doc:
     """A Job's pod template as a Pod of the Job's name."""
     template = job["spec"]["template"]
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {**template.get("metadata", {}), "name": job["metadata"]["name"]},
-            "spec": template["spec"]}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**template.get("metadata", {}), "name": job["metadata"]["name"]},
+        "spec": template["spec"],
+    }
 
 
 def fresh_secrets(root: Path) -> dict[str, dict[str, str]]:
@@ -127,7 +139,7 @@ class KubeStack:
             f"COUPONRUSH_ADMIN_TOKEN={self.values['couponrush-secrets']['admin-token']}\n"
             f"REDIS_ADMIN_PASSWORD={acl['admin-password']}\nPOSTGRES_PASSWORD={pg['password']}\n"
             f"GATEWAY_PORT={self.port}\n"
-        )  # fmt: skip
+        )
         self.env_file.chmod(0o600)
 
     def _play(self, docs: list[Doc], names: tuple[str, ...]) -> None:
@@ -150,8 +162,14 @@ class KubeStack:
         for container in played["spec"]["template"]["spec"]["containers"]:
             container.pop("ports", None)
             if doc["metadata"]["name"] == "gateway":
-                container["ports"] = [{"name": "http", "containerPort": 8080,
-                                       "hostPort": self.port, "hostIP": "127.0.0.1"}]  # fmt: skip
+                container["ports"] = [
+                    {
+                        "name": "http",
+                        "containerPort": 8080,
+                        "hostPort": self.port,
+                        "hostIP": "127.0.0.1",
+                    }
+                ]
         return played
 
     def containers(self, service: str) -> list[str]:
@@ -159,9 +177,13 @@ class KubeStack:
         Pod played for a Job."""
         done = self.engine.run("ps", "-a", "--pod", "--format", "{{.Names}} {{.PodName}}")
         pod = re.compile(rf"^{re.escape(service)}(-pod-\d+)?$")
-        return sorted(n for n, p in (line.split() for line in done.stdout.splitlines()
-                                     if len(line.split()) == 2)
-                      if pod.match(p) and not n.endswith("-infra"))  # fmt: skip
+        return sorted(
+            n
+            for n, p in (
+                line.split() for line in done.stdout.splitlines() if len(line.split()) == 2
+            )
+            if pod.match(p) and not n.endswith("-infra")
+        )
 
     def _ready(self, name: str, docs: list[Doc], deadline: float) -> None:
         containers = self.containers(name)
@@ -172,15 +194,17 @@ class KubeStack:
             while not check(container):
                 if time.monotonic() > deadline:
                     logs = self.engine.run("logs", "--tail", "30", container, check=False)
-                    raise StackError(f"{container} was not ready in time:\n"
-                                     f"{logs.stdout}{logs.stderr}")  # fmt: skip
+                    raise StackError(
+                        f"{container} was not ready in time:\n{logs.stdout}{logs.stderr}"
+                    )
                 time.sleep(_POLL_S)
 
     def _check(self, name: str, docs: list[Doc]) -> Callable[[str], bool]:
         if name == "redis":
             auth = f"REDISCLI_AUTH={self.values['couponrush-redis-acl']['admin-password']}"
-            return lambda c: "PONG" in self._exec("-e", auth, c, "redis-cli", "--user", "admin",
-                                                  "ping")  # fmt: skip
+            return lambda c: (
+                "PONG" in self._exec("-e", auth, c, "redis-cli", "--user", "admin", "ping")
+            )
         if name == "postgres":
             return lambda c: "accepting" in self._exec(c, "pg_isready", "-h", "127.0.0.1")
         if name == "migrate":
@@ -193,8 +217,9 @@ class KubeStack:
         return self.engine.run("exec", *args, check=False, timeout=30).stdout
 
     def _exited_ok(self, container: str) -> bool:
-        state = self.engine.run("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}",
-                                container).stdout.split()  # fmt: skip
+        state = self.engine.run(
+            "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container
+        ).stdout.split()
         if state[0] == "exited" and state[1] != "0":
             raise StackError(f"{container} failed with exit code {state[1]}")
         return state[0] == "exited"
@@ -207,9 +232,12 @@ class KubeStack:
         port = ports.get(probe["port"], probe["port"])
 
         def ready(container: str) -> bool:
-            ip = self.engine.run("inspect", "--format",
-                                 "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                                 container).stdout.strip()  # fmt: skip
+            ip = self.engine.run(
+                "inspect",
+                "--format",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                container,
+            ).stdout.strip()
             try:
                 return httpx.get(f"http://{ip}:{port}{probe['path']}", timeout=2).status_code == 200
             except httpx.HTTPError:

@@ -44,8 +44,7 @@ def render(template: str, passwords: Mapping[str, str]) -> str:
             users[-1] += " " + text
         else:
             users.append(text)
-    return "".join(_PASSWORD.sub(lambda m: _hashed(m.group(1), passwords), u) + "\n"
-                   for u in users)  # fmt: skip
+    return "".join(_PASSWORD.sub(lambda m: _hashed(m.group(1), passwords), u) + "\n" for u in users)
 
 
 def _hashed(name: str, passwords: Mapping[str, str]) -> str:
@@ -53,10 +52,16 @@ def _hashed(name: str, passwords: Mapping[str, str]) -> str:
 
 
 def _password(name: str, passwords: Mapping[str, str]) -> str:
-    value = passwords.get(name, "")
+    if name not in passwords:
+        raise StackError(
+            f"{name} is missing: add it to the env file (compose.env.example "
+            "names every variable; `couponrush compose env` fills a new file)"
+        )
+    value = passwords[name]
     if len(value) < _MIN_LEN or not value.isalnum():
-        raise StackError(f"{name} must be a random password of at least {_MIN_LEN} letters "
-                         "and digits")  # fmt: skip
+        raise StackError(
+            f"{name} must be a random password of at least {_MIN_LEN} letters and digits"
+        )
     return value
 
 

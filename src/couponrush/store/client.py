@@ -106,12 +106,16 @@ def connect(
 def credentials(settings: Settings) -> dict[str, str]:
     """The settings' ACL user and password, where set; a URL then carries none (redis-py
     would quietly prefer the URL's)."""
-    found = {"username": settings.redis_username,
-             "password": settings.redis_password.get_secret_value()}  # fmt: skip
+    found = {
+        "username": settings.redis_username,
+        "password": settings.redis_password.get_secret_value(),
+    }
     found = {name: value for name, value in found.items() if value}
     if found and "@" in settings.redis_url:
-        raise ConfigError("give Redis credentials in COUPONRUSH_REDIS_USERNAME/PASSWORD or "
-                          "in COUPONRUSH_REDIS_URL, not both")  # fmt: skip
+        raise ConfigError(
+            "give Redis credentials in COUPONRUSH_REDIS_USERNAME/PASSWORD or "
+            "in COUPONRUSH_REDIS_URL, not both"
+        )
     return found
 
 
@@ -179,6 +183,7 @@ def _sentinel(url: str, common: dict[str, Any], pool_size: int | None) -> Redis:
     asking = {"socket_timeout": ask_s, "socket_connect_timeout": ask_s}
     manager = Sentinel(sentinels, sentinel_kwargs=asking)  # type: ignore[no-untyped-call]
     common.setdefault("password", password)
-    primary: Redis = manager.master_for(name, redis_class=SentinelRedis,
-                                        max_connections=pool_size, **common)  # fmt: skip
+    primary: Redis = manager.master_for(
+        name, redis_class=SentinelRedis, max_connections=pool_size, **common
+    )
     return primary

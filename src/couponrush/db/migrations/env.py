@@ -29,8 +29,11 @@ async def _online() -> None:
     url: str = context.config.attributes["database_url"]
     args: DatabaseArgs = context.config.attributes["connect_args"]
     # asyncpg connects (URL, password, sslmode) as the runtime does; SQLAlchemy wraps it.
-    engine = create_async_engine("postgresql+asyncpg://", poolclass=NullPool,
-                                 async_creator=lambda: asyncpg.connect(url, **args))  # fmt: skip
+    engine = create_async_engine(
+        "postgresql+asyncpg://",
+        poolclass=NullPool,
+        async_creator=lambda: asyncpg.connect(url, **args),
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
