@@ -226,7 +226,15 @@ def edge_answers(project: Deployment, topology: Topology) -> int:
                if line.startswith("couponrush_gateway_edge_answers_total"))  # fmt: skip
 
 
-def run_race(root: Path, short: bool, clients: int, say: Callable[[str], None]) -> RaceResult:
+def race_name() -> str:
+    """A compose project of this run's own: races from two checkouts on one host (their
+    test suites) must not share containers, volumes or networks."""
+    return f"couponrush-race-{os.getpid()}"
+
+
+def run_race(
+    root: Path, short: bool, clients: int, say: Callable[[str], None], name: str = ""
+) -> RaceResult:
     """The whole run: a compose env of its own (fresh secrets, the load-test switches), a
     project of its own name (a stack from `make compose-up` is left alone), up, race,
     down; the stack is removed whatever happened, Ctrl-C and SIGTERM included."""
@@ -235,7 +243,7 @@ def run_race(root: Path, short: bool, clients: int, say: Callable[[str], None]) 
         write_env(root / DEPLOY / "compose.env.example", env_file, Path(folder) / "key.pem")
         with env_file.open("a") as out:
             out.write(_LOAD_TEST.format(port=free_port(), secrets=Path(folder) / "redis"))
-        project = Project.for_repo(root, env_file, short, name="couponrush-race", say=say)
+        project = Project.for_repo(root, env_file, short, name=name or race_name(), say=say)
         project.down()
         with terminate_as_interrupt():
             try:
