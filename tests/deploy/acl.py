@@ -101,12 +101,12 @@ def _options(acl: Path) -> list[tuple[str, str]]:
 
 @contextmanager
 def acl_servers(cluster: bool) -> Iterator[AclServers]:
-    """One standalone server, or a Cluster of 3 primaries and 3 replicas formed by
+    """One standalone server, or a Cluster of 3 primaries and 6 replicas formed by
     deploy/redis/cluster-init.sh as admin (replication logged in as replica)."""
     work = Path(tempfile.mkdtemp(prefix="couponrush-acl-"))
     logins = Logins()
     acl = redis_acl.write(ROOT, logins.passwords, work / "secrets")
-    ports = redis_nodes.cluster_ports(6) if cluster else [free_port()]
+    ports = redis_nodes.cluster_ports(9) if cluster else [free_port()]
     servers = AclServers(logins, work, ports)
     try:
         for port in ports:
