@@ -2,7 +2,9 @@
 
 The catalogues are ``static/i18n/<lang>.json``: the pages' strings (the pages get their
 sections, web/pages.py), the title and detail of every ``result`` code (problem bodies,
-the SDK's messages) and the details that name a value. Each is read once per process.
+the SDK's messages) and the details that name a value. Each is read once per process,
+with the standard library alone: the SDK's own distribution (clients/python) ships this
+module and the catalogues too.
 
 The rule picks a language from ``Accept-Language``: Korean when the first listed range
 that is Korean or English (``ko``, ``ko-KR``, ``en-US``, ...) with a q above 0 is Korean;
@@ -15,6 +17,7 @@ the same expression, and a test holds the copies equal.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -22,8 +25,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 CATALOGUES = Path(__file__).parent / "static" / "i18n"
 LANGUAGES = ("en", "ko")
@@ -106,7 +107,7 @@ class Catalogue:
 
 @cache
 def catalogue(lang: str) -> Catalogue:
-    return Catalogue(lang, orjson.loads((CATALOGUES / f"{lang}.json").read_bytes()))
+    return Catalogue(lang, json.loads((CATALOGUES / f"{lang}.json").read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True, slots=True)
