@@ -14,11 +14,11 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import monitoring, postgres, redis_ha, redis_nodes
+from couponrush.stack import kafka, kafka_dist, monitoring, postgres, redis_ha, redis_nodes
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
-from couponrush.stack.state import StackState, load, save
+from couponrush.stack.state import StackState, kafka_folder, kafka_ports, load, save
 from couponrush.stack.supervisor import Supervisor, render_conf
 
 PREFERRED_GATEWAY_PORT = 8080
@@ -41,8 +41,15 @@ class Stack:
     def processes(self) -> list[dict[str, Any]]:
         return self.supervisor.processes()
 
-    def _choose(self, workers: int | None, queue: str | None, redis: str | None,
-                prometheus: bool, previous: StackState | None) -> StackState:  # fmt: skip
+    def _choose(
+        self,
+        workers: int | None,
+        queue: str | None,
+        redis: str | None,
+        prometheus: bool,
+        previous: StackState | None,
+        brokers: int | None = None,
+    ) -> StackState:
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
         mode = redis or s.redis_mode
@@ -50,6 +57,8 @@ class Stack:
         pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
         queue = queue or s.queue
         count = workers or s.workers
+        wanted = brokers or s.stack_kafka_brokers
+        kafka = kafka_ports(wanted, s.stack_kafka_port, previous) if queue == "kafka" else ([], [])
         uds = s.app_transport == "uds"
         run = self.var / "run"
         return StackState(
@@ -65,27 +74,41 @@ class Stack:
             gateway_port=gateway_port,
             pg_port=pg_port,
             queue=queue,
-            kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
+            kafka_ports=kafka[0],
+            kafka_controller_ports=kafka[1],
             redis_mode=mode,
             redis_ports=redis_ports,
             sentinel_ports=sentinel_ports,
             **_monitoring_ports(queue, prometheus),
         )
 
-    def up(self, workers: int | None = None, queue: str | None = None,
-           redis: str | None = None, prometheus: bool | None = None) -> StackState:  # fmt: skip
+    def up(
+        self,
+        workers: int | None = None,
+        queue: str | None = None,
+        redis: str | None = None,
+        prometheus: bool | None = None,
+        kafka_brokers: int | None = None,
+    ) -> StackState:
         """Start everything, or return the state of the stack that already runs (starting
         again what was stopped or killed, such as a Redis node of a failover).
 
-        ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS)."""
+        ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS);
+        ``kafka_brokers``: Apache Kafka nodes in Kafka mode (default: STACK_KAFKA_BROKERS)."""
         previous = self.load_state()
         if previous and self.running():
             self._refresh_gateway(previous)
             self._restart_stopped(previous)
             return previous
         wanted = self.settings.stack_prometheus if prometheus is None else prometheus
-        state = self._choose(workers, queue, redis, wanted, previous)
+        state = self._choose(workers, queue, redis, wanted, previous, kafka_brokers)
         prepare(self.var)
+        if state.queue == "kafka":
+            kafka.prepare(
+                kafka_folder(self.var, len(state.kafka_ports)),
+                state.kafka_nodes(self.var),
+                kafka_dist.fetch(),
+            )
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
         save(self.state_file, state)
@@ -122,6 +145,7 @@ class Stack:
         if stopped:
             self.supervisor.start_programs(stopped)
             redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)
+            self._wait_brokers(state)
 
     def _failure_report(self) -> str:
         """The processes that are not running, each with the end of its log."""
@@ -142,8 +166,16 @@ class Stack:
         wait_until(self.running, "supervisord", 20)
         redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)
         wait_until(postgres.pg_ready(state.database_url), "PostgreSQL", 60)
+        self._wait_brokers(state)
         postgres.ensure_database(state.database_url)
         migrate.upgrade(state.database_url)
+
+    def _wait_brokers(self, state: StackState) -> None:
+        """Every Kafka node answers and the cluster's metadata lists it."""
+        if state.queue == "kafka":
+            nodes = state.kafka_nodes(self.var)
+            ready = kafka.brokers_ready(kafka.bootstrap(nodes), len(nodes))
+            wait_until(ready, f"{len(nodes)} Apache Kafka broker(s)", 90)
 
     def _wait_ready(self, state: StackState) -> None:
         for url in state.app_urls:

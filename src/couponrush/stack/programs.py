@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from couponrush.settings import Settings
-from couponrush.stack import monitoring, nginx, postgres
+from couponrush.stack import kafka, kafka_dist, monitoring, nginx, postgres
 from couponrush.stack.commands import (
     CLI,
     cluster_node_argv,
@@ -17,7 +17,6 @@ from couponrush.stack.commands import (
     redis_argv,
     sentinel_conf,
     sentinel_node_conf,
-    tansu_argv,
 )
 from couponrush.stack.state import StackState
 from couponrush.stack.supervisor import Program
@@ -52,8 +51,34 @@ def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Prog
     for role, command in (("consumer", "consume"), ("relay", "relay")):
         if role in state.metrics_ports:
             metrics = ["--metrics-port", str(state.metrics_ports[role])]
-            found[role] = Program([*CLI, command, *metrics], autostart=False)
+            found[role] = Program(
+                [*CLI, command, *metrics], autostart=False, env=pipeline_env(settings)
+            )
     return {**found, **monitoring.programs(state, var)}
+
+
+def pipeline_env(settings: Settings) -> dict[str, str]:
+    """The stack's own Kafka tuning for the relay and the consumer (the topic's copies come
+    with the state: they follow the number of brokers)."""
+    names = (
+        "kafka_topic",
+        "kafka_partitions",
+        "kafka_delivery_timeout_ms",
+        "kafka_max_poll_interval_ms",
+    )
+    return {f"COUPONRUSH_{name.upper()}": str(getattr(settings, name)) for name in names}
+
+
+def kafka_programs(state: StackState, var: Path) -> dict[str, Program]:
+    """One program per node, "kafka-<node id>". With several, a killed broker stays down
+    (its partitions are led elsewhere) until `couponrush up` starts it again, as Redis's
+    replicated nodes do; a lone one is restarted at once."""
+    nodes = state.kafka_nodes(var)
+    libs = kafka_dist.libs()
+    return {
+        f"kafka-{n.node_id}": Program(kafka.broker_argv(n, libs), autorestart=len(nodes) == 1)
+        for n in nodes
+    }
 
 
 def stores(state: StackState, var: Path) -> dict[str, Program]:
@@ -66,7 +91,7 @@ def stores(state: StackState, var: Path) -> dict[str, Program]:
         "postgres": Program(pg_argv, stopsignal="INT"),
     }
     if state.queue == "kafka":
-        found["kafka"] = Program(tansu_argv(state.kafka_port))
+        found.update(kafka_programs(state, var))
     return found
 
 

@@ -8,7 +8,9 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from couponrush.stack.kafka import HOST, KafkaNode, cluster, new_ports, replication
 from couponrush.stack.postgres import database_url
+from couponrush.stack.procs import port_is_free
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,10 @@ class StackState:
     gateway_port: int = 0
     pg_port: int = 0
     queue: str = "stream"
-    kafka_port: int = 0
+    # Apache Kafka's nodes in Kafka mode: node i+1 serves clients on kafka_ports[i] and
+    # its controller on kafka_controller_ports[i].
+    kafka_ports: list[int] = field(default_factory=list)
+    kafka_controller_ports: list[int] = field(default_factory=list)
     # The gateway's key to the app's sold-out feed (empty in a state of an older version).
     edge_feed_token: str = ""
     redis_mode: str = "standalone"
@@ -75,8 +80,34 @@ class StackState:
             "COUPONRUSH_EDGE_FEED_TOKEN": self.edge_feed_token,
         }
         if self.queue == "kafka":
-            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{self.kafka_port}"
+            copies = replication(len(self.kafka_ports))
+            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = ",".join(f"{HOST}:{p}" for p in self.kafka_ports)
+            env["COUPONRUSH_KAFKA_REPLICATION_FACTOR"] = str(copies.factor)
+            env["COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS"] = str(copies.min_insync)
         return env
+
+    def kafka_nodes(self, var: Path) -> list[KafkaNode]:
+        """The Kafka nodes, their data under var/kafka/cluster-<n> (a stack run with another
+        number of brokers finds its own cluster again, as Redis's nodes keep per port)."""
+        folder = kafka_folder(var, len(self.kafka_ports))
+        return cluster(folder, self.kafka_ports, self.kafka_controller_ports)
+
+
+def kafka_folder(var: Path, brokers: int) -> Path:
+    return var / "kafka" / f"cluster-{brokers}"
+
+
+def kafka_ports(
+    brokers: int, configured: int, previous: StackState | None
+) -> tuple[list[int], list[int]]:
+    """Client and controller ports of a stack's Kafka nodes: the last run's when it ran as
+    many brokers and they are all free (``configured``: the first client port wanted),
+    else new ones."""
+    if previous and len(previous.kafka_ports) == brokers and not configured:
+        ports = [*previous.kafka_ports, *previous.kafka_controller_ports]
+        if all(port_is_free(p) for p in ports):
+            return previous.kafka_ports, previous.kafka_controller_ports
+    return new_ports(brokers, configured if configured and port_is_free(configured) else 0)
 
 
 def load(path: Path) -> StackState | None:
