@@ -63,10 +63,18 @@ async def measure(db: Any, event_id: str, n: int, timeout_s: float) -> dict[str,
 
 def start_pipeline(srv: Servers, mode: str, secret: str) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
-    env.update(COUPONRUSH_REDIS_URL=srv.redis_url, COUPONRUSH_DATABASE_URL=srv.database_url,
-               COUPONRUSH_COUPON_SECRET=secret, COUPONRUSH_QUEUE=mode,
-               COUPONRUSH_KAFKA_BOOTSTRAP=srv.kafka_bootstrap, COUPONRUSH_LOG_LEVEL="warning",
-               COUPONRUSH_CONSUMER_BATCH="2000", COUPONRUSH_CONSUMER_BLOCK_MS="20")  # fmt: skip
+    env.update(
+        COUPONRUSH_REDIS_URL=srv.redis_url,
+        COUPONRUSH_DATABASE_URL=srv.database_url,
+        COUPONRUSH_COUPON_SECRET=secret,
+        COUPONRUSH_QUEUE=mode,
+        COUPONRUSH_KAFKA_BOOTSTRAP=srv.kafka_bootstrap,
+        COUPONRUSH_LOG_LEVEL="warning",
+        COUPONRUSH_CONSUMER_BATCH="2000",
+        COUPONRUSH_CONSUMER_BLOCK_MS="20",
+        COUPONRUSH_KAFKA_REPLICATION_FACTOR="1",
+        COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS="1",
+    )
     roles = ["consume", "relay"] if mode == "kafka" else ["consume"]
     cli = [sys.executable, "-m", "couponrush"]
     return [subprocess.Popen([*cli, role], env=env) for role in roles]

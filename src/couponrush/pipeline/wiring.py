@@ -88,11 +88,17 @@ def _budget(s: Settings) -> RetryBudget:
 
 
 async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
-    """Create the topic, waiting out a broker that is not up yet."""
-    from couponrush.pipeline import kafka
+    """Create the topic or check the one there, waiting out a broker that is not up yet."""
+    from couponrush.pipeline.kafka_topic import TopicSpec, ensure_topic
 
-    await retrying(lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic), "topics",
-                   metrics, s.retry_for_s, s.retry_cap_s)  # fmt: skip
+    spec = TopicSpec.of(s)
+    await retrying(
+        lambda: ensure_topic(s.kafka_bootstrap, spec),
+        "topics",
+        metrics,
+        s.retry_for_s,
+        s.retry_cap_s,
+    )
 
 
 def stream_source(s: Settings, redis: RedisClient, group: str) -> StreamSource:
@@ -109,7 +115,7 @@ async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) 
     from couponrush.pipeline.kafka_source import KafkaSource
 
     await _topics(s, metrics)
-    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group)
+    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group, s.kafka_max_poll_interval_ms)
     return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms,
                        on_assign=lambda: metrics.readiness.mark("group"))  # fmt: skip
 
@@ -141,8 +147,14 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
         source = await source_for(s, st.redis, metrics)
         loop = BatchLoop(source, st.letters, metrics, _budget(s), source.name)
         consumer = Consumer(loop, st.db, st.events, signer_for(s))
-        sampler = Sampler(st.redis, metrics, s.outbox_group, s.metrics_interval_s,
-                          s.metrics_max_events)  # fmt: skip
+        sampler = Sampler(
+            st.redis,
+            metrics,
+            s.outbox_group,
+            s.metrics_interval_s,
+            s.metrics_max_events,
+            probes=_group_lag(s, metrics),
+        )
         stop = stop_on_signals()
         log.info("consumer_started", queue=s.queue)
         try:
@@ -150,6 +162,14 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
                 await consumer.run(stop)
         finally:
             await source.close()
+
+
+def _group_lag(s: Settings, metrics: PipelineMetrics) -> list[Callable[[], Awaitable[None]]]:
+    if s.queue != "kafka":
+        return []
+    from couponrush.pipeline.kafka_lag import GroupLag
+
+    return [GroupLag(s.kafka_bootstrap, s.consumer_group, s.kafka_topic, metrics).sample]
 
 
 async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
@@ -163,8 +183,10 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     try:
         await _topics(s, metrics)
         source = stream_source(s, redis, s.relay_group)
-        conf = kafka.producer_conf(s.kafka_bootstrap)
-        publisher = kafka.KafkaPublisher(lambda: Producer(conf), s.kafka_topic)
+        conf = kafka.producer_conf(s.kafka_bootstrap, s.kafka_delivery_timeout_ms)
+        publisher = kafka.KafkaPublisher(
+            lambda: Producer(conf), s.kafka_topic, s.kafka_delivery_timeout_ms
+        )
         await _reached(publisher.probe, "sink", s, metrics)
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")
         sampler = Sampler(redis, metrics, s.relay_group, s.metrics_interval_s,
