@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from couponrush.rush.chaos import kafka_faults
+from couponrush.rush.chaos.kafka_faults import DELIVERY_TIMEOUT_MS, POLL_INTERVAL_MS
 from couponrush.stack import redis_ha
 from couponrush.stack.local import Stack
 
@@ -28,6 +30,10 @@ class Fault:
     heal: Action | None = None  # None: a single blow, nothing to undo
     queue: Queue = "stream"
     redis: str = "standalone"
+    # Apache Kafka brokers of the stack in Kafka mode.
+    kafka_brokers: int = 1
+    # A lasting fault lasts at least this long (past a timeout it is meant to outlast).
+    min_outage_s: float = 0.0
 
     @property
     def lasts(self) -> bool:
@@ -50,7 +56,7 @@ def start(program: str) -> Action:
 
 
 def pause(program: str, sig: int) -> Action:
-    """SIGSTOP / SIGCONT: the memory-only test broker would forget its topic if stopped."""
+    """SIGSTOP / SIGCONT: the process keeps its connections and answers nothing."""
     return lambda stack, _: os.kill(stack.supervisor.pid(program), sig)
 
 
@@ -58,6 +64,25 @@ def restart(program: str) -> Action:
     def act(stack: Stack, _: str) -> None:
         stack.supervisor.stop_program(program)
         stack.supervisor.start_programs([program])
+
+    return act
+
+
+def kafka(
+    name: str, what: str, inject: Action, heal: Action | None = None, min_outage_s: float = 0.0
+) -> Fault:
+    """A fault of the Kafka pipeline, on three brokers as compose runs them."""
+    return Fault(
+        name, what, inject, heal, queue="kafka", kafka_brokers=3, min_outage_s=min_outage_s
+    )
+
+
+def brokers(sig: int) -> Action:
+    """``sig`` to every Kafka broker of the stack."""
+
+    def act(stack: Stack, _: str) -> None:
+        for name in kafka_faults.broker_programs(stack):
+            os.kill(stack.supervisor.pid(name), sig)
 
     return act
 
@@ -81,12 +106,26 @@ def node_back(stack: Stack, _: str) -> None:
     stack.up()
 
 
+KAFKA = (
+    kafka("relay-kill", "kill -9 the relay", kill("relay")),
+    kafka("broker-down", "every broker unreachable (paused); resumed after the outage",
+          brokers(signal.SIGSTOP), brokers(signal.SIGCONT)),
+    kafka("kafka-leader-kill", "kill -9 the broker leading most of the topic's partitions; "
+          "back after the outage", kafka_faults.kill_leader, node_back),
+    kafka("kafka-leader-pause", "the broker leading most partitions paused past the relay's "
+          f"delivery timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s); resumed after the outage",
+          kafka_faults.pause_leader, kafka_faults.resume_brokers,
+          min_outage_s=DELIVERY_TIMEOUT_MS / 1000 + 3),
+    kafka("kafka-db-outage", "PostgreSQL stopped for longer than the consumer's poll interval "
+          f"({POLL_INTERVAL_MS / 1000:g} s): its group keeps it", stop("postgres"),
+          start("postgres"), min_outage_s=POLL_INTERVAL_MS / 1000 + 2),
+    kafka("consumer-takeover", "a second consumer joins the group; kill -9 of the first "
+          "mid-sale, the second takes its partitions over; it leaves after the outage",
+          kafka_faults.TAKEOVER.join_then_kill_first, kafka_faults.TAKEOVER.leave),
+)  # fmt: skip
 FAULTS = (
     Fault("app-worker-kill", "kill -9 an app worker", kill("app-0")),
     Fault("consumer-kill", "kill -9 the consumer", kill("consumer")),
-    Fault("relay-kill", "kill -9 the relay (kafka mode)", kill("relay"), queue="kafka"),
-    Fault("broker-down", "the broker unreachable (paused)", pause("kafka", signal.SIGSTOP),
-          pause("kafka", signal.SIGCONT), queue="kafka"),
     Fault("postgres-down", "PostgreSQL stopped", stop("postgres"), start("postgres")),
     Fault("redis-restart", "Redis stopped and started again (AOF)", restart("redis")),
     Fault("gateway-reload", "nginx reloads its configuration", reload_gateway),
@@ -94,4 +133,5 @@ FAULTS = (
           fail_over, node_back, redis="sentinel"),
     Fault("cluster-failover", "kill -9 the cluster primary owning the event's slot; back after "
           "the outage", fail_over, node_back, redis="cluster"),
+    *KAFKA,
 )  # fmt: skip

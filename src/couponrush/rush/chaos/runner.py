@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from couponrush.pipeline.wiring import stores
-from couponrush.rush.chaos import scenario
+from couponrush.rush.chaos import kafka_faults, scenario
 from couponrush.rush.chaos.faults import Fault
 from couponrush.rush.chaos.scenario import Outcome, Size
 from couponrush.settings import Settings
@@ -30,8 +30,16 @@ def chaos_stack(base: Settings, fault: Fault, keep: list[Path] | None = None) ->
     in ``keep`` meanwhile."""
     folder = Path(tempfile.mkdtemp(prefix="couponrush-chaos-"))
     folder.chmod(0o755)  # PostgreSQL runs as its own account and must reach it
-    settings = base.model_copy(update={"var_dir": folder / "var", "trusted_proxies": [
-        "127.0.0.1/32"], "gateway_port": free_port(), "queue": fault.queue})  # fmt: skip
+    tuning = kafka_faults.TUNING if fault.queue == "kafka" else {}
+    settings = base.model_copy(
+        update={
+            "var_dir": folder / "var",
+            "trusted_proxies": ["127.0.0.1/32"],
+            "gateway_port": free_port(),
+            "queue": fault.queue,
+            **tuning,
+        }
+    )
     stack = Stack(settings)
     try:
         yield stack
@@ -51,8 +59,13 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
         members = list(group)
         with chaos_stack(base, members[0], kept) as stack:
             with console.status(f"starting a {'/'.join(kind)} stack…"):
-                state = stack.up(queue=members[0].queue, redis=members[0].redis,
-                                 prometheus=False)  # fmt: skip
+                first = members[0]
+                state = stack.up(
+                    queue=first.queue,
+                    redis=first.redis,
+                    prometheus=False,
+                    kafka_brokers=first.kafka_brokers,
+                )
             # The stack's own settings (its Redis, database, secret), as its programs get them.
             pointed = Settings.model_validate(_fields(state.environment()))
             for fault in members:
@@ -74,8 +87,8 @@ async def _one(stack: Stack, state: StackState, settings: Settings, fault: Fault
         return await scenario.run(stack, state, settings, st, fault, size)
 
 
-def _kind(fault: Fault) -> tuple[str, str]:
-    return fault.queue, fault.redis
+def _kind(fault: Fault) -> tuple[str, str, str]:
+    return fault.queue, fault.redis, f"{fault.kafka_brokers} brokers"
 
 
 def _fields(env: dict[str, str]) -> dict[str, str]:

@@ -52,7 +52,7 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         return {"scenario": self.fault.name, "fault": self.fault.what,
-                "outage_s": self.size.outage_s if self.fault.lasts else 0.0,
+                "outage_s": outage_s(self.fault, self.size) if self.fault.lasts else 0.0,
                 "clients": self.size.clients, "answers_503_during_fault": self.shed_503,
                 "recovered_after_s": self.recovered_after_s, **self.check.to_json()}  # fmt: skip
 
@@ -73,7 +73,7 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     fault_s = time.time() - opening
     await asyncio.to_thread(fault.inject, stack, event)
     if fault.heal is not None:
-        await asyncio.sleep(size.outage_s)
+        await asyncio.sleep(outage_s(fault, size))
         await asyncio.to_thread(fault.heal, stack, event)
     healed_s = time.time() - opening
     recovered = await _recovery(state.url, stores, f"{event}-probe", size.deadline_s)
@@ -84,6 +84,10 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
                for result, n in counts.items() if result in SHED)  # fmt: skip
     result = await _settled_check(stores, settings, plan, merged, size.deadline_s)
     return Outcome(fault, size, result, shed, recovered)
+
+
+def outage_s(fault: Fault, size: Size) -> float:
+    return max(size.outage_s, fault.min_outage_s)
 
 
 async def _recovery(url: str, stores: Stores, probe: str, deadline_s: float) -> float | None:
