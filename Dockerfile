@@ -8,45 +8,64 @@
 #   reconcile  reconcile EVENT
 # Secrets and addresses come from the environment at run time (COUPONRUSH_*), never
 # from the image.
+#
+# Debian's Python 3.11 in both stages, so the virtual environment built in the first runs
+# unchanged in the second. The base is pulled where a registry serves it, or made locally
+# from Debian's packages under the same name (`make images`, docs/deployment.md).
+ARG BASE_IMAGE=debian:bookworm-slim
 
-# Both stages share one interpreter, so the virtual environment built in the first runs
-# unchanged in the second. A tag, not a digest: bump it on purpose, with the lock files.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE} AS build
 
-FROM ${PYTHON_IMAGE} AS build
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends python3 python3-venv \
+    && rm -rf /var/lib/apt/lists/*
 
-# The hash-pinned lock of what the server needs: a complete closure, one file.
-# The default carries the Kafka client (compose and Kubernetes run in Kafka mode);
-# --build-arg REQUIREMENTS=requirements/main.txt gives a stream-mode-only image.
-ARG REQUIREMENTS=requirements/kafka.txt
-
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /build
-RUN python -m venv /opt/venv
 
-# Every dependency is checked against its pinned hash, and only wheels are taken: no
-# compiler is needed and no sdist runs code at build time.
+# The build's own tools: setuptools from its hash-pinned lock (Debian's python3-venv would
+# bring 65.5, which refuses pyproject's `license = "MIT"`). They stay in this stage.
+COPY requirements/build.txt build.txt
+RUN python3 -m venv /opt/build \
+    && /opt/build/bin/pip install -q --require-hashes --no-deps --only-binary=:all: -r build.txt
+
+# The runtime environment has no pip: the build stage's pip installs into it. Every
+# dependency is checked against its pinned hash and only wheels are taken, so no compiler
+# is needed and no sdist runs code. The default lock carries the Kafka client (compose
+# and Kubernetes run in Kafka mode); --build-arg REQUIREMENTS=requirements/main.txt gives
+# a stream-mode-only image.
+# requirements/image.txt adds what Debian's Python 3.11.2 needs beyond the lock.
+ARG REQUIREMENTS=requirements/kafka.txt
 COPY ${REQUIREMENTS} requirements.txt
-RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps \
-        --only-binary=:all: -r requirements.txt
+COPY requirements/image.txt image.txt
+RUN python3 -m venv --without-pip /opt/venv \
+    && /opt/build/bin/pip --python /opt/venv/bin/python install -q --require-hashes \
+        --no-deps --only-binary=:all: -r requirements.txt -r image.txt
 
-# The project itself is not on an index and has no hash; it is built by the setuptools
-# the lock already put into the venv, so nothing unpinned is fetched for the build.
+# The project itself, built as a wheel by the pinned setuptools (nothing unpinned is
+# fetched for the build).
 COPY pyproject.toml README.md ./
 COPY src/ src/
-# The package's nginx template, its Lua side and the alert rules are symlinks to these:
-# without them the wheel lacks them.
+# The package's nginx template, its Lua side, the Kafka pom and the alert rules are
+# symlinks to these: without them the wheel lacks them.
 COPY deploy/nginx/couponrush.conf.template deploy/nginx/
 COPY deploy/nginx/lua deploy/nginx/lua
 COPY deploy/prometheus/alerts.yml deploy/prometheus/
-RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
+COPY deploy/kafka/pom.xml deploy/kafka/
+RUN /opt/build/bin/pip wheel -q --no-deps --no-build-isolation -w /wheels . \
+    && /opt/build/bin/pip --python /opt/venv/bin/python install -q --no-deps /wheels/*.whl
 
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM ${BASE_IMAGE} AS runtime
 
 LABEL org.opencontainers.image.title="couponrush" \
       org.opencontainers.image.description="First-come-first-served coupon issuance" \
       org.opencontainers.image.licenses="MIT"
+
+# The interpreter only: no pip, no compiler, no headers.
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends python3 \
+    && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid, so Kubernetes' runAsNonRoot can verify it and volumes can be owned by it.
 ARG UID=10001

@@ -10,11 +10,14 @@ SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-l
 	promtool=prometheus prometheus-redis-exporter=prometheus-redis-exporter \
 	prometheus-postgres-exporter=prometheus-postgres-exporter \
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
-	/usr/lib/*/lua/5.1/cjson.so=lua-cjson java=openjdk-17-jre-headless mvn=maven
+	/usr/lib/*/lua/5.1/cjson.so=lua-cjson java=openjdk-17-jre-headless mvn=maven \
+	podman=podman runc=runc /usr/lib/podman/netavark=netavark /usr/lib/podman/aardvark-dns=aardvark-dns \
+	mmdebstrap=mmdebstrap podman-compose=podman-compose
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 
-.PHONY: install system-packages kafka-fetch up down demo test lint unit bench lock clean
+.PHONY: install system-packages kafka-fetch up down demo test lint unit bench lock clean \
+	images compose-env compose-up compose-down compose-test
 
 install: system-packages $(VENV)/.installed
 
@@ -36,6 +39,28 @@ kafka-fetch: install
 
 up: install
 	$(BIN)/couponrush up
+
+# Container images (podman here, docker where its daemon runs; docs/deployment.md):
+# couponrush:local and couponrush-gateway:local, then the stores' images from Debian's
+# packages for compose where no registry serves them. Each one's size is printed.
+images: install
+	$(BIN)/couponrush images --stores
+
+# deploy/compose.yaml on this host (deploy/compose.env is written with fresh secrets when
+# missing); compose-down leaves no container, volume or network of it behind.
+compose-env: install
+	$(BIN)/couponrush compose env
+
+compose-up: images compose-env
+	$(BIN)/couponrush compose up
+
+compose-down:
+	@test -x $(BIN)/couponrush && $(BIN)/couponrush compose down || true
+
+# The whole compose stack raced through its gateway, with an app container and the Redis
+# primary of the event's slot killed mid-burst (make test runs a smaller one).
+compose-test: images
+	$(BIN)/couponrush compose race
 
 down:
 	@test -x $(BIN)/couponrush && $(BIN)/couponrush down || true
@@ -59,6 +84,9 @@ bench: install
 	$(BIN)/python -m bench.issue_path.run
 
 lock: install
+	$(PIP_COMPILE) --only-build-deps --build-deps-for wheel -o requirements/build.txt \
+		pyproject.toml
+	$(PIP_COMPILE) -o requirements/image.txt requirements/image.in
 	$(PIP_COMPILE) -o requirements/main.txt pyproject.toml
 	$(PIP_COMPILE) --extra kafka -o requirements/kafka.txt pyproject.toml
 	$(PIP_COMPILE) --extra rush -o requirements/rush.txt pyproject.toml

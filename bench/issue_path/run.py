@@ -46,6 +46,7 @@ def direct_app(state: StackState, workers: int) -> Iterator[str]:
         "COUPONRUSH_REDIS_URL": state.redis_url,
         "COUPONRUSH_ADMIN_TOKEN": state.admin_token,
         "COUPONRUSH_COUPON_SECRET": state.coupon_secret,
+        "COUPONRUSH_ALLOW_UNSIGNED_USERS": "true",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # In the benchmark's own session, like wrk and the nginx ceiling: with the kernel's

@@ -112,12 +112,18 @@ class Settings(BaseSettings):
     # Signed user identity. "jwt": the user id is the `sub` of a bearer token signed with
     # the shop's key (RS256 or ES256), so no client can claim a coupon for someone else.
     auth: Literal["none", "jwt"] = "none"
-    # The public key, as PEM text or a file holding it.
+    # "none" serves only next to this, and logs a warning at start: anyone may then claim
+    # a coupon under any user id (a shop's backend calling, a load test, the local stack).
+    allow_unsigned_users: bool = False
+    # The verifying keys: a JWKS URL (fetched and cached, refetched for a key id it has
+    # not seen, so the shop can rotate), or one public key as PEM text or a file.
+    jwt_jwks_url: str = ""
+    jwt_jwks_cache_s: int = Field(default=300, ge=10, le=86_400)
     jwt_public_key: str = ""
     jwt_public_key_file: Path | None = None
     jwt_algorithms: Annotated[list[str], NoDecode] = Field(default=["RS256", "ES256"])
     jwt_issuer: str = ""  # checked when set
-    jwt_audience: str = ""  # checked when set
+    jwt_audience: str = ""  # required with auth=jwt: a token minted for another service fails
     jwt_leeway_s: int = Field(default=30, ge=0, le=600)
 
     # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
@@ -177,6 +183,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _pem_lines(cls, value: str) -> str:
+        # An env file holds one line: a PEM there has its newlines written as \n.
+        return value.replace("\\n", "\n")
+
     @field_validator("trusted_proxies", "gateway_metrics_from")
     @classmethod
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
@@ -193,16 +205,30 @@ class Settings(BaseSettings):
         return value
 
     def jwt_key(self) -> str:
-        """The verifying key's PEM text; ConfigError when jwt is on and there is none."""
+        """The verifying key's PEM text ("" with a JWKS URL); ConfigError when jwt is on
+        and there is neither."""
         key = self.jwt_public_key
         if not key and self.jwt_public_key_file is not None:
             key = self.jwt_public_key_file.read_text()
-        if self.auth == "jwt" and "BEGIN PUBLIC KEY" not in key:
+        if self.auth == "jwt" and not self.jwt_jwks_url and "BEGIN PUBLIC KEY" not in key:
             raise ConfigError(
-                "COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_PUBLIC_KEY or "
-                "COUPONRUSH_JWT_PUBLIC_KEY_FILE holding a PEM public key"
+                "COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_JWKS_URL, COUPONRUSH_JWT_PUBLIC_KEY "
+                "or COUPONRUSH_JWT_PUBLIC_KEY_FILE holding a PEM public key"
             )
         return key
+
+    def check_identity(self) -> None:
+        """Refuse to serve unsigned user ids unless allowed on purpose, and signed ones
+        without an audience to check."""
+        if self.auth == "none" and not self.allow_unsigned_users:
+            raise ConfigError(
+                "COUPONRUSH_AUTH=none lets anyone claim a coupon under any user id: set "
+                "COUPONRUSH_AUTH=jwt (docs/identity.md), or COUPONRUSH_ALLOW_UNSIGNED_USERS=true "
+                "where only a trusted backend or a load test calls"
+            )
+        if self.auth == "jwt" and not self.jwt_audience:
+            raise ConfigError("COUPONRUSH_AUTH=jwt needs COUPONRUSH_JWT_AUDIENCE")
+        self.jwt_key()
 
     @model_validator(mode="after")
     def _poll_within_lease(self) -> Settings:

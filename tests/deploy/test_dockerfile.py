@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+
+import pytest
 
 from tests.deploy.manifests import DOCKERFILE, ROOT, run, tool
 
@@ -15,9 +18,22 @@ def instructions(name: str) -> list[str]:
             if line.split(None, 1)[:1] == [name]]  # fmt: skip
 
 
-def test_hadolint_finds_nothing() -> None:
-    done = run([tool("hadolint"), "--failure-threshold", "style", str(DOCKERFILE)])
+DOCKERFILES = [DOCKERFILE, *sorted((ROOT / "deploy").rglob("Dockerfile"))]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_hadolint_finds_nothing(dockerfile: Path) -> None:
+    config = str(ROOT / ".hadolint.yaml")
+    done = run([tool("hadolint"), "--config", config, "--failure-threshold", "style",
+                str(dockerfile)])  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_image_builds_on_the_one_debian_base(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    assert "ARG BASE_IMAGE=debian:bookworm-slim" in text
+    assert all(f.startswith("${BASE_IMAGE}") for f in re.findall(r"^FROM (\S+)", text, re.M))
 
 
 def test_the_cli_is_the_entrypoint_and_the_user_is_not_root() -> None:
@@ -32,19 +48,29 @@ def test_the_cli_is_the_entrypoint_and_the_user_is_not_root() -> None:
 def test_dependencies_are_installed_by_hash_from_a_lock_that_exists() -> None:
     args = dict(re.findall(r"ARG (\w+)=(\S+)", DOCKERFILE.read_text()))
     assert (ROOT / args["REQUIREMENTS"]).is_file()
-    installs = [cmd for cmd in instructions("RUN") if "pip install" in cmd]
+    installs = [cmd for cmd in instructions("RUN") if "pip " in cmd and " install " in cmd]
     assert any("--require-hashes" in cmd and "-r requirements.txt" in cmd for cmd in installs)
-    # Every other install takes the project itself, nothing from an index.
+    # The build's setuptools comes from its lock too.
+    assert any("--require-hashes" in cmd and "-r build.txt" in cmd for cmd in installs)
+    # Every other install takes the project's own wheel, nothing from an index.
     for cmd in installs:
-        assert "--require-hashes" in cmd or cmd.rstrip().endswith(" ."), cmd
+        assert "--require-hashes" in cmd or cmd.rstrip().endswith("/wheels/*.whl"), cmd
+
+
+def test_the_runtime_stage_has_no_pip_and_no_compiler() -> None:
+    runtime = DOCKERFILE.read_text().split("AS runtime", 1)[1]
+    assert "python3-venv" not in runtime
+    assert "python3-pip" not in runtime
+    assert "build-essential" not in runtime
+    assert "gcc" not in runtime
+    # The environment copied in was made without pip; the build stage's pip filled it.
+    assert "venv --without-pip /opt/venv" in DOCKERFILE.read_text()
 
 
 def test_multi_stage_with_one_pinned_base() -> None:
     froms = instructions("FROM")
     assert [f.split()[-1] for f in froms] == ["build", "runtime"]
-    assert all(f.startswith("${PYTHON_IMAGE}") for f in froms)
-    base = dict(re.findall(r"ARG (\w+)=(\S+)", DOCKERFILE.read_text()))["PYTHON_IMAGE"]
-    assert re.fullmatch(r"python:3\.11[.\w-]*-slim-\w+(@sha256:[0-9a-f]{64})?", base), base
+    assert all(f.startswith("${BASE_IMAGE}") for f in froms)
 
 
 def test_a_healthcheck_and_no_secret_in_the_image() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from couponrush.settings import Settings
 from couponrush.stack.nginx import retry_later
 from tests.deploy.manifests import (
     BASE,
+    DEPLOY,
     KUSTOMIZATIONS,
     PLACEHOLDER,
     PREFIX,
@@ -26,7 +28,6 @@ from tests.deploy.manifests import (
     resources,
     run,
     services,
-    template_placeholders,
     values,
     workloads,
 )
@@ -145,9 +146,14 @@ def gateway_limits() -> dict[str, str]:
     }
 
 
+def compose_default(value: str) -> str:
+    """A compose value as it is with no env file: ${NAME:-default} is the default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value.replace("$$", "$"))
+
+
 def gateway_envs() -> list[tuple[str, dict[str, str], dict[str, str]]]:
     """(where, gateway variables, app variables) for compose and each kustomization."""
-    compose_gateway = {k: v.replace("$$", "$") for k, v in
+    compose_gateway = {k: compose_default(v) for k, v in
                        compose_env(services()["gateway"]).items()}  # fmt: skip
     found = [("compose", compose_gateway, compose_env(services()["app"]))]
     for kustomization in KUSTOMIZATIONS:
@@ -163,33 +169,57 @@ GATEWAYS = gateway_envs()
 gateways = pytest.mark.parametrize(
     ("where", "env", "app"), GATEWAYS, ids=[where for where, _, _ in GATEWAYS]
 )
+GATEWAY_IMAGE = DEPLOY / "gateway"
 
 
-def envsubst(template: str, env: dict[str, str]) -> str:
-    """What the nginx image's entrypoint does: substitute the defined variables whose
-    names match NGINX_ENVSUBST_FILTER, in both ${NAME} and $NAME form."""
-    pattern = re.compile(env.get("NGINX_ENVSUBST_FILTER", ""))
-    defined = {name: value for name, value in env.items() if pattern.search(name)}
+def image_env() -> dict[str, str]:
+    """The ENV of the gateway image's Dockerfile."""
+    text = re.sub(r"\\\n\s*", " ", (GATEWAY_IMAGE / "Dockerfile").read_text())
+    (line,) = [x for x in text.splitlines() if x.startswith("ENV ")]
+    return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line.removeprefix("ENV ")))
 
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return defined.get(name, match.group(0))
 
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", substitute, template)
+def render_gateway(env: dict[str, str], work: Path) -> str:
+    """What the gateway image's entrypoint renders from ``env`` (its own templates and Lua
+    laid out as in the image)."""
+    share = work / "share"
+    (share / "lua").mkdir(parents=True)
+    shutil.copy(TEMPLATE, share)
+    shutil.copy(TEMPLATE.parent / "lua" / "gateway.conf.template", share / "lua")
+    image = {k: v.strip('"') for k, v in image_env().items()}
+    state = work / "state"
+    # The feed's token comes from a Secret in Kubernetes, not from the ConfigMap.
+    full = {"PATH": os.environ["PATH"], "EDGE_FEED_TOKEN": "t", **image, **env,
+            "STATE_DIR": str(state), "GATEWAY_SHARE": str(share)}  # fmt: skip
+    done = run(["sh", str(GATEWAY_IMAGE / "entrypoint.sh"), "--render-only"], env=full)
+    assert done.returncode == 0, done.stderr
+    return (state / "nginx.conf").read_text() + (state / "lua.conf").read_text()
 
 
 @gateways
 def test_gateway_fills_every_placeholder_and_keeps_nginx_variables(
-    where: str, env: dict[str, str], app: dict[str, str]
+    where: str, env: dict[str, str], app: dict[str, str], tmp_path: Path
 ) -> None:
-    assert template_placeholders() <= set(env), where
-    template = TEMPLATE.read_text()
-    rendered = envsubst(template, env)
+    rendered = render_gateway(env, tmp_path)
     assert not PLACEHOLDER.search(rendered), where
     # nginx's own variables pass through untouched.
+    template = TEMPLATE.read_text()
     nginx_vars = set(re.findall(r"\$([a-z_][a-z0-9_]*)", template))
     assert nginx_vars
-    assert nginx_vars == set(re.findall(r"\$([a-z_][a-z0-9_]*)", rendered)), where
+    assert nginx_vars <= set(re.findall(r"\$([a-z_][a-z0-9_]*)", rendered)), where
+    # The Lua module is loaded and its edge configured.
+    assert "ngx_http_lua_module.so" in rendered
+    assert "access_by_lua_block" in rendered
+
+
+@gateways
+def test_signed_identity_keeps_the_edge_from_answering(
+    where: str, env: dict[str, str], app: dict[str, str], tmp_path: Path
+) -> None:
+    rendered = render_gateway(env, tmp_path)
+    assert "edge = false" in rendered, where
+    unsigned = render_gateway({**env, "AUTH": "none"}, tmp_path / "unsigned")
+    assert "edge = true" in unsigned
 
 
 def test_template_placeholders_are_all_braced_upper_case() -> None:
@@ -203,36 +233,46 @@ def test_gateway_limits_are_the_settings_defaults(
 ) -> None:
     rendered = {name: " ".join(env[name].split()) for name in gateway_limits()}
     assert rendered == gateway_limits(), where
-    # Each upstream peer is one app container or pod: its granian workers together.
+    # Each upstream peer is one app container (compose) or the app Service (Kubernetes):
+    # max_conns is its granian workers together.
     (max_conns,) = re.findall(r"max_conns=(\d+)", env["UPSTREAM_SERVERS"])
     workers = int(app["COUPONRUSH_WORKERS"])
     assert int(max_conns) == workers * int(str(default("worker_max_conns")))
 
 
-def test_compose_gateway_renders_the_template_into_its_config() -> None:
+def test_compose_gateway_runs_the_gateway_image_on_a_writable_state_folder() -> None:
     gateway = services()["gateway"]
-    out = compose_env(gateway)["NGINX_ENVSUBST_OUTPUT_DIR"]
-    assert gateway["command"][gateway["command"].index("-c") + 1] == f"{out}/nginx.conf"
-    assert any(mount.startswith(f"{out}:") for mount in gateway["tmpfs"])
-    source, target = next(m for m in gateway["volumes"] if "templates" in m).split(":")[:2]
-    assert (TEMPLATE.parent.parent / source).resolve() == TEMPLATE
-    assert target == "/etc/nginx/templates/nginx.conf.template"
+    assert gateway["image"].startswith("couponrush-gateway:")
+    assert gateway["build"]["dockerfile"] == "deploy/gateway/Dockerfile"
+    state = image_env()["STATE_DIR"]
+    assert any(mount.startswith(f"{state}:") for mount in gateway["tmpfs"])
+    assert gateway["read_only"] is True
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS, ids=[p.name for p in KUSTOMIZATIONS])
-def test_k8s_gateway_renders_the_template_into_its_config(kustomization: Path) -> None:
+def test_k8s_gateway_terminates_tls_from_a_secret(kustomization: Path) -> None:
     docs = resources(kustomization)
     spec = pod_spec(find(docs, "Deployment", "gateway"))
     (nginx,) = spec["containers"]
-    out = values(k8s_env(docs, nginx))["NGINX_ENVSUBST_OUTPUT_DIR"]
-    assert nginx["args"][nginx["args"].index("-c") + 1] == f"{out}/nginx.conf"
+    assert nginx["image"].split("/")[-1].startswith("couponrush-gateway")
+    env = values(k8s_env(docs, nginx))
     mounts = {m["mountPath"]: m["name"] for m in nginx["volumeMounts"]}
     volumes = {v["name"]: v for v in spec["volumes"]}
-    assert "emptyDir" in volumes[mounts[out]]
-    template = volumes[mounts["/etc/nginx/templates"]]["configMap"]["name"]
-    assert find(docs, "ConfigMap", template)["data"] == {
-        "nginx.conf.template": TEMPLATE.read_text()
-    }
+    assert "emptyDir" in volumes[mounts["/run/gateway"]]
+    tls = volumes[mounts[str(Path(env["TLS_CERT"]).parent)]]
+    assert tls["secret"]["secretName"] == "gateway-tls"
+    assert env["LISTEN"] == "8443"
+
+
+def test_tls_redirects_plain_http_and_sends_hsts(tmp_path: Path) -> None:
+    (tmp_path / "tls.crt").write_text("")
+    (tmp_path / "tls.key").write_text("")
+    env = {k: v for k, v in GATEWAYS[1][1].items()}
+    env.update(TLS_CERT=str(tmp_path / "tls.crt"), TLS_KEY=str(tmp_path / "tls.key"))
+    rendered = render_gateway(env, tmp_path / "work")
+    assert "listen 8443 ssl backlog=8192;" in rendered
+    assert "Strict-Transport-Security" in rendered
+    assert "return 308 https://$host$request_uri;" in rendered
 
 
 # ---- the commands the deployments run ----------------------------------------------------
@@ -247,7 +287,7 @@ def commands() -> list[tuple[str, list[str]]]:
                                               *service["command"]]))  # fmt: skip
     for workload in workloads(resources(BASE)):
         for container in pod_spec(workload)["containers"]:
-            if container["image"].startswith("couponrush"):
+            if container["image"].split(":")[0] == "couponrush":
                 argv = [*container.get("command", []), *container["args"]]
                 found.append((f"k8s:{workload['metadata']['name']}", argv))
     return found

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from couponrush.cli import (
     chaos,
+    deploy,
     dlq,
     events,
     kafka,
@@ -29,6 +30,7 @@ from couponrush.settings import Settings
 __all__ = [
     "app",
     "chaos",
+    "deploy",
     "dlq",
     "events",
     "kafka",

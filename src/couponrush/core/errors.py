@@ -52,6 +52,10 @@ class NotAuthenticated(PermanentError):
     """No valid signed identity: the token is missing, malformed, forged or expired."""
 
 
+class IdentityUnavailable(RetryableError):
+    """The shop's key set (JWKS) could not be fetched: the token may well be valid."""
+
+
 class NotYours(PermanentError):
     """A valid identity asked for another user's coupon."""
 

@@ -78,7 +78,9 @@ def lua_http(settings: Settings, app_addrs: Sequence[str], state_dir: Path) -> s
     values = {
         "LUA_DIR": str(_package_file("lua")),
         "EDGE_MEMORY": f"{settings.edge_memory_mb}m",
-        "EDGE_ANSWERS": "true" if settings.edge_answers else "false",
+        # With signed identity the edge cannot verify whose token a request holds: it
+        # passes every issue request on to the app, which checks the token.
+        "EDGE_ANSWERS": "true" if settings.edge_answers and settings.auth == "none" else "false",
         "EDGE_POLL_MS": str(settings.edge_poll_ms),
         "SOLDOUT_LEASE_MS": str(settings.soldout_lease_ms),
         "FEED_SOCKET": str(socket),
@@ -128,6 +130,9 @@ def values(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir:
         "RETRY_LATER": retry_later(settings.retry_after_s, settings.retry_after_spread_s),
         # Signed identity: the gateway turns away an issue request with no token at all.
         "REQUIRE_TOKEN": "1" if settings.auth == "jwt" else "0",
+        # TLS is the deployed gateway's (deploy/gateway/entrypoint.sh), not the stack's.
+        "SERVER_TLS": "# no TLS on the local stack",
+        "HTTP_REDIRECT": "# no TLS on the local stack",
     }
 
 

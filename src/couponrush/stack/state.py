@@ -78,6 +78,9 @@ class StackState:
             "COUPONRUSH_COUPON_SECRET": self.coupon_secret,
             "COUPONRUSH_QUEUE": self.queue,
             "COUPONRUSH_EDGE_FEED_TOKEN": self.edge_feed_token,
+            # The local stack is for development: unsigned user ids unless COUPONRUSH_AUTH
+            # is jwt (deployments refuse them unless allowed, docs/identity.md).
+            "COUPONRUSH_ALLOW_UNSIGNED_USERS": "true",
         }
         if self.queue == "kafka":
             copies = replication(len(self.kafka_ports))

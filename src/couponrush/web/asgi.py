@@ -6,6 +6,7 @@ else to FastAPI, after the body checks every route shares.
 
 from __future__ import annotations
 
+import structlog
 from fastapi import FastAPI
 from starlette.routing import Match
 
@@ -90,6 +91,13 @@ class CouponrushApp:
 
 def build_app(settings: Settings) -> CouponrushApp:
     settings.check_secrets()
+    settings.check_identity()
+    if settings.auth == "none":
+        structlog.get_logger(__name__).warning(
+            "unsigned user ids: any client may claim a coupon under any user id",
+            auth="none",
+            allow_unsigned_users=True,
+        )
     services = build(settings, Metrics())
     return CouponrushApp(create_api(services), services.issue, services.request_ids,
                          settings.max_body_bytes)  # fmt: skip

@@ -181,6 +181,8 @@ class IssueEndpoint:
                 return _with(_problem(401, "unauthorized", str(exc)), _CHALLENGE)
             except NotYours as exc:
                 return _problem(403, "forbidden", str(exc))
+            except RetryableError as exc:
+                return self._with_retry_after(_problem(503, "unavailable", f"Try again: {exc}"))
         assert user_id is not None  # required by IssueRequest when no identity is used
         return await self._issue(event_id, user_id, request_id)
 

@@ -58,6 +58,9 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
         "detail": "All coupons of this event have been issued.", "result": "sold_out",
         "event_id": "spring-sale"},
 }  # fmt: skip
+# Path parameters by name, on whichever route has them: each operation's examples then make
+# a whole request.
+_PARAMETER_EXAMPLES = {"event_id": "spring-sale", "user_id": "alice"}
 # Where a signed identity (COUPONRUSH_AUTH=jwt) names the user.
 _IDENTITY_PATHS = ("/v1/events/{event_id}/issue", "/v1/events/{event_id}/issuances/{user_id}")
 _USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -102,6 +105,9 @@ def finish(schema: dict[str, Any], signed_identity: bool) -> dict[str, Any]:
         components.pop(name, None)
     for item in schema.get("paths", {}).values():
         for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in _PARAMETER_EXAMPLES:
+                    parameter["example"] = _PARAMETER_EXAMPLES[parameter["name"]]
             answers = operation.setdefault("responses", {})
             gateway = _GATEWAY_WITH_BODY if method in ("post", "put", "patch") else _GATEWAY
             for status in gateway:

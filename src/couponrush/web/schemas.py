@@ -62,9 +62,7 @@ _STRICT = ConfigDict(extra="forbid")
 
 
 class IssueRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"user_id": "alice"}]}
-    )
+    model_config = _STRICT
     user_id: UserId
 
 
@@ -80,9 +78,15 @@ class CreateEventRequest(BaseModel):
     event_id: EventId
     name: EventName
     total_stock: Stock = Field(ge=1, le=MAX_TOTAL_STOCK)
-    starts_at: Rfc3339 | None = Field(default=None, description="RFC 3339; absent = now")
+    starts_at: Rfc3339 | None = Field(
+        default=None,
+        description="RFC 3339 with an offset; absent = open now. Must be before ends_at "
+        "when both are given (422 invalid otherwise).",
+    )
     ends_at: Rfc3339 | None = Field(
-        default=None, description="RFC 3339, after starts_at; absent = never"
+        default=None,
+        description="RFC 3339 with an offset; absent = never closes. Must be after "
+        "starts_at when both are given (422 invalid otherwise).",
     )
 
     @model_validator(mode="after")
