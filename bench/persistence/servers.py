@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from couponrush.db import migrate
-from couponrush.stack import kafka, kafka_dist, postgres
+from couponrush.stack import kafka, kafka_cluster, kafka_dist, postgres
 from couponrush.stack.commands import redis_argv
 from couponrush.stack.procs import free_port, spawn, stop
 from couponrush.stack.ready import redis_ready, wait_until
@@ -35,7 +35,7 @@ def _kafka(stack: ExitStack, folder: Path) -> str:
     """One broker, its storage formatted; its bootstrap address."""
     node = kafka.cluster(folder, *kafka.new_ports(1))
     libs = kafka_dist.fetch()
-    kafka.prepare(folder, node, libs)
+    kafka_cluster.prepare(folder, node, libs)
     _spawn(stack, kafka.broker_argv(node[0], libs), folder / "broker.log")
     return kafka.bootstrap(node)
 
@@ -60,7 +60,7 @@ def servers() -> Iterator[Servers]:
             wait_until(postgres.pg_ready(db_url), "bench PostgreSQL", 30)
             postgres.ensure_database(db_url)
             migrate.upgrade(db_url)
-            wait_until(kafka.brokers_ready(brokers, 1), "bench Kafka broker", 90)
+            wait_until(kafka_cluster.brokers_ready(brokers, 1), "bench Kafka broker", 90)
             yield Servers(redis_url, db_url, brokers, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from couponrush.stack import kafka, procs
+from couponrush.stack import kafka, kafka_cluster, procs
 from couponrush.stack.state import StackState, kafka_ports
 
 
@@ -43,9 +43,9 @@ def test_the_command_line_runs_the_node_of_its_folder(tmp_path: Path) -> None:
 
 
 def test_a_cluster_id_is_kept_and_looks_like_kafkas(tmp_path: Path) -> None:
-    first = kafka.cluster_id(tmp_path)
+    first = kafka_cluster.cluster_id(tmp_path)
     assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", first)
-    assert kafka.cluster_id(tmp_path) == first
+    assert kafka_cluster.cluster_id(tmp_path) == first
 
 
 def test_ports_are_below_the_ephemeral_range_and_reused_while_free() -> None:

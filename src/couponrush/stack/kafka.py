@@ -3,21 +3,16 @@
 Every node is broker and controller at once (KRaft, combined mode, as compose runs them);
 its config and its command line are functions of its node id, its two ports and its
 folder alone, so whoever runs it (supervisord, a test fixture, a network namespace) runs
-the same broker. Storage is formatted by Kafka's own storage tool, once per node.
+the same broker. Storage, readiness and leaders: stack.kafka_cluster.
 """
 
 from __future__ import annotations
 
-import base64
-import subprocess
-import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from couponrush.core.errors import StackError
 from couponrush.stack import kafka_dist
 from couponrush.stack.procs import binary, steady_ports
 
@@ -141,7 +136,7 @@ def write_conf(node: KafkaNode, nodes: Sequence[KafkaNode]) -> Path:
     return node.conf
 
 
-def _java(libs: Path) -> list[str]:
+def java_argv(libs: Path) -> list[str]:
     log4j = resources.files("couponrush.stack") / "kafka-log4j2.properties"
     java = binary("java", "run 'make install' (Debian package openjdk-17-jre-headless)")
     return [java, *JVM, f"-Dlog4j2.configurationFile={log4j}", "-cp", kafka_dist.classpath(libs)]
@@ -149,17 +144,17 @@ def _java(libs: Path) -> list[str]:
 
 def broker_argv(node: KafkaNode, libs: Path) -> list[str]:
     """The broker in the foreground; its stdout is its log (warnings and worse)."""
-    return [*_java(libs), "kafka.Kafka", str(node.conf)]
+    return [*java_argv(libs), "kafka.Kafka", str(node.conf)]
 
 
 def tool_argv(main: str, args: Sequence[str], libs: Path) -> list[str]:
     """One of Kafka's command-line tools, by its class (org.apache.kafka.tools.*)."""
-    return [*_java(libs), main, *args]
+    return [*java_argv(libs), main, *args]
 
 
 def format_argv(node: KafkaNode, cluster_id: str, libs: Path) -> list[str]:
     return [
-        *_java(libs),
+        *java_argv(libs),
         "kafka.tools.StorageTool",
         "format",
         "--cluster-id",
@@ -168,70 +163,3 @@ def format_argv(node: KafkaNode, cluster_id: str, libs: Path) -> list[str]:
         str(node.conf),
         "--ignore-formatted",
     ]
-
-
-def new_cluster_id() -> str:
-    """What Kafka's own Uuid.randomUuid() gives: 16 random bytes, URL-safe base64 without
-    padding, never starting with '-' (a command line would take it for an option)."""
-    while True:
-        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not found.startswith("-"):
-            return found
-
-
-def cluster_id(folder: Path) -> str:
-    """The cluster's id, made once and kept in ``folder/cluster.id``."""
-    path = folder / "cluster.id"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(new_cluster_id())
-    return path.read_text().strip()
-
-
-def prepare(folder: Path, nodes: Sequence[KafkaNode], libs: Path) -> None:
-    """Write every node's config and format the storage of those not formatted yet (in
-    parallel: each format is a JVM of its own)."""
-    for node in nodes:
-        write_conf(node, nodes)
-    todo = [n for n in nodes if not (n.data / "meta.properties").exists()]
-    ident = cluster_id(folder)
-
-    def format_one(node: KafkaNode) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            format_argv(node, ident, libs), capture_output=True, text=True, timeout=120, check=False
-        )
-
-    with ThreadPoolExecutor(max(1, len(todo))) as pool:
-        for node, done in zip(todo, pool.map(format_one, todo), strict=True):
-            if done.returncode != 0:
-                raise StackError(
-                    f"formatting Kafka node {node.node_id}'s storage failed: "
-                    f"{(done.stderr or done.stdout).strip()[-1500:]}"
-                )
-
-
-def brokers_ready(addrs: str, count: int) -> Callable[[], bool]:
-    """The cluster's metadata (the answer to a client's first requests, ApiVersions then
-    Metadata) lists ``count`` live brokers."""
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
-
-    def check() -> bool:
-        admin = AdminClient({"bootstrap.servers": addrs, "log_level": 0})
-        try:
-            return len(admin.list_topics(timeout=1).brokers) >= count
-        except KafkaException:
-            return False
-
-    return check
-
-
-def leader_of_most(addrs: str, topic: str) -> int:
-    """The node leading the most partitions of ``topic`` (the lowest id on a tie): the
-    broker whose loss takes the most wins' partitions with it."""
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": addrs, "log_level": 0})
-    parts = admin.list_topics(topic, timeout=10).topics[topic].partitions.values()
-    leaders = [p.leader for p in parts]
-    return max(sorted(set(leaders)), key=leaders.count)

@@ -14,7 +14,15 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import kafka, kafka_dist, monitoring, postgres, redis_ha, redis_nodes
+from couponrush.stack import (
+    kafka,
+    kafka_cluster,
+    kafka_dist,
+    monitoring,
+    postgres,
+    redis_ha,
+    redis_nodes,
+)
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
@@ -104,7 +112,7 @@ class Stack:
         state = self._choose(workers, queue, redis, wanted, previous, kafka_brokers)
         prepare(self.var)
         if state.queue == "kafka":
-            kafka.prepare(
+            kafka_cluster.prepare(
                 kafka_folder(self.var, len(state.kafka_ports)),
                 state.kafka_nodes(self.var),
                 kafka_dist.fetch(),
@@ -174,7 +182,7 @@ class Stack:
         """Every Kafka node answers and the cluster's metadata lists it."""
         if state.queue == "kafka":
             nodes = state.kafka_nodes(self.var)
-            ready = kafka.brokers_ready(kafka.bootstrap(nodes), len(nodes))
+            ready = kafka_cluster.brokers_ready(kafka.bootstrap(nodes), len(nodes))
             wait_until(ready, f"{len(nodes)} Apache Kafka broker(s)", 90)
 
     def _wait_ready(self, state: StackState) -> None:

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from couponrush.stack import kafka
+from couponrush.stack import kafka_cluster
 from couponrush.stack.commands import CLI
 from couponrush.stack.local import Stack
 from couponrush.stack.procs import free_port, spawn, stop
@@ -38,7 +38,7 @@ def _leader(stack: Stack) -> str:
     state = stack.load_state()
     assert state is not None
     bootstrap = state.environment()["COUPONRUSH_KAFKA_BOOTSTRAP"]
-    return f"kafka-{kafka.leader_of_most(bootstrap, stack.settings.kafka_topic)}"
+    return f"kafka-{kafka_cluster.leader_of_most(bootstrap, stack.settings.kafka_topic)}"
 
 
 def kill_leader(stack: Stack, _: str) -> None:
