@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-l
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
 	/usr/lib/*/lua/5.1/cjson.so=lua-cjson java=openjdk-17-jre-headless mvn=maven \
 	podman=podman runc=runc /usr/lib/podman/netavark=netavark /usr/lib/podman/aardvark-dns=aardvark-dns \
-	mmdebstrap=mmdebstrap podman-compose=podman-compose
+	mmdebstrap=mmdebstrap podman-compose=podman-compose nft=nftables
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 

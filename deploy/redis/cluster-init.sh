@@ -1,5 +1,5 @@
 #!/bin/sh
-# Forms the compose Redis Cluster once: three primaries, one replica each.
+# Forms the compose Redis Cluster once: three primaries, two replicas each.
 # Safe to run again: a cluster that already serves every slot is left alone.
 set -eu
 
@@ -24,7 +24,7 @@ for node in $nodes; do
     addrs="$addrs $ip:$port"
 done
 # shellcheck disable=SC2086  # one argument per node address
-redis-cli --cluster create $addrs --cluster-replicas 1 --cluster-yes
+redis-cli --cluster create $addrs --cluster-replicas 2 --cluster-yes
 
 # Done only when every node sees all slots served, so dependents start on a usable cluster.
 for node in $nodes; do

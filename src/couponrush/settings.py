@@ -19,6 +19,9 @@ from couponrush.core.errors import ConfigError
 # Values that must never guard a real deployment.
 _WEAK_SECRETS = frozenset({"", "changeme", "change-me", "admin", "secret", "token", "default"})
 _MIN_SECRET_LEN = 16
+# Replicas per primary of the recommended Sentinel and Cluster layouts (and the local
+# stack's): a win waits for all of them unless REDIS_WAIT_REPLICAS says otherwise.
+DEFAULT_REPLICAS = 2
 # Clock-rate skew between hosts and the gateway's cached time, on top of the lease.
 _FENCE_MARGIN_S = 0.5
 
@@ -38,7 +41,9 @@ class Settings(BaseSettings):
     # (redis+sentinel://h1:p1,h2:p2/master-name); cluster: REDIS_URL lists seed nodes.
     redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
     # Replicas that must confirm a batch of wins (WAIT) before "issued" is answered;
-    # unset: 1 in sentinel and cluster modes, 0 standalone.
+    # unset: every replica of the recommended layout (2 per primary) in sentinel and
+    # cluster modes, 0 standalone. Fewer than every replica can lose an acknowledged win
+    # when the replica that did not confirm is the one promoted (docs/high-availability.md).
     redis_wait_replicas: int | None = Field(default=None, ge=0, le=16)
     redis_wait_timeout_ms: int = Field(default=200, ge=1, le=60_000)
     host: str = "127.0.0.1"
@@ -260,7 +265,7 @@ class Settings(BaseSettings):
         """Replicas that must confirm a batch of wins before it is answered (0: no WAIT)."""
         if self.redis_wait_replicas is not None:
             return self.redis_wait_replicas
-        return 0 if self.redis_mode == "standalone" else 1
+        return 0 if self.redis_mode == "standalone" else DEFAULT_REPLICAS
 
     def check_secrets(self, *names: str) -> None:
         """Refuse to serve with an empty, default or short admin token or code secret

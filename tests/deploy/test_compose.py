@@ -38,7 +38,7 @@ def test_the_services_of_the_design() -> None:
     assert found["app"]["deploy"]["replicas"] == 3
     assert found["consumer"]["deploy"]["replicas"] == 2
     assert sorted(n for n in found if re.fullmatch(r"redis-\d", n)) == [
-        f"redis-{i}" for i in range(1, 7)
+        f"redis-{i}" for i in range(1, 10)
     ]
     assert sorted(n for n in found if re.fullmatch(r"kafka-\d", n)) == ["kafka-1", "kafka-2",
                                                                        "kafka-3"]  # fmt: skip
@@ -74,10 +74,10 @@ def test_redis_cluster_has_replicas_and_durability() -> None:
                  "min-replicas-to-write 1"):  # fmt: skip
         assert re.search(rf"^{line}$", conf, re.MULTILINE), line
     init = (DEPLOY / "redis" / "cluster-init.sh").read_text()
-    assert "--cluster-replicas 1" in init
+    assert "--cluster-replicas 2" in init
     assert "--cluster-yes" in init
     nodes = compose_env(services()["redis-cluster-init"])["REDIS_NODES"].split()
-    assert nodes == [f"redis-{i}" for i in range(1, 7)]
+    assert nodes == [f"redis-{i}" for i in range(1, 10)]
 
 
 def test_kafka_runs_kraft_with_three_replicas_and_two_in_sync() -> None:

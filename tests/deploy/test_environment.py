@@ -147,8 +147,10 @@ def gateway_limits() -> dict[str, str]:
 
 
 def compose_default(value: str) -> str:
-    """A compose value as it is with no env file: ${NAME:-default} is the default."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value.replace("$$", "$"))
+    """A compose value as it is with no env file: ${NAME:-default} is the default, and a
+    bare ${NAME} (what compose.env may set) is empty."""
+    value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value.replace("$$", "$"))
+    return re.sub(r"\$\{[A-Z_]+\}", "", value)
 
 
 def gateway_envs() -> list[tuple[str, dict[str, str], dict[str, str]]]:

@@ -32,16 +32,18 @@ def chaos(
     list_: Annotated[bool, typer.Option("--list", help="List the scenarios and stop")] = False,
 ) -> None:
     """Inject one fault mid-burst per scenario (kills, outages, a Redis restart or failover,
-    a gateway reload), each on loopback in a local stack of its own and bounded in time; then
-    check that every client told 'issued' has its row, no row belongs to a client told
-    otherwise, no slot is taken twice and at most N are issued. Exit 1 on any breach."""
+    a gateway reload; partitions and slow links between Redis nodes in network namespaces),
+    each in a local stack of its own and bounded in time; then check that every client told
+    'issued' has its row and its win in Redis, no row belongs to a client told otherwise, no
+    slot is taken twice and at most N are issued. Exit 1 on any breach."""
     from couponrush.rush.chaos import runner, table
     from couponrush.rush.chaos import scenario as sizes
     from couponrush.rush.chaos.faults import FAULTS
 
     if list_:
         for fault in FAULTS:
-            console.print(f"{fault.name:<20} {fault.what}")
+            stack = f"{fault.queue}, {fault.redis}{', netns (root)' if fault.netns else ''}"
+            console.print(f"{fault.name:<25} {fault.what} [dim]({stack})[/]")
         return
     chosen = [f for f in FAULTS if not scenario or f.name in scenario]
     unknown = set(scenario or ()) - {f.name for f in FAULTS}

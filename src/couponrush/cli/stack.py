@@ -18,7 +18,7 @@ Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
 RedisMode = Annotated[
     str | None,
     typer.Option("--redis", help="standalone, sentinel (1 primary, 2 replicas, 3 sentinels) "
-                 "or cluster (3 primaries, 3 replicas)"),
+                 "or cluster (3 primaries, 2 replicas each)"),
 ]  # fmt: skip
 REDIS_MODES = ("standalone", "sentinel", "cluster")
 KafkaBrokers = Annotated[
@@ -50,24 +50,39 @@ def running_state() -> StackState:
     return require_running(local_stack())
 
 
+Netns = Annotated[
+    bool,
+    typer.Option(
+        "--netns",
+        help="Each Redis node and sentinel in a network namespace of its own, on a bridge "
+        "the stack makes (needs root and --redis sentinel or cluster): links can then be "
+        "cut and degraded (couponrush chaos)",
+    ),
+]
+
+
 @app.command()
 def up(
     workers: Workers = None,
     queue: Queue = None,
     redis: RedisMode = None,
     prometheus: Prometheus = None,
+    netns: Netns = False,
     kafka_brokers: KafkaBrokers = None,
 ) -> None:
     """Start Redis, PostgreSQL, the app workers, the gateway, the consumer and Prometheus on
     loopback (state under ./var); with --queue kafka also Apache Kafka (KRaft; its jars are
     fetched with Maven on first use) and the relay; with --redis sentinel or cluster a Redis
-    of several nodes. Returns once every process is ready, the pipeline included."""
+    of several nodes, whose dead nodes the stack starts again once a replica took over.
+    Returns once every process is ready, the pipeline included."""
     if queue not in (None, "stream", "kafka"):
         raise typer.BadParameter("queue is stream or kafka")
     if redis not in (None, *REDIS_MODES):
         raise typer.BadParameter(f"redis is one of {', '.join(REDIS_MODES)}")
     with console.status("starting the stack…"):
-        state = local_stack().up(workers, queue, redis, prometheus, kafka_brokers)
+        state = local_stack().up(
+            workers, queue, redis, prometheus, netns, kafka_brokers=kafka_brokers
+        )
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
     apps = state.app_urls or state.app_sockets
@@ -106,14 +121,27 @@ def _kafka_brokers(state: StackState, processes: list[dict[str, Any]]) -> list[d
 def _redis_nodes(state: StackState) -> list[dict[str, object]]:
     from couponrush.stack import redis_nodes
 
-    return [redis_nodes.describe(p) for p in [*state.redis_data_ports, *state.sentinel_ports]]
+    hosts = state.redis_hosts
+    ports = [*state.redis_data_ports, *state.sentinel_ports]
+    return [redis_nodes.describe(p, redis_nodes.host_of(hosts, p)) for p in ports]
 
 
 @app.command()
 def down() -> None:
-    """Stop everything `up` started."""
+    """Stop everything `up` started and remove the network namespaces it made (also what a
+    crashed run left behind)."""
     stopped = local_stack().down()
     console.print("stopped" if stopped else "nothing was running")
+
+
+@app.command()
+def heal() -> None:
+    """Start the local stack's dead Redis data nodes again once a replica took over, so that
+    each rejoins as a replica (`up` runs this under its supervisor when Redis has
+    replicas; it runs until stopped)."""
+    from couponrush.stack import healer
+
+    healer.watch(local_stack())
 
 
 @app.command()

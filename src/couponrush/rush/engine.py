@@ -107,13 +107,20 @@ class Engine:
             conn.close()
             self.rec.network_errors += 1
             self._local[ERRORS] += 1
+            self._keep(user, 0, "network_error", {})
             self._retry_or_finish((index, attempt), 0.0, 0, "network_error", {})
             return
         now = time.monotonic()
         doc = parse_json(body)
         result = str(doc.get("result", f"http_{status}"))
         self.rec.answered(now - self._t0, int((now - sent) * 1e6), status, result)
+        self._keep(user, status, result, doc)
         self._retry_or_finish((index, attempt), retry_after, status, result, doc)
+
+    def _keep(self, user: str, status: int, result: str, doc: dict[str, Any]) -> None:
+        if self.plan.history:
+            at = round(time.monotonic() - self._t0, 4)
+            self.rec.history.append((at, user, status, result, int(doc.get("slot") or 0)))
 
     def _retry_or_finish(self, job: tuple[int, int], retry_after: float, status: int,
                          result: str, doc: dict[str, Any]) -> None:  # fmt: skip

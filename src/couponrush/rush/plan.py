@@ -22,6 +22,9 @@ class RushPlan:
     retry_budget: int = 5
     max_duration_s: float = 300.0
     request_timeout_s: float = 10.0
+    # Keep every answer (a history, as Jepsen keeps one): the chaos runner's; a rush of a
+    # million clients does without.
+    history: bool = False
 
     def with_event(self, event_id: str) -> RushPlan:
         return replace(self, event_id=event_id)

@@ -62,6 +62,9 @@ class Recorder:
     statuses: Counter[int] = field(default_factory=Counter)
     winners: list[tuple[str, int, str]] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
+    # Every answer, when the plan keeps a history: (seconds since the opening, user, HTTP
+    # status or 0 for a network error, result code, slot or 0).
+    history: list[tuple[float, str, int, str, int]] = field(default_factory=list)
     retries: int = 0
     network_errors: int = 0
     first_sold_out_s: float | None = None
@@ -123,6 +126,7 @@ class Recorder:
             getattr(self, name).update(part[name])
         self.winners.extend(part["winners"])
         self.undecided.extend(part["undecided"])
+        self.history.extend(tuple(h) for h in part["history"])
         self.retries += part["retries"]
         self.network_errors += part["network_errors"]
         self.unfinished += part["unfinished"]
@@ -135,5 +139,13 @@ _HISTS = ("latency", "waited")
 _HIST_MAPS = ("latency_by_s", "waited_by_s")
 _COUNT_MAPS = ("answers_by_s", "finals_by_s", "early_by_ds")
 _COUNTERS = ("sent_by_s", "final", "statuses")
-_PLAIN = ("winners", "undecided", "retries", "network_errors", "first_sold_out_s", "last_final_s",
-          "unfinished")  # fmt: skip
+_PLAIN = (
+    "winners",
+    "undecided",
+    "history",
+    "retries",
+    "network_errors",
+    "first_sold_out_s",
+    "last_final_s",
+    "unfinished",
+)

@@ -36,10 +36,15 @@ CLUSTER_NODE: Options = [
 ]  # fmt: skip
 
 
-def redis_options(port: int, data_dir: Path, appendfsync: str = "everysec") -> Options:
-    """A loopback-only Redis with AOF on, no snapshots, and no eviction ever."""
+def redis_options(
+    port: int, data_dir: Path, appendfsync: str = "everysec", bind: str = "127.0.0.1"
+) -> Options:
+    """A Redis on one address (loopback unless a network namespace's) with AOF on, no
+    snapshots, and no eviction ever. Protected mode refuses every client that is not on
+    loopback, so a node in a namespace (reached only from this host) turns it off."""
+    protected = "yes" if bind.startswith("127.") else "no"
     return [
-        ("port", str(port)), ("bind", "127.0.0.1"), ("protected-mode", "yes"),
+        ("port", str(port)), ("bind", bind), ("protected-mode", protected),
         ("dir", str(data_dir)), ("appendonly", "yes"), ("appendfsync", appendfsync),
         ("save", ""), ("maxmemory-policy", "noeviction"), ("daemonize", "no"),
         ("tcp-backlog", "4096"), ("loglevel", "warning"),
@@ -50,37 +55,47 @@ def redis_server() -> str:
     return binary("redis-server", "run 'make install' (Debian package redis-server)")
 
 
-def redis_argv(port: int, data_dir: Path, appendfsync: str = "everysec",
-               extra: Sequence[tuple[str, str]] = ()) -> list[str]:  # fmt: skip
-    options = [*redis_options(port, data_dir, appendfsync), *extra]
+def redis_argv(
+    port: int,
+    data_dir: Path,
+    appendfsync: str = "everysec",
+    extra: Sequence[tuple[str, str]] = (),
+    bind: str = "127.0.0.1",
+) -> list[str]:
+    options = [*redis_options(port, data_dir, appendfsync, bind), *extra]
     return [redis_server(), *[word for key, value in options for word in (f"--{key}", value)]]
 
 
-def cluster_node_argv(port: int, data_dir: Path) -> list[str]:
+def cluster_node_argv(port: int, data_dir: Path, bind: str = "127.0.0.1") -> list[str]:
     """One node of a Cluster; its role lives in nodes.conf beside its data."""
-    return redis_argv(port, data_dir, extra=[*REPLICATED, *CLUSTER_NODE])
+    return redis_argv(port, data_dir, extra=[*REPLICATED, *CLUSTER_NODE], bind=bind)
 
 
 def conf_text(options: Options) -> str:
     return "".join(f"{key} {value}\n" if value else f'{key} ""\n' for key, value in options)
 
 
-def sentinel_node_conf(port: int, data_dir: Path, primary_port: int) -> str:
+def sentinel_node_conf(
+    port: int, data_dir: Path, primary: tuple[str, int], bind: str = "127.0.0.1"
+) -> str:
     """A data node watched by the sentinels, as a file: a failover rewrites its role
-    there (CONFIG REWRITE), so a restart keeps the role it had last."""
-    options = [*redis_options(port, data_dir), *REPLICATED]
-    if port != primary_port:
-        options.append(("replicaof", f"127.0.0.1 {primary_port}"))
+    there (CONFIG REWRITE), so a restart keeps the role it had last. ``primary``: the
+    first primary's (host, port)."""
+    options = [*redis_options(port, data_dir, bind=bind), *REPLICATED]
+    if (bind, port) != primary:
+        options.append(("replicaof", f"{primary[0]} {primary[1]}"))
     return conf_text(options)
 
 
-def sentinel_conf(port: int, work_dir: Path, primary_port: int) -> str:
+def sentinel_conf(
+    port: int, work_dir: Path, primary: tuple[str, int], bind: str = "127.0.0.1"
+) -> str:
     """A sentinel of the local primary; the sentinel rewrites this file as it learns."""
     name = SENTINEL_MASTER
     return "".join(f"{line}\n" for line in (
-        f"port {port}", "bind 127.0.0.1", f'dir "{work_dir}"', "daemonize no",
+        f"port {port}", f"bind {bind}", f'dir "{work_dir}"', "daemonize no",
         "loglevel notice", "sentinel resolve-hostnames no",
-        f"sentinel monitor {name} 127.0.0.1 {primary_port} 2",
+        f"sentinel monitor {name} {primary[0]} {primary[1]} 2",
         f"sentinel down-after-milliseconds {name} 1000",
         f"sentinel failover-timeout {name} 5000",
         f"sentinel parallel-syncs {name} 2",

@@ -19,9 +19,10 @@ from couponrush.stack import (
     kafka_cluster,
     kafka_dist,
     monitoring,
+    netns,
     postgres,
     redis_ha,
-    redis_nodes,
+    redis_layout,
 )
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import gateway_config, prepare, programs
@@ -56,12 +57,18 @@ class Stack:
         redis: str | None,
         prometheus: bool,
         previous: StackState | None,
+        isolated: bool,
         brokers: int | None = None,
     ) -> StackState:
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
-        mode = redis or s.redis_mode
-        redis_ports, sentinel_ports = _redis_ports(mode, s.stack_redis_port, previous)
+        found = redis_layout.choose(
+            redis or s.redis_mode,
+            s.stack_redis_port,
+            previous,
+            isolated,
+            lambda port: _port(port, 0),
+        )
         pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
         queue = queue or s.queue
         count = workers or s.workers
@@ -71,11 +78,11 @@ class Stack:
         run = self.var / "run"
         return StackState(
             url=f"http://127.0.0.1:{gateway_port}",
-            redis_url=redis_nodes.url_of(mode, redis_ports, sentinel_ports),
+            redis_url=found.url,
             admin_token=previous.admin_token if previous else secrets.token_urlsafe(24),
             coupon_secret=previous.coupon_secret if previous else secrets.token_urlsafe(32),
             edge_feed_token=(previous and previous.edge_feed_token) or secrets.token_urlsafe(24),
-            redis_port=redis_ports[0],
+            redis_port=found.data_ports[0],
             workers=count,
             app_ports=[] if uds else [free_port() for _ in range(count)],
             app_sockets=[str(run / f"app-{i}.sock") for i in range(count)] if uds else [],
@@ -84,9 +91,11 @@ class Stack:
             queue=queue,
             kafka_ports=kafka[0],
             kafka_controller_ports=kafka[1],
-            redis_mode=mode,
-            redis_ports=redis_ports,
-            sentinel_ports=sentinel_ports,
+            redis_mode=found.mode,
+            redis_ports=found.data_ports,
+            sentinel_ports=found.sentinel_ports,
+            netns_prefix=found.netns_prefix,
+            netns_subnet=found.netns_subnet,
             **_monitoring_ports(queue, prometheus),
         )
 
@@ -96,20 +105,23 @@ class Stack:
         queue: str | None = None,
         redis: str | None = None,
         prometheus: bool | None = None,
+        isolated: bool = False,
         kafka_brokers: int | None = None,
     ) -> StackState:
         """Start everything, or return the state of the stack that already runs (starting
         again what was stopped or killed, such as a Redis node of a failover).
 
         ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS);
+        ``isolated``: each Redis node and sentinel in a network namespace of its own;
         ``kafka_brokers``: Apache Kafka nodes in Kafka mode (default: STACK_KAFKA_BROKERS)."""
         previous = self.load_state()
         if previous and self.running():
             self._refresh_gateway(previous)
             self._restart_stopped(previous)
             return previous
+        netns.remove(self.var)  # what a crashed run left behind
         wanted = self.settings.stack_prometheus if prometheus is None else prometheus
-        state = self._choose(workers, queue, redis, wanted, previous, kafka_brokers)
+        state = self._choose(workers, queue, redis, wanted, previous, isolated, kafka_brokers)
         prepare(self.var)
         if state.queue == "kafka":
             kafka_cluster.prepare(
@@ -120,7 +132,11 @@ class Stack:
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
         save(self.state_file, state)
-        found = programs(self.settings, state, self.var)
+        net = None
+        if state.netns_subnet:
+            members = list(state.redis_members)
+            net = netns.create(self.var, state.netns_prefix, state.netns_subnet, members)
+        found = programs(self.settings, state, self.var, net)
         self.supervisor.start(render_conf(self.var, found, state.environment()))
         try:
             self._wait_stores(state)
@@ -152,7 +168,7 @@ class Stack:
         stopped = [p["name"] for p in self.processes() if p["state"] in _DOWN]
         if stopped:
             self.supervisor.start_programs(stopped)
-            redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)
+            self.wait_redis(state)
             self._wait_brokers(state)
 
     def _failure_report(self) -> str:
@@ -172,11 +188,16 @@ class Stack:
     def _wait_stores(self, state: StackState) -> None:
         """Redis and PostgreSQL answer, and the schema is current."""
         wait_until(self.running, "supervisord", 20)
-        redis_ha.bring_up(state.redis_mode, state.redis_data_ports, state.sentinel_ports)
+        self.wait_redis(state)
         wait_until(postgres.pg_ready(state.database_url), "PostgreSQL", 60)
         self._wait_brokers(state)
         postgres.ensure_database(state.database_url)
         migrate.upgrade(state.database_url)
+
+    def wait_redis(self, state: StackState) -> None:
+        """Every Redis node and sentinel answers and the topology is whole (roles, links)."""
+        layout = (state.redis_mode, state.redis_data_ports, state.sentinel_ports)
+        redis_ha.bring_up(*layout, hosts=state.redis_hosts)
 
     def _wait_brokers(self, state: StackState) -> None:
         """Every Kafka node answers and the cluster's metadata lists it."""
@@ -207,24 +228,14 @@ class Stack:
         return all(p["state"] == "RUNNING" for p in self.processes())
 
     def down(self) -> bool:
-        """Stop everything `up` started; False when nothing was running."""
+        """Stop everything `up` started, and remove the network namespaces it made (also
+        those of a run that crashed); False when nothing was running or left."""
         if not self.running():
-            return False
+            return netns.remove(self.var)
         self.supervisor.shutdown()
         wait_until(lambda: not self.supervisor.socket.exists(), "supervisord shutdown", 30)
+        netns.remove(self.var)
         return True
-
-
-def _redis_ports(mode: str, configured: int,
-                 previous: StackState | None) -> tuple[list[int], list[int]]:  # fmt: skip
-    """The ports of the last run when the mode is the same and they are all free (the
-    nodes' data and roles live in per-port folders), else new ones."""
-    if previous and previous.redis_mode == mode and not configured:
-        ports = [*previous.redis_data_ports, *previous.sentinel_ports]
-        if all(port_is_free(p) for p in ports):
-            return previous.redis_data_ports, previous.sentinel_ports
-    first = _port(configured or (previous.redis_port if previous else 0), 0)
-    return redis_nodes.layout(mode, first)
 
 
 def _monitoring_ports(queue: str, prometheus: bool) -> dict[str, Any]:

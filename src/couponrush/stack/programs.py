@@ -18,6 +18,8 @@ from couponrush.stack.commands import (
     sentinel_conf,
     sentinel_node_conf,
 )
+from couponrush.stack.netns import Net
+from couponrush.stack.redis_nodes import Hosts, host_of
 from couponrush.stack.state import StackState
 from couponrush.stack.supervisor import Program
 
@@ -28,13 +30,20 @@ def gateway_config(settings: Settings, state: StackState, var: Path) -> Path:
     listen = f"{settings.gateway_host}:{state.gateway_port}"
     log = nginx.json_log(var / "logs" / "gateway-access.log", buffered=True)
     stacked = settings.model_copy(update={"edge_feed_token": SecretStr(state.edge_feed_token)})
-    return nginx.write_config(stacked, listen, state.app_addrs, var / "nginx",
-                              log if settings.gateway_access_log else "off")  # fmt: skip
+    return nginx.write_config(
+        stacked,
+        listen,
+        state.app_addrs,
+        var / "nginx",
+        log if settings.gateway_access_log else "off",
+    )
 
 
-def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Program]:
+def programs(
+    settings: Settings, state: StackState, var: Path, net: Net | None = None
+) -> dict[str, Program]:
     """Stores first (started at once); the rest waits until `up` has migrated the schema."""
-    found = stores(state, var)
+    found = stores(state, var, net)
     conf = gateway_config(settings, state, var)
     # One granian process per worker, each restarted on its own; `serve` clears the socket a
     # killed one left behind, which would otherwise keep its successor from binding. The
@@ -54,7 +63,12 @@ def programs(settings: Settings, state: StackState, var: Path) -> dict[str, Prog
             found[role] = Program(
                 [*CLI, command, *metrics], autostart=False, env=pipeline_env(settings)
             )
-    return {**found, **monitoring.programs(state, var)}
+    found |= monitoring.programs(state, var)
+    if state.redis_members:
+        # Last, so that `down` stops it first: it would start the nodes being stopped.
+        env = {"COUPONRUSH_VAR_DIR": str(var)}
+        found["healer"] = Program([*CLI, "heal"], autostart=False, env=env)
+    return found
 
 
 def pipeline_env(settings: Settings) -> dict[str, str]:
@@ -81,12 +95,11 @@ def kafka_programs(state: StackState, var: Path) -> dict[str, Program]:
     }
 
 
-def stores(state: StackState, var: Path) -> dict[str, Program]:
+def stores(state: StackState, var: Path, net: Net | None = None) -> dict[str, Program]:
     pg_argv = postgres.postgres_argv(state.pg_port, var / "pg", var / "pg-run")
+    layout = (state.redis_mode, state.redis_data_ports, state.sentinel_ports)
     found = {
-        **redis_programs(
-            state.redis_mode, state.redis_data_ports, state.sentinel_ports, var / "redis"
-        ),
+        **redis_programs(*layout, var / "redis", state.redis_hosts, net),
         # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
         "postgres": Program(pg_argv, stopsignal="INT"),
     }
@@ -95,29 +108,42 @@ def stores(state: StackState, var: Path) -> dict[str, Program]:
     return found
 
 
-def redis_programs(mode: str, data_ports: Sequence[int], sentinel_ports: Sequence[int],
-                   folder: Path) -> dict[str, Program]:  # fmt: skip
-    """Standalone: one server ("redis"). Cluster: six nodes; Sentinel: three data nodes,
+def redis_programs(
+    mode: str,
+    data_ports: Sequence[int],
+    sentinel_ports: Sequence[int],
+    folder: Path,
+    hosts: Hosts | None = None,
+    net: Net | None = None,
+) -> dict[str, Program]:
+    """Standalone: one server ("redis"). Cluster: nine nodes; Sentinel: three data nodes,
     from files they rewrite (roles), and three sentinels ("redis-<i>" is the data node on
-    ``data_ports[i]``, "sentinel-<i>" the sentinel on ``sentinel_ports[i]``)."""
+    ``data_ports[i]``, "sentinel-<i>" the sentinel on ``sentinel_ports[i]``). With ``net``
+    each node runs in its member's network namespace, on its address in ``hosts``."""
     if mode == "standalone":
         return {"redis": Program(redis_argv(data_ports[0], folder))}
     found = {}
-    first = data_ports[0]
+    primary = (host_of(hosts, data_ports[0]), data_ports[0])
     for i, port in enumerate(data_ports):
-        node = folder / f"node-{port}"
+        node, bind = folder / f"node-{port}", host_of(hosts, port)
         node.mkdir(parents=True, exist_ok=True)
         if mode == "cluster":
-            argv = cluster_node_argv(port, node)
+            argv = cluster_node_argv(port, node, bind)
         else:
-            argv = conf_argv(_once(node / "redis.conf", sentinel_node_conf(port, node, first)))
-        found[f"redis-{i}"] = Program(argv, autorestart=False)
+            text = sentinel_node_conf(port, node, primary, bind)
+            argv = conf_argv(_once(node / "redis.conf", text))
+        found[f"redis-{i}"] = Program(_inside(net, f"redis-{i}", argv), autorestart=False)
     for i, port in enumerate(sentinel_ports):
         work = folder / f"sentinel-{port}"
         work.mkdir(parents=True, exist_ok=True)
-        conf = _once(work / "sentinel.conf", sentinel_conf(port, work, first))
-        found[f"sentinel-{i}"] = Program(conf_argv(conf, sentinel=True))
+        text = sentinel_conf(port, work, primary, host_of(hosts, port))
+        argv = conf_argv(_once(work / "sentinel.conf", text), sentinel=True)
+        found[f"sentinel-{i}"] = Program(_inside(net, f"sentinel-{i}", argv))
     return found
+
+
+def _inside(net: Net | None, member: str, argv: list[str]) -> list[str]:
+    return argv if net is None else net.exec_argv(member, argv)
 
 
 def _once(path: Path, text: str) -> Path:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from couponrush.stack.kafka import HOST, KafkaNode, cluster, new_ports, replication
+from couponrush.stack.netns import addresses
 from couponrush.stack.postgres import database_url
 from couponrush.stack.procs import port_is_free
 
@@ -39,6 +40,11 @@ class StackState:
     # Loopback ports of the /metrics endpoints, by process (app: the workers' sum).
     metrics_ports: dict[str, int] = field(default_factory=dict)
     prometheus_port: int = 0
+    # Set when every Redis node and sentinel runs in a network namespace of its own
+    # (`up --netns`, see stack.netns): the prefix of every name made and the /24's first
+    # three numbers; node k of [*redis_data_ports, *sentinel_ports] is .(10 + k).
+    netns_prefix: str = ""
+    netns_subnet: str = ""
 
     @property
     def database_url(self) -> str:
@@ -47,6 +53,21 @@ class StackState:
     @property
     def redis_data_ports(self) -> list[int]:
         return self.redis_ports or [self.redis_port]
+
+    @property
+    def redis_members(self) -> dict[str, int]:
+        """The Redis programs with replicas, by supervisor name, and their ports."""
+        if self.redis_mode == "standalone":
+            return {}
+        data = {f"redis-{i}": p for i, p in enumerate(self.redis_data_ports)}
+        return data | {f"sentinel-{i}": p for i, p in enumerate(self.sentinel_ports)}
+
+    @property
+    def redis_hosts(self) -> dict[int, str]:
+        """Where each Redis node and sentinel listens, by port (empty: on loopback)."""
+        if not self.netns_subnet:
+            return {}
+        return addresses(self.netns_subnet, list(self.redis_members.values()))
 
     @property
     def app_urls(self) -> list[str]:

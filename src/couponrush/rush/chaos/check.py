@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from couponrush.db.repository import IssuanceRow
 
@@ -23,32 +23,78 @@ class SetCheck:
     duplicate_slots: list[int] = field(default_factory=list)
     oversell: list[str] = field(default_factory=list)
     reconcile: dict[str, int] = field(default_factory=dict)
+    # Answers that told a win Redis no longer holds with that slot (a failover forgot it),
+    # each as the history has it: when, who, which result code and slot.
+    acknowledged_lost: list[Answer] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.phantom or self.duplicate_slots or self.oversell
-                    or self.reconcile)  # fmt: skip
+        breaches = (self.lost, self.phantom, self.duplicate_slots, self.oversell)
+        return not (any(breaches) or self.reconcile or self.acknowledged_lost)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "told": self.told, "rows": self.rows, "lost": self.lost[:20],
-                "phantom": self.phantom[:20], "unacknowledged": len(self.unacknowledged),
-                "duplicate_slots": self.duplicate_slots[:20], "oversell": self.oversell,
-                "reconcile": self.reconcile}  # fmt: skip
+        return {
+            "ok": self.ok,
+            "told": self.told,
+            "rows": self.rows,
+            "lost": self.lost[:20],
+            "acknowledged_then_lost": len(self.acknowledged_lost),
+            "acknowledged_then_lost_answers": [a._asdict() for a in self.acknowledged_lost[:50]],
+            "phantom": self.phantom[:20],
+            "unacknowledged": len(self.unacknowledged),
+            "duplicate_slots": self.duplicate_slots[:20],
+            "oversell": self.oversell,
+            "reconcile": self.reconcile,
+        }
 
 
-def check(stock: int, told: Mapping[str, tuple[int, str]], undecided: Sequence[str],
-          rows: Sequence[IssuanceRow], redis_slots: Mapping[str, int],
-          reconcile: Mapping[str, int]) -> SetCheck:  # fmt: skip
+class Answer(NamedTuple):
+    """One answer of a history: seconds since the opening, the user, the HTTP status (0: a
+    network error), the result code and the slot it named (0: none)."""
+
+    at_s: float
+    user: str
+    status: int
+    result: str
+    slot: int
+
+
+WIN_RESULTS = frozenset({"issued", "already_issued"})
+
+
+def acknowledged_then_lost(
+    history: Iterable[Answer], redis_slots: Mapping[str, int]
+) -> list[Answer]:
+    """Every answer that told a win Redis does not hold (with that slot) at the end."""
+    return [a for a in history if a.result in WIN_RESULTS and redis_slots.get(a.user) != a.slot]
+
+
+def check(
+    stock: int,
+    told: Mapping[str, tuple[int, str]],
+    undecided: Sequence[str],
+    rows: Sequence[IssuanceRow],
+    redis_slots: Mapping[str, int],
+    reconcile: Mapping[str, int],
+    history: Iterable[Answer] = (),
+) -> SetCheck:
     """``told``: user -> (slot, code) as the client heard it; ``undecided``: users whose
-    final answer said nothing; ``redis_slots``: Redis's winners; ``reconcile``: breaches."""
+    final answer said nothing; ``redis_slots``: Redis's winners; ``reconcile``: breaches;
+    ``history``: every answer, to name those that told a win Redis forgot."""
     stored = {r.user_id: (r.slot, r.coupon_code) for r in rows}
     result = SetCheck(len(told), len(rows), reconcile=dict(reconcile))
+    result.acknowledged_lost = acknowledged_then_lost(history, redis_slots)
     result.lost = sorted(u for u, coupon in told.items() if stored.get(u) != coupon)
     maybe = set(undecided)
     result.unacknowledged = sorted(u for u in stored if u not in told and u in maybe)
     result.phantom = sorted(u for u in stored if u not in told and u not in maybe)
     result.duplicate_slots = sorted(_twice([r.slot for r in rows]) | _twice(redis_slots.values()))
-    for where, count in (("database rows", len(rows)), ("Redis winners", len(redis_slots))):
+    counted = (
+        ("clients told a win", len(told)),
+        ("database rows", len(rows)),
+        ("Redis winners", len(redis_slots)),
+    )
+    for where, count in counted:
         if count > stock:
             result.oversell.append(f"{count} {where} for {stock} coupons")
     return result

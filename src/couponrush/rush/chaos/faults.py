@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from couponrush.rush.chaos import kafka_faults
+from couponrush.rush.chaos import kafka_faults, partitions
 from couponrush.rush.chaos.kafka_faults import DELIVERY_TIMEOUT_MS, POLL_INTERVAL_MS
 from couponrush.stack import redis_ha
 from couponrush.stack.local import Stack
@@ -30,9 +30,12 @@ class Fault:
     heal: Action | None = None  # None: a single blow, nothing to undo
     queue: Queue = "stream"
     redis: str = "standalone"
+    # Each Redis node and sentinel in a network namespace of its own (partitions).
+    netns: bool = False
     # Apache Kafka brokers of the stack in Kafka mode.
     kafka_brokers: int = 1
-    # A lasting fault lasts at least this long (past a timeout it is meant to outlast).
+    # A lasting fault lasts at least this long (a partition outlasts a failover, an outage
+    # the timeout it is meant to pass).
     min_outage_s: float = 0.0
 
     @property
@@ -100,12 +103,40 @@ def fail_over(stack: Stack, event_id: str) -> None:
 
 
 def node_back(stack: Stack, _: str) -> None:
-    """Start the killed node again, as an orchestrator restarts a pod: it rejoins as a
-    replica. Until then a shard whose one replica was promoted has none left, and its wins
-    wait for one (WAIT, min-replicas-to-write): 503 rather than a win no replica holds."""
+    """Whatever is still down starts again (the stack's healer has normally started the
+    killed node already, once a replica took over: it rejoins as a replica). Until then a
+    shard whose replicas do not all confirm waits (WAIT on every replica): 503 rather than
+    a win a failover could forget."""
     stack.up()
 
 
+def _healed(stack: Stack, event_id: str) -> None:
+    partitions.heal(stack, event_id)
+    stack.up()
+
+
+# A partition lasts longer than a failover (~2-3 s here), also in the short form.
+_PARTITION_S = 6.0
+
+
+NETWORK = (
+    Fault("primary-isolated", "the primary cut off from its replicas and the sentinels, not "
+          "from the clients, longer than a failover; then healed", partitions.isolate_primary,
+          _healed, redis="sentinel", netns=True, min_outage_s=_PARTITION_S),
+    Fault("replica-slow-link", "a replica behind a 200-ms link losing 10 % of its packets, "
+          "then kill -9 of the primary; the link healed after the outage",
+          partitions.slow_replica_then_kill_primary, _healed, redis="sentinel", netns=True),
+    Fault("app-cut-from-primary", "the app workers (and every client on the host) cut off "
+          "from the primary, which still sees its replicas and sentinels; then healed",
+          partitions.cut_clients_from_primary, _healed, redis="sentinel", netns=True),
+    Fault("sentinel-minority", "one sentinel of three partitioned from every node, sentinel "
+          "and client; then healed", partitions.isolate_sentinel, _healed, redis="sentinel",
+          netns=True),
+    Fault("cluster-primary-isolated", "the cluster primary owning the event's slot cut off "
+          "from every other node, not from the clients, longer than a failover; then healed",
+          partitions.isolate_primary, _healed, redis="cluster", netns=True,
+          min_outage_s=_PARTITION_S),
+)  # fmt: skip
 KAFKA = (
     kafka("relay-kill", "kill -9 the relay", kill("relay")),
     kafka("broker-down", "every broker unreachable (paused); resumed after the outage",
@@ -129,9 +160,10 @@ FAULTS = (
     Fault("postgres-down", "PostgreSQL stopped", stop("postgres"), start("postgres")),
     Fault("redis-restart", "Redis stopped and started again (AOF)", restart("redis")),
     Fault("gateway-reload", "nginx reloads its configuration", reload_gateway),
-    Fault("sentinel-failover", "kill -9 the primary the sentinels watch; back after the outage",
-          fail_over, node_back, redis="sentinel"),
-    Fault("cluster-failover", "kill -9 the cluster primary owning the event's slot; back after "
-          "the outage", fail_over, node_back, redis="cluster"),
+    Fault("sentinel-failover", "kill -9 the primary the sentinels watch; the stack starts it "
+          "again once a replica took over", fail_over, node_back, redis="sentinel"),
+    Fault("cluster-failover", "kill -9 the cluster primary owning the event's slot; the stack "
+          "starts it again once a replica took over", fail_over, node_back, redis="cluster"),
+    *NETWORK,
     *KAFKA,
 )  # fmt: skip

@@ -58,12 +58,13 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
     for kind, group in groupby(ordered, key=_kind):
         members = list(group)
         with chaos_stack(base, members[0], kept) as stack:
-            with console.status(f"starting a {'/'.join(kind)} stack…"):
-                first = members[0]
+            first = members[0]
+            with console.status(f"starting a {_describe(kind)} stack…"):
                 state = stack.up(
                     queue=first.queue,
                     redis=first.redis,
                     prometheus=False,
+                    isolated=first.netns,
                     kafka_brokers=first.kafka_brokers,
                 )
             # The stack's own settings (its Redis, database, secret), as its programs get them.
@@ -76,6 +77,7 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
                 if keep or not outcome.passed:
                     kept.append(stack.settings.var_dir.parent)
                 stack.up()  # start again whatever the fault left stopped
+                stack.wait_redis(state)  # and let the topology heal before the next
         if kept and kept[-1] == stack.settings.var_dir.parent:
             console.print(f"  stack kept for inspection: {kept[-1]}")
     return outcomes
@@ -87,8 +89,13 @@ async def _one(stack: Stack, state: StackState, settings: Settings, fault: Fault
         return await scenario.run(stack, state, settings, st, fault, size)
 
 
-def _kind(fault: Fault) -> tuple[str, str, str]:
-    return fault.queue, fault.redis, f"{fault.kafka_brokers} brokers"
+def _kind(fault: Fault) -> tuple[str, str, str, str]:
+    brokers = f"{fault.kafka_brokers} brokers" if fault.queue == "kafka" else ""
+    return fault.queue, fault.redis, "netns" if fault.netns else "loopback", brokers
+
+
+def _describe(kind: tuple[str, str, str, str]) -> str:
+    return "/".join(part for part in kind if part)
 
 
 def _fields(env: dict[str, str]) -> dict[str, str]:
@@ -99,6 +106,11 @@ def _fields(env: dict[str, str]) -> dict[str, str]:
 def _line(outcome: Outcome) -> str:
     verdict = "[green]ok[/]" if outcome.check.ok else "[red]BREACH[/]"
     recovered = outcome.recovered_after_s
-    return (f"  {verdict}: told {outcome.check.told}, rows {outcome.check.rows}, "
-            f"503s {outcome.shed_503}, recovered "
-            f"{'not in time' if recovered is None else f'after {recovered:.1f} s'}")  # fmt: skip
+    done = "not in time" if recovered is None else f"after {recovered:.1f} s"
+    flowing = outcome.wins_again_s
+    return (
+        f"  {verdict}: told {outcome.check.told}, rows {outcome.check.rows}, "
+        f"acknowledged then lost {len(outcome.check.acknowledged_lost)}, "
+        f"503s {outcome.shed_503}, wins again after "
+        f"{'-' if flowing is None else f'{flowing:.1f} s'}, recovered {done}"
+    )

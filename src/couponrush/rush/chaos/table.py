@@ -12,8 +12,9 @@ from typing import Any
 from couponrush.rush.chaos.scenario import Outcome
 
 _COLUMNS = ("scenario", "fault", "outage (s)", "clients", "told issued", "rows",
-            "unacknowledged", "lost", "phantom", "dup slots", "oversell", "503s during fault",
-            "recovered after (s)", "verdict")  # fmt: skip
+            "unacknowledged", "acknowledged then lost", "lost", "phantom", "dup slots",
+            "oversell", "503s during fault", "wins again after (s)", "recovered after (s)",
+            "verdict")  # fmt: skip
 BEGIN, END = "<!-- chaos table: begin -->", "<!-- chaos table: end -->"
 
 
@@ -23,10 +24,11 @@ def markdown(outcomes: Sequence[Outcome]) -> str:
         row = o.to_json()
         cells = (row["scenario"], row["fault"], f"{row['outage_s']:g}", f"{row['clients']:,}",
                  f"{row['told']:,}", f"{row['rows']:,}", str(row["unacknowledged"]),
-                 str(len(o.check.lost)), str(len(o.check.phantom)),
-                 str(len(o.check.duplicate_slots)), str(len(o.check.oversell)),
-                 f"{row['answers_503_during_fault']:,}", _recovered(row["recovered_after_s"]),
-                 _verdict(row))  # fmt: skip
+                 str(row["acknowledged_then_lost"]), str(len(o.check.lost)),
+                 str(len(o.check.phantom)), str(len(o.check.duplicate_slots)),
+                 str(len(o.check.oversell)), f"{row['answers_503_during_fault']:,}",
+                 _seconds(row["wins_again_after_s"], "-"),
+                 _seconds(row["recovered_after_s"], "not in time"), _verdict(row))  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -35,8 +37,8 @@ def _verdict(row: dict[str, Any]) -> str:
     return "ok" if row["ok"] and row["recovered_after_s"] is not None else "**FAILED**"
 
 
-def _recovered(value: float | None) -> str:
-    return "not in time" if value is None else f"{value:.1f}"
+def _seconds(value: float | None, none: str) -> str:
+    return none if value is None else f"{value:.1f}"
 
 
 def document(outcomes: Sequence[Outcome], short: bool) -> dict[str, Any]:
@@ -46,10 +48,15 @@ def document(outcomes: Sequence[Outcome], short: bool) -> dict[str, Any]:
 
 
 def write(outcomes: Sequence[Outcome], short: bool, folder: Path) -> tuple[Path, Path]:
+    """chaos.md, chaos.json, and each scenario's history: every answer a client got, one
+    JSON line each ({at_s, user, status, result, slot})."""
     folder.mkdir(parents=True, exist_ok=True)
     md, js = folder / "chaos.md", folder / "chaos.json"
     md.write_text(markdown(outcomes))
     js.write_text(json.dumps(document(outcomes, short), indent=2))
+    for o in outcomes:
+        lines = (json.dumps(a._asdict()) + "\n" for a in o.history)
+        (folder / f"history-{o.fault.name}.jsonl").write_text("".join(lines))
     return md, js
 
 
