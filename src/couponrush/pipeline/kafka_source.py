@@ -119,9 +119,11 @@ class KafkaSource:
         with translated():
             await asyncio.to_thread(self._pause)
             log.warning("kafka_batch_held", polling_paused=True, after_s=self._hold_s)
-            while not released.is_set():
-                await asyncio.to_thread(self._poll_paused)
-            await asyncio.to_thread(self._resume)
+            try:
+                while not released.is_set():
+                    await asyncio.to_thread(self._poll_paused)
+            finally:  # never leave the partitions paused, whatever ended the polling
+                await asyncio.to_thread(self._resume)
 
     def _pause(self) -> None:
         self._paused = True
