@@ -3,6 +3,7 @@ error when the one there disagrees; and the group's lag per partition, end minus
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import pytest
@@ -13,6 +14,7 @@ from couponrush.pipeline import kafka
 from couponrush.pipeline.kafka_lag import GroupLag
 from couponrush.pipeline.kafka_topic import TopicSpec, ensure_topic
 from couponrush.pipeline.metrics import PipelineMetrics
+from couponrush.pipeline.retry import retrying
 from tests.helpers import poll
 
 
@@ -53,6 +55,19 @@ async def test_a_topic_that_disagrees_is_refused_with_what_differs(
     with pytest.raises(ConfigError, match=said) as refused:
         await ensure_topic(kafka_bootstrap, TopicSpec(name, *other))
     assert "COUPONRUSH_KAFKA_PARTITIONS" in str(refused.value)
+
+
+async def test_processes_making_the_topic_at_once_all_start(kafka_bootstrap: str) -> None:
+    """The relay and consumers start together: those that find the topic being made wait
+    for it to settle (retried as the pipeline does) instead of refusing it as empty."""
+    spec = TopicSpec(_name("together"), 12, 1, 1)
+
+    async def start() -> None:
+        await retrying(
+            lambda: ensure_topic(kafka_bootstrap, spec), "topics", PipelineMetrics(), 30, 0.2
+        )
+
+    await asyncio.gather(*(start() for _ in range(4)))
 
 
 async def test_more_copies_than_brokers_is_refused_at_once(kafka_bootstrap: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
-from couponrush.core.errors import ConfigError
+from couponrush.core.errors import BrokerUnavailable, ConfigError
 from couponrush.pipeline.kafka import admin_conf, translated
 from couponrush.settings import Settings
 
@@ -84,7 +84,13 @@ def _create(admin: AdminClient, spec: TopicSpec) -> bool:
 
 
 def _describe(admin: AdminClient, name: str) -> TopicSpec:
-    partitions = admin.list_topics(name, timeout=_TIMEOUT_S).topics[name].partitions
+    """The topic as the brokers hold it; BrokerUnavailable while it is still being made
+    (another process created it a moment ago: no partitions, or some without a leader)."""
+    topic = admin.list_topics(name, timeout=_TIMEOUT_S).topics[name]
+    partitions = topic.partitions
+    unsettled = [p for p in partitions.values() if p.error is not None or p.leader < 0]
+    if topic.error is not None or not partitions or unsettled:
+        raise BrokerUnavailable(f"kafka: topic {name} is not settled yet: {topic.error}")
     copies = {len(p.replicas) for p in partitions.values()}
     resource = ConfigResource(ResourceType.TOPIC, name)
     configs = admin.describe_configs([resource])[resource].result(_TIMEOUT_S)
