@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every server role of couponrush; the role is the command:
-#   app        serve (granian running the ASGI app)
+#   app        serve (granian running the app under RSGI)
 #   migrate    db upgrade
 #   consumer   consume --metrics-port 9100
 #   relay      relay --metrics-port 9100

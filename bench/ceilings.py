@@ -85,10 +85,10 @@ def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:
         script.sha,
         "5",
         *keys,
-        "user:__rand_int__",
-        "req",
         "0",
         "1",
+        "user:__rand_int__",
+        "req",
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
     last = [line for line in done.stdout.splitlines() if line.strip()][-1]

@@ -117,18 +117,20 @@ class FakeBatcher:
     """Answers each call with the next scripted reply, or never (a hung Redis)."""
 
     replies: list[list[Any] | Exception]
-    calls: list[tuple[Sequence[str], Sequence[str]]] = field(default_factory=list)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def call(self, keys: Sequence[str], args: Sequence[str]) -> asyncio.Future[list[Any]]:
-        self.calls.append((keys, args))
+    def call(
+        self, event_id: str, user_id: str, request_id: str
+    ) -> tuple[asyncio.Future[list[Any]], int]:
+        self.calls.append((event_id, user_id, request_id))
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         if self.replies:
             reply = self.replies.pop(0)
             if isinstance(reply, Exception):
                 future.set_exception(reply)
             else:
-                future.set_result(reply)
-        return future
+                future.set_result([reply])
+        return future, 0
 
 
 @dataclass
@@ -141,6 +143,9 @@ class FakeFrozen:
     fenced: bool = False
     loads: int = 0
     checks: int = 0
+    # whether the replicas confirm what was read (replicated), and how often it was asked
+    replicas_hold: bool = True
+    confirms: int = 0
 
     def _stamp(self, event_id: str) -> Stamp | None:
         found = self.winners.get(event_id)
@@ -151,6 +156,10 @@ class FakeFrozen:
     async def stamp(self, event_id: str) -> Stamp | None:
         self.checks += 1
         return self._stamp(event_id)
+
+    async def replicated(self, event_id: str) -> bool:
+        self.confirms += 1
+        return self.replicas_hold
 
     async def frozen(self, event_id: str) -> Frozen | None:
         self.loads += 1

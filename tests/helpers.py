@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from couponrush.client import Client
 from couponrush.core.letters import DeadLetter
+from couponrush.core.ports import Batcher
 from couponrush.stack.procs import free_port
 from couponrush.store.dead_letters import DeadLetters
 from couponrush.store.keys import decode_participant, event_keys
@@ -125,3 +126,9 @@ def local_stack_env(workers: int, prometheus: bool = False) -> Iterator[dict[str
     finally:
         subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60, check=False)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def issue_via(batcher: Batcher, event_id: str, user_id: str, request_id: str = "r") -> Any:
+    """One call through the batcher: this call's slice of its group's reply."""
+    future, place = batcher.call(event_id, user_id, request_id)
+    return (await future)[place]

@@ -31,7 +31,7 @@ from couponrush.rush.plan import RushPlan
 from couponrush.rush.report import goodput
 from couponrush.web.problems import DETAILS, problem
 
-TARGETS = {"edge_over_ceiling": 0.5}
+TARGETS = {"edge_over_ceiling": 0.9}
 
 
 def arguments() -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """The one settings object, read from ``COUPONRUSH_*`` environment variables.
 
-Built in the entry point (CLI command or ASGI factory) and passed down; nothing here
+Built in the entry point (CLI command or the app factory) and passed down; nothing here
 runs at import time.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from couponrush.rush.recorder import Recorder
-from couponrush.rush.report import goodput
+from couponrush.rush.report import goodput, issuing
 from couponrush.rush.runner import Merged
 
 
@@ -34,3 +34,15 @@ def test_goodput_is_wins_per_second_while_selling() -> None:
         for i in range(wins):
             rec.finished(second + 0.5, 0.0, "issued", {"slot": i + 1}, f"u{second}-{i}")
     assert goodput(rec) == {"wins_per_s": 333.3, "peak_wins_per_s": 500, "window_s": 3}
+
+
+def test_the_issuing_phase_is_until_the_first_sold_out() -> None:
+    rec = Merged()
+    for i in range(100):  # wins at 0.5 s and 1.5 s, each client waited 0.5 s
+        rec.finished(0.5 + i // 50, i // 50, "issued", {"slot": i + 1}, f"u{i}")
+    rec.finished(2.0, 1.0, "sold_out", {}, "late")
+    rec.finished(9.5, 0.0, "sold_out", {}, "waited-long")  # after: not in the phase
+    phase = issuing(rec)
+    assert (phase["wins"], phase["sold_out_after_s"], phase["wins_per_s"]) == (100, 2.0, 50.0)
+    assert 490 <= phase["client_wait_ms"]["p50"] <= 510
+    assert 990 <= phase["client_wait_ms"]["max"] <= 1010

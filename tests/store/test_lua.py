@@ -18,11 +18,26 @@ async def create(redis: Redis, scripts: Scripts, event_id: str, total: int,
     return await redis.evalsha(sha, 4, *keys.script_keys, total, starts, ends, "n", 1)
 
 
+async def issue_many(
+    redis: Redis,
+    scripts: Scripts,
+    event_id: str,
+    users: list[str],
+    rate: str = "0",
+    burst: str = "1",
+) -> list[list[Any]]:
+    """One run of issue.lua for several users (their buckets only with a rate)."""
+    buckets = [bucket_key(event_id, u) for u in users] if rate != "0" else []
+    keys = (*event_keys(event_id).script_keys, *buckets)
+    args = [a for u in users for a in (u, f"rid-{u}")]
+    sha = scripts.issue.sha
+    replies: list[list[Any]] = await redis.evalsha(sha, len(keys), *keys, rate, burst, *args)
+    return replies
+
+
 async def issue(redis: Redis, scripts: Scripts, event_id: str, user: str,
                 rate: str = "0", burst: str = "1") -> list[Any]:  # fmt: skip
-    keys = (*event_keys(event_id).script_keys, bucket_key(event_id, user))
-    reply: list[Any] = await redis.evalsha(scripts.issue.sha, 5, *keys, user, "rid", rate, burst)
-    return reply
+    return (await issue_many(redis, scripts, event_id, [user], rate, burst))[0]
 
 
 async def redis_now_ms(redis: Redis) -> int:
@@ -50,7 +65,7 @@ async def test_issue_decrements_records_and_queues_in_one_step(
         "user_id": "u1",
         "slot": "1",
         "issued_at": str(issued_at),
-        "request_id": "rid",
+        "request_id": "rid-u1",
     }
 
 
@@ -146,3 +161,45 @@ async def test_a_winner_is_answered_before_its_bucket(
     won = await issue(redis, scripts, event_id, "u", "1", "1")
     for _ in range(3):
         assert await issue(redis, scripts, event_id, "u", "1", "1") == ["DUPLICATE", won[1], won[2]]
+
+
+async def test_a_win_takes_no_token(redis: Redis, scripts: Scripts, event_id: str) -> None:
+    """Every later call of a winner is answered before its bucket: a token would be unread."""
+    await create(redis, scripts, event_id, 5)
+    assert (await issue(redis, scripts, event_id, "u", "1", "1"))[0] == "ISSUED"
+    assert await redis.exists(bucket_key(event_id, "u")) == 0
+
+
+async def test_one_run_answers_each_user_as_separate_runs_would(
+    redis: Redis, scripts: Scripts, event_id: str
+) -> None:
+    await create(redis, scripts, event_id, 3)
+    keys = event_keys(event_id)
+    first = await issue(redis, scripts, event_id, "early")
+    users = ["a", "early", "b", "a", "c", "d"]
+    replies = await issue_many(redis, scripts, event_id, users)
+    results = ["ISSUED", "DUPLICATE", "ISSUED", "DUPLICATE", "SOLD_OUT", "SOLD_OUT"]
+    assert [r[0] for r in replies] == results
+    assert replies[1] == ["DUPLICATE", *first[1:]]
+    assert (replies[0][1], replies[2][1]) == (2, 3)
+    assert replies[3] == ["DUPLICATE", *replies[0][1:]]  # named twice: its win of this run
+    assert await redis.get(keys.stock) == "0"
+    assert await redis.hlen(keys.participants) == 3
+    entries = await redis.xrange(keys.outbox) or []
+    fields = [(f["user_id"], f["slot"], f["request_id"]) for _, f in entries if f]
+    assert fields == [
+        ("early", "1", "rid-early"),
+        ("a", "2", "rid-a"),
+        ("b", "3", "rid-b"),
+    ]
+
+
+async def test_one_run_for_an_unknown_event_or_a_shut_window(
+    redis: Redis, scripts: Scripts, event_id: str
+) -> None:
+    assert await issue_many(redis, scripts, event_id, ["a", "b"]) == [["NOT_FOUND"]] * 2
+    later = await redis_now_ms(redis) + 60_000
+    await create(redis, scripts, event_id, 5, starts=str(later))
+    replies = await issue_many(redis, scripts, event_id, ["a", "a", "a"], "1", "2")
+    assert [r[0] for r in replies] == ["NOT_OPEN", "NOT_OPEN", "RATE_LIMITED"]
+    assert replies[0] == ["NOT_OPEN", later]

@@ -11,11 +11,12 @@ from redis.asyncio import Redis
 
 from couponrush.core.outcome import from_reply
 from couponrush.rush.oracle import Answer, check
-from couponrush.store.batcher import ScriptBatcher
-from couponrush.store.keys import bucket_key, decode_participant, event_keys
+from couponrush.store.batcher import IssueBatcher
+from couponrush.store.keys import decode_participant, event_keys
 from couponrush.store.nodes import Topology
 from couponrush.store.scripts import Scripts, register
 from couponrush.web.problems import STATUS
+from tests.helpers import issue_via
 
 # Rounds of calls; each round goes out concurrently over several connections.
 rounds = st.lists(
@@ -32,13 +33,10 @@ async def _scenario(url: str, total: int, plan: list[list[int]], lanes: int) -> 
     event_id = f"prop-{secrets.token_hex(6)}"
     keys = event_keys(event_id)
     await redis.evalsha(scripts.create_event.sha, 4, *keys.script_keys, total, "", "", "p", 1)
-    batchers = [
-        ScriptBatcher(Topology(redis), scripts, scripts.issue, 5.0, 8) for _ in range(lanes)
-    ]
+    batchers = [IssueBatcher(Topology(redis), scripts, 5.0, 8) for _ in range(lanes)]
     answers: list[Answer] = []
     for round_users in plan:
-        calls = [batchers[i % lanes].call((*keys.script_keys, bucket_key(event_id, f"u{u}")),
-                                          (f"u{u}", "r", "0", "1"))
+        calls = [issue_via(batchers[i % lanes], event_id, f"u{u}")
                  for i, u in enumerate(round_users)]  # fmt: skip
         for user, reply in zip(round_users, await asyncio.gather(*calls), strict=True):
             outcome = from_reply(reply)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ class Clock:
 def issuer(batcher: FakeBatcher, frozen: FakeFrozen | None = None, max_in_flight: int = 8,
            clock: Clock | None = None) -> Issuer:  # fmt: skip
     cache = SoldOutCache(frozen or FakeFrozen(), 1.0, LEASE_S, clock or Clock())
-    return Issuer(batcher, cache, 5.0, 10, max_in_flight)
+    return Issuer(batcher, cache, max_in_flight)
 
 
 async def settle() -> None:
@@ -114,13 +113,27 @@ async def test_a_changed_stamp_reloads_the_winners_and_a_new_winner_gets_its_cou
     assert frozen.loads == 2
 
 
+async def test_winners_are_answered_from_the_cache_only_once_the_replicas_hold_them() -> None:
+    frozen = FakeFrozen({"e1": {"w": (1, 1)}}, replicas_hold=False)
+    batcher = FakeBatcher([["SOLD_OUT"], ["DUPLICATE", 1, 1], ["SOLD_OUT"]])
+    use_case = issuer(batcher, frozen)
+    await use_case.issue("e1", "late", "r0")
+    await settle()
+    back = await use_case.issue("e1", "w", "r1")  # not cached: Redis (and its WAIT) answers
+    assert (back.result, len(batcher.calls), frozen.confirms) == ("already_issued", 2, 1)
+    frozen.replicas_hold = True
+    await use_case.issue("e1", "later", "r2")
+    await settle()
+    again = await use_case.issue("e1", "w", "r3")
+    assert (again.result, len(batcher.calls), frozen.confirms) == ("already_issued", 3, 2)
+
+
 async def test_stock_left_keeps_asking_redis() -> None:
     batcher = FakeBatcher([["ISSUED", 1, 5], ["ISSUED", 2, 6]])
     use_case = issuer(batcher)
     assert (await use_case.issue("e1", "a", "r1")).slot == 1
     assert (await use_case.issue("e1", "b", "r2")).slot == 2
-    key_sets = [keys for keys, _ in batcher.calls]
-    assert all(k[-1].startswith("coupon:{e1}:bucket:") for k in key_sets)
+    assert [call[:2] for call in batcher.calls] == [("e1", "a"), ("e1", "b")]
 
 
 async def test_the_in_flight_bound_refuses_at_once() -> None:
@@ -140,19 +153,17 @@ def endpoint_of(batcher: FakeBatcher, metrics: Metrics | None = None) -> IssueEn
 
 async def _post(endpoint: IssueEndpoint, body: bytes,
                 *headers: tuple[bytes, bytes]) -> tuple[int, dict[bytes, bytes], Any]:  # fmt: skip
-    sent: list[MutableMapping[str, Any]] = []
-    scope = {"type": "http", "method": "POST", "path": "/v1/events/e1/issue",
-             "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode()), *headers]}  # fmt: skip
+    """The route's answer as a server sends it: status, headers (the request id's too)."""
+    given = dict(headers)
 
-    async def receive() -> MutableMapping[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
+    async def read(limit: int, expected: int | None) -> bytes:
+        return body
 
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    await endpoint(scope, receive, send, "e1")
-    return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
+    head = (b"application/json", str(len(body)).encode(), given.get(b"x-request-id"), None)
+    reply, request_id = await endpoint.answer("POST", head, read, "e1")
+    status, _, payload, found = reply
+    sent = {k.encode(): v.encode() for k, v in found} | {b"x-request-id": request_id.encode()}
+    return status, sent, orjson.loads(payload)
 
 
 async def test_redis_past_its_deadline_is_503_unavailable_with_retry_after() -> None:
@@ -181,7 +192,7 @@ async def test_the_request_id_is_echoed_and_goes_to_the_outbox() -> None:
     assert given[b"x-request-id"] == b"gw-42"
     assert made[b"x-request-id"] not in (b"", b"gw-42")
     assert replaced[b"x-request-id"] != b"bad id with spaces"
-    outbox_ids = [args[1] for _, args in batcher.calls]
+    outbox_ids = [request_id for _, _, request_id in batcher.calls]
     assert outbox_ids[:2] == ["gw-42", made[b"x-request-id"].decode()]
 
 

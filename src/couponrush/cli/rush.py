@@ -55,13 +55,20 @@ def rush(
 def demo(
     clients: Annotated[int, typer.Option(help="Distinct clients (users)")] = 1_000_000,
     stock: Annotated[int, typer.Option(help="Coupons in the event")] = 1_000,
+    max_duration: Annotated[float, typer.Option(help="Stop sending after (s)")] = 300.0,
     workers: Workers = None,
 ) -> None:
-    """The brief: stack up, 1,000 coupons, 1,000,000 clients, the report (see `rush`)."""
+    """The brief: stack up, 1,000 coupons, 1,000,000 clients, the report (see `rush`).
+
+    A big sale on a small machine may need longer than the default to answer everyone
+    (``--stock 100000`` on two shared cores: raise ``--max-duration``)."""
     from couponrush.rush.command import new_event_id
     from couponrush.rush.plan import RushPlan
 
-    _run(RushPlan(event_id=new_event_id(), clients=clients, stock=stock), stock, None, workers)
+    plan = RushPlan(
+        event_id=new_event_id(), clients=clients, stock=stock, max_duration_s=max_duration
+    )
+    _run(plan, stock, None, workers)
 
 
 def _run(plan: RushPlan, expected: int, out: Path | None, workers: int | None) -> None:

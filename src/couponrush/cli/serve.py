@@ -21,7 +21,7 @@ def serve(
     ] = None,
     uds: Annotated[Path | None, typer.Option(help="Listen on this Unix socket instead")] = None,
 ) -> None:
-    """Serve the HTTP API: granian runs the ASGI app, settings from the environment.
+    """Serve the HTTP API: granian runs the app (RSGI), settings from the environment.
 
     The process becomes granian (exec), so signals and exit codes are granian's own."""
     from couponrush.stack.commands import app_argv

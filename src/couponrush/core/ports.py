@@ -81,9 +81,14 @@ class Publisher(Protocol):
 
 
 class Batcher(Protocol):
-    """Runs the issue script; calls of one event-loop tick share one round trip."""
+    """Runs the issue script: the calls of one event in one event-loop tick share one run,
+    and its future."""
 
-    def call(self, keys: Sequence[str], args: Sequence[str]) -> asyncio.Future[list[Any]]: ...
+    def call(
+        self, event_id: str, user_id: str, request_id: str
+    ) -> tuple[asyncio.Future[list[Any]], int]:
+        """The future of the reply to every call of the run, and this call's place in it."""
+        ...
 
 
 class FrozenStates(Protocol):
@@ -95,4 +100,8 @@ class FrozenStates(Protocol):
 
     async def frozen(self, event_id: str) -> Frozen | None:
         """Stamp and winners at one moment, when the event is sold out; else None."""
+        ...
+
+    async def replicated(self, event_id: str) -> bool:
+        """Whether the replicas waited for hold everything read of the event so far."""
         ...

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.plot import plot
+from couponrush.rush.recorder import new_wait_histogram
 from couponrush.rush.runner import Merged
 from couponrush.rush.verify import Verification
 
@@ -39,6 +40,7 @@ def build(
         # arrival (scheduled start) -> final answer, per client: every queue and retry in it
         "client_wait_ms": _percentiles_ms(merged.waited),
         "goodput": goodput(merged),
+        "issuing": issuing(merged),
         "sold_out_after_s": merged.first_sold_out_s,
         "all_answered_after_s": merged.last_final_s,
         "unfinished": merged.unfinished,
@@ -80,6 +82,23 @@ def goodput(merged: Merged) -> dict[str, float | None]:
             "window_s": window}  # fmt: skip
 
 
+def issuing(merged: Merged) -> dict[str, Any]:
+    """The issuing phase, until the first sold_out answer: wins a second, its length, and
+    how long the clients answered in it waited (arrival to final answer, whole seconds)."""
+    end = merged.first_sold_out_s
+    waited = new_wait_histogram()
+    for second, hist in merged.waited_by_s.items():
+        if end is None or second <= end:
+            waited.add(hist)
+    wins = merged.final.get("issued", 0)
+    return {
+        "wins": wins,
+        "sold_out_after_s": end,
+        "wins_per_s": round(wins / end, 1) if end else None,
+        "client_wait_ms": _percentiles_ms(waited) if waited.get_total_count() else None,
+    }
+
+
 def _second(merged: Merged, second: int) -> dict[str, Any]:
     latency, waited = merged.latency_by_s.get(second), merged.waited_by_s.get(second)
     return {
@@ -110,6 +129,8 @@ def summary(report: dict[str, Any], console: Console) -> None:
         ("request latency p50 / p90 / p99 / p99.9 / max", _row_ms(lat)),
         ("client wait, arrival to final answer", _row_ms(report["client_wait_ms"])),
         ("wins per second while selling", _plain(report["goodput"]["wins_per_s"])),
+        ("issuing: wins / wins per second to sold out", _issuing(report["issuing"])),
+        ("issuing: client wait p50 / p90 / p99 / p99.9 / max", _issuing_wait(report["issuing"])),
         ("sold out after", _secs(report["sold_out_after_s"])),
         ("every client answered after", _secs(report["all_answered_after_s"])),
     ]  # fmt: skip
@@ -129,6 +150,14 @@ def summary(report: dict[str, Any], console: Console) -> None:
         console.print(f"[red]INVARIANTS BROKEN[/] ({len(inv['breaches'])}):")
         for line in inv["breaches"][:20]:
             console.print(f"  - {line}")
+
+
+def _issuing(phase: dict[str, Any]) -> str:
+    return f"{phase['wins']:,} / {_plain(phase['wins_per_s'])}"
+
+
+def _issuing_wait(phase: dict[str, Any]) -> str:
+    return "-" if phase["client_wait_ms"] is None else _row_ms(phase["client_wait_ms"])
 
 
 def _row_ms(values: dict[str, float]) -> str:

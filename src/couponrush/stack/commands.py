@@ -11,7 +11,7 @@ from pathlib import Path
 
 from couponrush.stack.procs import binary
 
-ASGI_FACTORY = "couponrush.web.asgi:app"
+APP_FACTORY = "couponrush.web.rsgi:app"
 # The command line itself, for the programs that are couponrush commands.
 CLI = [sys.executable, "-m", "couponrush"]
 
@@ -107,7 +107,8 @@ def conf_argv(conf: Path, sentinel: bool = False) -> list[str]:
 
 
 def app_argv(host: str, port: int, workers: int, uds: Path | None = None) -> list[str]:
-    """granian serving the ASGI factory; settings reach it through the environment.
+    """granian serving the app's RSGI factory (web/rsgi.py); settings reach it through the
+    environment.
 
     With ``uds`` it listens on a Unix socket (owner-only) instead of host:port: behind the
     gateway that saves the loopback TCP stack on every request, about a fifth of the CPU.
@@ -118,7 +119,7 @@ def app_argv(host: str, port: int, workers: int, uds: Path | None = None) -> lis
     where = ["--uds", str(uds), "--uds-permissions", "384"] if uds else [
         "--host", host, "--port", str(port)]  # fmt: skip
     return [
-        granian, "--interface", "asgi", "--factory", ASGI_FACTORY, *where,
+        granian, "--interface", "rsgi", "--factory", APP_FACTORY, *where,
         "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws",
         "--backlog", "4096", "--log-level", "warning", "--log-config", log_config,
         "--workers-kill-timeout", "10",

@@ -86,6 +86,8 @@ def lua_http(settings: Settings, app_addrs: Sequence[str], state_dir: Path) -> s
         "FEED_SOCKET": str(socket),
         "ERROR_LOG": str(state_dir / "error.log"),
         "GLOBAL_RATE": str(settings.worker_rate_per_s * len(app_addrs)),
+        "RETRY_AFTER": str(settings.retry_after_s),
+        "RETRY_SPREAD": str(settings.retry_after_spread_s),
         "FEED_SERVERS": upstream_lines(app_addrs, None),
         "EDGE_FEED_TOKEN": token,
     }

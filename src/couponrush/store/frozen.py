@@ -1,7 +1,8 @@
 """Sold-out events as the caches read them, and the fence of writes that could re-open one.
 
 Every read is one transaction on the event's own keys (one hash tag, one Cluster slot),
-through the app's client, so it works in every Redis mode.
+through the app's client, so it works in every Redis mode. With replicas, ``replicated``
+tells whether they hold what was read: the app's cache answers a winner only then.
 
 The fence: a write that could raise the stock or change the winners of a sold-out event
 first sets ``coupon:{E}:fence``, then waits out the lease (``Settings.fence_wait_s``), and
@@ -20,6 +21,7 @@ from typing import Any
 from couponrush.core.frozen import Frozen, Stamp, stamp_of
 from couponrush.store.client import RedisClient, translated
 from couponrush.store.keys import EVENTS, decode_participant, event_keys
+from couponrush.store.nodes import ReplicaWait, Topology, exchange
 
 # A fence left by a writer that died is harmless (nobody answers from the edge or the
 # caches meanwhile) and goes by itself after this long.
@@ -30,8 +32,10 @@ _AT_ONCE = 4
 
 
 class FrozenStore:
-    def __init__(self, redis: RedisClient) -> None:
+    def __init__(self, redis: RedisClient, wait: ReplicaWait | None = None) -> None:
         self._redis = redis
+        self._wait = wait
+        self._topology = Topology(redis)
 
     async def stamp(self, event_id: str) -> Stamp | None:
         created_at, stock, count, fenced = await self._read(event_id, winners=False)
@@ -43,6 +47,18 @@ class FrozenStore:
         if stamp is None or not stamp.sold_out:
             return None
         return Frozen(stamp, {user: decode_participant(value) for user, value in raw.items()})
+
+    async def replicated(self, event_id: str) -> bool:
+        """Whether enough replicas hold everything read of the event so far: a write of the
+        event's barrier key, then WAIT, on one connection to its primary (see
+        store.nodes.ReplicaWait). True at once when no replica is waited for."""
+        if self._wait is None:
+            return True
+        barrier = event_keys(event_id).barrier
+        with translated():
+            await self._topology.ready()
+            replies = await exchange(self._topology.route(barrier), self._wait.commands(barrier))
+        return self._wait.confirms(replies)
 
     async def _read(self, event_id: str, winners: bool) -> list[Any]:
         """created_at, stock, the winners (or only their count) and the fence, at once."""

@@ -26,6 +26,9 @@ class EventKeys:
     outbox: str
     # Set while a write that could re-open a sold-out event waits (see store.frozen).
     fence: str
+    # A counter written before each WAIT, so that the WAIT covers what was read, not only
+    # what this connection wrote (see store.nodes.ReplicaWait).
+    barrier: str
 
     @property
     def script_keys(self) -> tuple[str, str, str, str]:
@@ -45,6 +48,7 @@ def event_keys(event_id: str) -> EventKeys:
         meta=f"{tag}:meta",
         outbox=f"{tag}:outbox",
         fence=f"{tag}:fence",
+        barrier=f"{tag}:barrier",
     )
 
 

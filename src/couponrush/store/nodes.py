@@ -31,7 +31,16 @@ REFRESH_S = 0.25
 
 @dataclass(frozen=True, slots=True)
 class ReplicaWait:
-    """WAIT for ``replicas`` replicas, at most ``timeout_ms``, after a pipeline of writes."""
+    """WAIT for ``replicas`` replicas, at most ``timeout_ms``, after what a connection read
+    or wrote.
+
+    WAIT waits for the replication offset of the connection's own last write. A pipeline
+    whose answers come from writes of other connections (already_issued, a sold-out
+    state) may have written nothing, and its WAIT would then prove nothing about them. So
+    the WAIT follows a write of its own, to the event's barrier key: the replication stream
+    is one ordered log per primary, so a replica that holds the barrier write holds every
+    write the primary made before it, and with them everything the connection read.
+    """
 
     replicas: int
     timeout_ms: int
@@ -40,8 +49,19 @@ class ReplicaWait:
     def command(self) -> tuple[str, int, int]:
         return ("WAIT", self.replicas, self.timeout_ms)
 
+    def commands(self, barrier: str) -> list[tuple[Any, ...]]:
+        """The barrier write and the WAIT, to end a pipeline on one connection; the WAIT's
+        reply is the last."""
+        return [("INCR", barrier), self.command]
+
     def confirmed(self, reply: object) -> bool:
         return isinstance(reply, int) and reply >= self.replicas
+
+    def confirms(self, replies: Sequence[object]) -> bool:
+        """Whether the replies of ``commands`` (a pipeline's last two) confirm it: a barrier
+        that failed (MOVED, NOREPLICAS) leaves the WAIT proving nothing."""
+        barrier, waited = replies[-2:]
+        return not isinstance(barrier, Exception) and self.confirmed(waited)
 
 
 def replica_wait(settings: Settings) -> ReplicaWait | None:
@@ -82,14 +102,23 @@ class NodeRoute:
 
 
 async def exchange(route: Route, commands: Sequence[Sequence[Any]]) -> list[Any]:
-    """Write ``commands`` in one send on one connection and read every reply; error replies
-    come back in place as exceptions.
+    """Write ``commands`` in one send on one connection of the route and read every reply;
+    error replies come back in place as exceptions."""
+    conn = await route.acquire()
+    try:
+        return await exchange_on(conn, commands)
+    finally:
+        await route.release(conn)
+
+
+async def exchange_on(conn: AbstractConnection, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """``exchange`` on a connection the caller holds; any failure disconnects it (a
+    half-read connection must never serve another batch).
 
     hiredis packs the commands (redis-py's asyncio connection packs in Python, which costs
-    more than the rest of a request); redis-py parses the replies.
+    more than the rest of a request) and parses the replies.
     """
     payload = b"".join([pack_command(tuple(c)) for c in commands])
-    conn = await route.acquire()
     try:
         await conn.send_packed_command(payload, check_health=False)
         replies: list[Any] = []
@@ -100,11 +129,8 @@ async def exchange(route: Route, commands: Sequence[Sequence[Any]]) -> list[Any]
                 replies.append(exc)
         return replies
     except BaseException:
-        # A half-read connection must never serve another batch.
         await conn.disconnect()
         raise
-    finally:
-        await route.release(conn)
 
 
 class Topology:

@@ -1,7 +1,8 @@
-"""ASGI entry point: ``granian --interface asgi --factory couponrush.web.asgi:app``.
+"""The ASGI app: the hot issue route straight to its lean handler, everything else to
+FastAPI, after the body checks every route shares.
 
-The outer app sends the hot issue route straight to its lean handler and everything
-else to FastAPI, after the body checks every route shares.
+granian runs it under RSGI (web/rsgi.py: the issue route natively, the rest through a small
+bridge); ``granian --interface asgi --factory couponrush.web.asgi:app`` serves it as well.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from couponrush.web.problems import (
     read_body,
     send_problem,
 )
-from couponrush.web.request_id import RequestIds
+from couponrush.web.request_id import HEADER as REQUEST_ID_HEADER
+from couponrush.web.request_id import RequestIds, usable
 from couponrush.web.wiring import build
 
 _PREFIX = "/v1/events/"
@@ -32,26 +34,57 @@ _SUFFIX = "/issue"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def issue_target(path: str) -> str | None:
+    """The event id of an issue route's (decoded) path, else None."""
+    if path.endswith(_SUFFIX) and path.startswith(_PREFIX):
+        event_id = path[len(_PREFIX) : -len(_SUFFIX)]
+        if event_id and "/" not in event_id:
+            return event_id
+    return None
+
+
 class CouponrushApp:
     def __init__(self, api: FastAPI, issue: IssueEndpoint, ids: RequestIds, max_body: int) -> None:
         self.api = api
-        self._issue = issue
+        self.issue = issue
         self._ids = ids
         self._max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path: str = scope["path"]
-            if path.endswith(_SUFFIX) and path.startswith(_PREFIX):
-                event_id = path[len(_PREFIX) : -len(_SUFFIX)]
-                if event_id and "/" not in event_id:
-                    await self._issue(scope, receive, send, event_id)
-                    return
+            event_id = issue_target(scope["path"])
+            if event_id is not None:
+                await self._issue_route(scope, receive, send, event_id)
+                return
             send = self._ids.tagged(scope, send)
             if scope["method"] in _BODY_METHODS and self._takes_it(scope):
                 await self._guarded(scope, receive, send)
                 return
         await self.api(scope, receive, send)
+
+    async def _issue_route(self, scope: Scope, receive: Receive, send: Send, event_id: str) -> None:
+        """The issue route under ASGI (granian runs it under RSGI: web/rsgi.py)."""
+        content_type = length = raw_id = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+            elif name == REQUEST_ID_HEADER and usable(value):
+                raw_id = value
+            elif name == b"authorization":
+                authorization = value
+
+        async def read(limit: int, expected: int | None) -> bytes:
+            return await read_body(receive, limit, expected)
+
+        head = (content_type, length, raw_id, authorization)
+        reply, request_id = await self.issue.answer(scope["method"], head, read, event_id)
+        status, _, payload, headers = reply
+        raw = [(k.encode(), v.encode()) for k, v in headers]
+        raw.append((REQUEST_ID_HEADER, request_id.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": payload})
 
     def _takes_it(self, scope: Scope) -> bool:
         """Whether a route takes this method on this path; if none does, the framework
@@ -99,8 +132,9 @@ def build_app(settings: Settings) -> CouponrushApp:
             allow_unsigned_users=True,
         )
     services = build(settings, Metrics())
-    return CouponrushApp(create_api(services), services.issue, services.request_ids,
-                         settings.max_body_bytes)  # fmt: skip
+    return CouponrushApp(
+        create_api(services), services.issue, services.request_ids, settings.max_body_bytes
+    )
 
 
 def app() -> CouponrushApp:

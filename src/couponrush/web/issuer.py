@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from couponrush.core import outcome as outcomes
 from couponrush.core.errors import Overloaded
 from couponrush.core.outcome import Outcome
 from couponrush.core.ports import Batcher
-from couponrush.store.keys import bucket_key, event_keys
 from couponrush.web.soldout import SoldOutCache
-
-_script_keys = lru_cache(maxsize=4096)(lambda event_id: event_keys(event_id).script_keys)
 
 
 class Issuer:
-    def __init__(
-        self, batcher: Batcher, soldout: SoldOutCache, user_rate_per_s: float,
-        user_burst: int, max_in_flight: int,
-    ) -> None:  # fmt: skip
+    def __init__(self, batcher: Batcher, soldout: SoldOutCache, max_in_flight: int) -> None:
         self._batcher = batcher
         self._soldout = soldout
-        self._bucket_args = (repr(float(user_rate_per_s)), str(user_burst))
         self._max_in_flight = max_in_flight
         self._in_flight = 0
 
@@ -38,10 +29,10 @@ class Issuer:
             return outcomes.already_issued(*won) if won else outcomes.SOLD_OUT
         if self._in_flight >= self._max_in_flight:
             raise Overloaded(f"worker at its bound of {self._max_in_flight} requests in flight")
-        keys = (*_script_keys(event_id), bucket_key(event_id, user_id))
         self._in_flight += 1
         try:
-            reply = await self._batcher.call(keys, (user_id, request_id, *self._bucket_args))
+            future, place = self._batcher.call(event_id, user_id, request_id)
+            reply = (await future)[place]
         finally:
             self._in_flight -= 1
         outcome = outcomes.from_reply(reply)

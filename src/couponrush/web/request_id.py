@@ -19,17 +19,17 @@ class RequestIds:
     """New ids, unique per worker start and cheap to make: a random prefix and a counter."""
 
     def __init__(self) -> None:
-        self._prefix = os.urandom(6).hex().encode() + b"-"
+        self._prefix = os.urandom(6).hex() + "-"
         self._counter = itertools.count(1)
 
-    def new(self) -> bytes:
-        return b"%s%x" % (self._prefix, next(self._counter))
+    def new(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
 
     def tagged(self, scope: Scope, send: Send) -> Send:
         """Bind the request's id and return a ``send`` that echoes it (routes off the hot
         path; the issue route does the same inline)."""
         raw = next((v for k, v in scope["headers"] if k == HEADER and usable(v)), None)
-        request_id = raw or self.new()
+        request_id = raw or self.new().encode()
         REQUEST_ID.set(request_id.decode())
 
         async def send_tagged(message: Any) -> None:

@@ -3,6 +3,8 @@
 Once an event has sold out its Redis state is frozen, so a worker that has seen
 SOLD_OUT loads the winners (at most total_stock entries) once and answers every later
 request for that event locally: a winner gets its coupon back, anyone else "sold out".
+With replicas, the winners are served only once the replicas confirm they hold them (a
+barrier write and WAIT after the load), as a win answered by Redis is.
 
 Frozen is not forever: ``restore`` and ``repair`` may re-open an event (see core.frozen).
 So an entry is answered from only within the lease of the read that verified it; at
@@ -85,6 +87,11 @@ class SoldOutCache:
         found = await self._source.frozen(event_id)
         if found is None:
             self._entries.pop(event_id, None)
+            return
+        if not await self._source.replicated(event_id):
+            # A winner answered from here must survive a failover, as one answered by
+            # issue.lua does; until the replicas confirm, requests go to Redis.
+            log.warning("soldout_winners_not_replicated", event_id=event_id)
             return
         self._entries[event_id] = _Entry(found.stamp.fingerprint, dict(found.winners), sent)
         log.info("soldout_cached", event_id=event_id, winners=len(found.winners))

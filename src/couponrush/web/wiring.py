@@ -14,7 +14,7 @@ from couponrush.core.codes import CodeSigner
 from couponrush.db.repository import Repository
 from couponrush.settings import Settings
 from couponrush.store import client
-from couponrush.store.batcher import ScriptBatcher
+from couponrush.store.batcher import IssueBatcher
 from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
 from couponrush.store.frozen import FrozenStore
@@ -81,14 +81,21 @@ def build(settings: Settings, metrics: Metrics) -> Services:
     redis = client.connect(settings, timeout, settings.redis_pool_size)
     hot = Topology(client.connect(settings, None, settings.redis_pool_size))
     scripts = Scripts.from_package()
-    batcher = ScriptBatcher(hot, scripts, scripts.issue, timeout, settings.batch_max,
-                            replica_wait(settings), metrics.observe_batch)  # fmt: skip
-    store = EventStore(redis, scripts)
-    frozen = FrozenStore(redis)
-    soldout = SoldOutCache(frozen, timeout, settings.soldout_lease_ms / 1000)
-    issuer = Issuer(
-        batcher, soldout, settings.user_rate_per_s, settings.user_burst, settings.max_in_flight
+    wait = replica_wait(settings)
+    batcher = IssueBatcher(
+        hot,
+        scripts,
+        timeout,
+        settings.batch_max,
+        settings.user_rate_per_s,
+        settings.user_burst,
+        wait,
+        metrics.observe_batch,
     )
+    store = EventStore(redis, scripts)
+    frozen = FrozenStore(redis, wait)
+    soldout = SoldOutCache(frozen, timeout, settings.soldout_lease_ms / 1000)
+    issuer = Issuer(batcher, soldout, settings.max_in_flight)
     metrics.watch_in_flight(lambda: issuer.in_flight)
     signer = CodeSigner(settings.coupon_secret.get_secret_value().encode())
     identity = Identity.from_settings(settings)
@@ -96,5 +103,16 @@ def build(settings: Settings, metrics: Metrics) -> Services:
     endpoint = IssueEndpoint(
         issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s, ids, identity
     )
-    return Services(settings, redis, hot, scripts, EventService(store, None), frozen, signer,
-                    metrics, endpoint, identity, ids)  # fmt: skip
+    return Services(
+        settings,
+        redis,
+        hot,
+        scripts,
+        EventService(store, None),
+        frozen,
+        signer,
+        metrics,
+        endpoint,
+        identity,
+        ids,
+    )

@@ -9,6 +9,8 @@
 --   feed      "unix:PATH" of the gateway's own feed listener
 --   rate      the global request-rate bound: requests per second passed on to the app
 --             (0: no bound)
+--   retry_after, retry_spread  the Retry-After of its 503: retry_after_s plus 0 to
+--             retry_after_spread_s seconds
 
 local M = {
     edge = false,
@@ -16,6 +18,8 @@ local M = {
     lease_ms = 2000,
     feed = "",
     rate = 0,
+    retry_after = 1,
+    retry_spread = 0,
 }
 
 function M.set(opts)

@@ -53,7 +53,7 @@ function M.access()
     end
     if config.rate > 0 and not admit.admit(config.rate) then
         metrics.count("shed")
-        return ngx.exit(ngx.HTTP_SERVICE_UNAVAILABLE)
+        return admit.refuse()
     end
     if request.too_many_headers() then
         return ngx.exit(494) -- answered as 431, as nginx answers its own header limit

@@ -24,8 +24,16 @@ function M.count(key)
     gateway:incr(key, 1, 0)
 end
 
+-- "status:" .. code, built once per code and worker (the log phase runs for every request)
+local status_keys = setmetatable({}, {
+    __index = function(keys, code)
+        keys[code] = "status:" .. code
+        return keys[code]
+    end,
+})
+
 function M.log()
-    gateway:incr("status:" .. ngx.status, 1, 0)
+    gateway:incr(status_keys[ngx.status], 1, 0)
 end
 
 local function family(out, name, kind, help)

@@ -1,16 +1,21 @@
--- issue.lua: claim one coupon of an event for one user, atomically.
+-- issue.lua: claim one coupon of an event for each of one or more users, atomically.
 --
--- KEYS[1]  coupon:{E}:stock         string, coupons left
--- KEYS[2]  coupon:{E}:participants  hash, user_id -> "slot:issued_at_ms"
--- KEYS[3]  coupon:{E}:meta          hash, total / starts_at / ends_at (ms, "" = none) / name
--- KEYS[4]  coupon:{E}:outbox        stream, one entry per win
--- KEYS[5]  coupon:{E}:bucket:<user>  hash, the user's token bucket (tokens, ts); expires
--- ARGV[1]  user_id
--- ARGV[2]  request_id
--- ARGV[3]  token bucket rate, tokens per second ("0" = no per-user limit)
--- ARGV[4]  token bucket burst (capacity)
+-- One call answers every user of an event that one app worker's event-loop tick has
+-- (store/batcher.py): one script run instead of one per user. Users are answered one
+-- after the other, in order, exactly as separate calls would answer them; the whole call
+-- is one atomic step, so each user's answer is too.
 --
--- Replies (first element is the outcome):
+-- KEYS[1]    coupon:{E}:stock         string, coupons left
+-- KEYS[2]    coupon:{E}:participants  hash, user_id -> "slot:issued_at_ms"
+-- KEYS[3]    coupon:{E}:meta          hash, total / starts_at / ends_at (ms, "" = none) / name
+-- KEYS[4]    coupon:{E}:outbox        stream, one entry per win
+-- KEYS[4+i]  coupon:{E}:bucket:<user i>  hash, user i's token bucket (tokens, ts); expires.
+--            Only when the rate is not "0" (no bucket is read or written then).
+-- ARGV[1]    token bucket rate, tokens per second ("0" = no per-user limit)
+-- ARGV[2]    token bucket burst (capacity)
+-- ARGV[1+2i] user i's user_id, ARGV[2+2i] its request_id, for i = 1..n
+--
+-- Reply: one reply per user, in order; each one's first element is the outcome:
 --   {"NOT_FOUND"}                       no such event
 --   {"DUPLICATE", slot, issued_at_ms}   the user already won; same coupon again
 --   {"RATE_LIMITED", retry_after_ms}    this user is over its token bucket
@@ -20,53 +25,85 @@
 --   {"ISSUED", slot, issued_at_ms}      won: stock decremented, participant and outbox written
 --
 -- A winner is answered before the bucket, window and stock checks, so a retry of a win
--- always gets its coupon back, even after the event closed or sold out. The bucket is
--- the only key that expires: it is throw-away state, and an expired bucket is a full one.
+-- always gets its coupon back, even after the event closed or sold out. A win takes no
+-- token: every later call of its user is answered DUPLICATE before the bucket is read, so
+-- the token would never be looked at. The bucket is the only key that expires: it is
+-- throw-away state, and an expired bucket is a full one.
 
+local n = (#ARGV - 2) / 2
+local replies = {}
 local meta = redis.call('HMGET', KEYS[3], 'total', 'starts_at', 'ends_at')
 local total = tonumber(meta[1])
 if not total then
-  return {'NOT_FOUND'}
-end
-
-local prior = redis.call('HGET', KEYS[2], ARGV[1])
-if prior then
-  local sep = string.find(prior, ':', 1, true)
-  return {'DUPLICATE', tonumber(string.sub(prior, 1, sep - 1)), tonumber(string.sub(prior, sep + 1))}
+  for i = 1, n do
+    replies[i] = {'NOT_FOUND'}
+  end
+  return replies
 end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local starts_at, ends_at = tonumber(meta[2]), tonumber(meta[3])
+local shut = nil
+if starts_at and now < starts_at then
+  shut = {'NOT_OPEN', starts_at}
+elseif ends_at and now >= ends_at then
+  shut = {'CLOSED', ends_at}
+end
+local left = tonumber(redis.call('GET', KEYS[1]) or '0')
+local issued = 0
+-- this call's wins: a user named twice gets its win back, as from the participants hash
+local won = {}
 
-local rate = tonumber(ARGV[3])
-if rate > 0 then
-  local burst = tonumber(ARGV[4])
-  local bucket = redis.call('HMGET', KEYS[5], 'tokens', 'ts')
-  local tokens = tonumber(bucket[1]) or burst
-  local since = now - (tonumber(bucket[2]) or now)
-  tokens = math.min(burst, tokens + since * rate / 1000)
-  if tokens < 1 then
+-- The user's tokens after refilling; nil when the rate is "0".
+local function tokens_of(bucket)
+  if rate <= 0 then
+    return nil
+  end
+  local found = redis.call('HMGET', bucket, 'tokens', 'ts')
+  local tokens = tonumber(found[1]) or burst
+  local since = now - (tonumber(found[2]) or now)
+  return math.min(burst, tokens + since * rate / 1000)
+end
+
+local function take(bucket, tokens)
+  redis.call('HSET', bucket, 'tokens', tokens - 1, 'ts', now)
+  redis.call('PEXPIRE', bucket, math.ceil(burst * 1000 / rate) + 1000)
+end
+
+local function claim(i)
+  local user = ARGV[1 + 2 * i]
+  local prior = won[user] or redis.call('HGET', KEYS[2], user)
+  if prior then
+    local sep = string.find(prior, ':', 1, true)
+    return {'DUPLICATE', tonumber(string.sub(prior, 1, sep - 1)), tonumber(string.sub(prior, sep + 1))}
+  end
+  local bucket = KEYS[4 + i]
+  local tokens = tokens_of(bucket)
+  if tokens and tokens < 1 then
     return {'RATE_LIMITED', math.ceil((1 - tokens) * 1000 / rate)}
   end
-  redis.call('HSET', KEYS[5], 'tokens', tokens - 1, 'ts', now)
-  redis.call('PEXPIRE', KEYS[5], math.ceil(burst * 1000 / rate) + 1000)
-end
-local starts_at = tonumber(meta[2])
-if starts_at and now < starts_at then
-  return {'NOT_OPEN', starts_at}
-end
-local ends_at = tonumber(meta[3])
-if ends_at and now >= ends_at then
-  return {'CLOSED', ends_at}
+  if shut or left <= 0 then
+    if tokens then
+      take(bucket, tokens)
+    end
+    return shut or {'SOLD_OUT'}
+  end
+  left = left - 1
+  issued = issued + 1
+  local slot = total - left
+  won[user] = slot .. ':' .. now
+  redis.call('HSET', KEYS[2], user, won[user])
+  redis.call('XADD', KEYS[4], '*',
+    'user_id', user, 'slot', slot, 'issued_at', now, 'request_id', ARGV[2 + 2 * i])
+  return {'ISSUED', slot, now}
 end
 
-if tonumber(redis.call('GET', KEYS[1]) or '0') <= 0 then
-  return {'SOLD_OUT'}
+for i = 1, n do
+  replies[i] = claim(i)
 end
-
-local left = redis.call('DECR', KEYS[1])
-local slot = total - left
-redis.call('HSET', KEYS[2], ARGV[1], slot .. ':' .. now)
-redis.call('XADD', KEYS[4], '*',
-  'user_id', ARGV[1], 'slot', slot, 'issued_at', now, 'request_id', ARGV[2])
-return {'ISSUED', slot, now}
+if issued > 0 then
+  redis.call('DECRBY', KEYS[1], issued)
+end
+return replies
