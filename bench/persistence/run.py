@@ -27,7 +27,7 @@ from bench.persistence.servers import Servers, servers
 from couponrush.core.event import Event
 from couponrush.db.repository import Repository
 from couponrush.store.events import EventStore
-from couponrush.store.keys import bucket_key, event_keys
+from couponrush.store.keys import event_keys
 from couponrush.store.scripts import Scripts, register
 from couponrush.web.events import EventService
 
@@ -99,15 +99,16 @@ async def scenario(srv: Servers, mode: str, n: int, redis: Redis, db: Any,
     return await measure(db, event_id, n, timeout_s=120)
 
 
-async def issue_all_range(redis: Redis, scripts: Scripts, event_id: str, lo: int,
-                          hi: int) -> None:  # fmt: skip
-    keys = event_keys(event_id)
+async def issue_all_range(redis: Redis, scripts: Scripts, event_id: str, lo: int, hi: int) -> None:
+    """Users lo..hi-1 win, 200 to a run of issue.lua (as an app worker's batch), 2,000 to
+    a pipeline; no per-user bucket (rate "0")."""
+    keys = event_keys(event_id).script_keys
     for start in range(lo, hi, 2000):
         async with redis.pipeline(transaction=False) as pipe:
-            for i in range(start, min(hi, start + 2000)):
-                user = f"user-{i:07d}"
-                pipe.evalsha(scripts.issue.sha, 5, *keys.script_keys,
-                             bucket_key(event_id, user), user, f"r{i}", 0, 1)  # fmt: skip
+            for first in range(start, min(hi, start + 2000), 200):
+                users = range(first, min(hi, start + 2000, first + 200))
+                args = [a for i in users for a in (f"user-{i:07d}", f"r{i}")]
+                pipe.evalsha(scripts.issue.sha, len(keys), *keys, "0", "1", *args)
             await pipe.execute()
 
 
