@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # at the gateway and in the app workers' caches. A write that could re-open a sold-out
     # event (restore, repair) fences it and waits this long (plus a margin) first.
     soldout_lease_ms: int = Field(default=2000, ge=100, le=60_000)
+    # The gateway's read timeout for the operator's long calls (a top-up waits out the
+    # lease behind its fence; an export streams); the issue path keeps its own deadline.
+    operator_timeout_s: int = Field(default=30, ge=5, le=3600)
     # App layer: a token bucket per user id in Redis (0 = off) and a bound on in-flight
     # Redis work per worker process (admission control).
     user_rate_per_s: float = Field(default=5.0, ge=0)
@@ -177,9 +180,12 @@ class Settings(BaseSettings):
     # Where the pipeline processes serve /metrics and /readyz (127.0.0.1: this host only).
     metrics_host: str = "127.0.0.1"
     # How often the pipeline reads the per-event figures of its metrics from Redis, and for
-    # how many events at most (the first ones by id).
+    # how many events at most (the newest live ones).
     metrics_interval_s: float = Field(default=1.0, gt=0, le=300)
     metrics_max_events: int = Field(default=1000, ge=0, le=100_000)
+    # A finished event (window over, or sold out) stays live this long: in the sweeps, the
+    # gateways' feed and the metrics; then, once its outbox is drained, it leaves them.
+    live_linger_s: float = Field(default=600.0, ge=0, le=86_400)
 
     @field_validator("trusted_proxies", "jwt_algorithms", "gateway_metrics_from", mode="before")
     @classmethod
@@ -240,6 +246,8 @@ class Settings(BaseSettings):
         # A poll that cannot come twice within the lease lets every answer lapse.
         if self.edge_poll_ms * 2 > self.soldout_lease_ms:
             raise ValueError("edge_poll_ms must be at most half of soldout_lease_ms")
+        if self.operator_timeout_s <= self.fence_wait_s:
+            raise ValueError("operator_timeout_s must exceed the fence's wait (the lease + 0.5 s)")
         return self
 
     @model_validator(mode="after")

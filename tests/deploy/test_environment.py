@@ -141,6 +141,7 @@ def gateway_limits() -> dict[str, str]:
         "CLIENT_BURST": f"{default('client_burst')}",
         "CONN_PER_CLIENT": f"{default('conn_per_client')}",
         "UPSTREAM_TIMEOUT": f"{max(2, timeout_ms * 4 // 1000)}s",
+        "OPERATOR_TIMEOUT": f"{default('operator_timeout_s')}s",
         "RETRY_AFTER": f"{default('retry_after_s')}",
         "RETRY_LATER": " ".join(retry_later(retry_after, spread).split()),
     }

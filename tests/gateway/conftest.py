@@ -22,6 +22,7 @@ from couponrush.stack.commands import app_argv, nginx_argv
 from couponrush.stack.procs import children, free_port, spawn, stop
 from couponrush.stack.ready import http_ready, wait_until
 from tests.fixtures.app import app_env
+from tests.fixtures.postgres import PgServer
 
 
 @dataclass
@@ -144,3 +145,20 @@ def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
     yield start
     for gw in started:
         stop(gw.process, signal.SIGQUIT)
+
+
+@pytest.fixture(scope="module")
+def db_pool(
+    redis_url: str, pg: PgServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppPool]:
+    """Workers with a database, so that every route answers from its own logic."""
+    pool = start_pool(
+        redis_url,
+        tmp_path_factory.mktemp("db-pool"),
+        2,
+        database_url=pg.url,
+        user_rate_per_s="2",
+        user_burst="3",
+    )
+    yield pool
+    stop_pool(pool)

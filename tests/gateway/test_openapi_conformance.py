@@ -25,21 +25,21 @@ PHASES = {7: f"coverage,{FUZZ}", 20261127: FUZZ, 1: FUZZ}
 
 @pytest.mark.parametrize("seed", PHASES)
 def test_schemathesis_finds_nothing(
-    seed: int, app_pool: AppPool, start_gateway: GatewayFactory, tmp_path: Path
+    seed: int, db_pool: AppPool, start_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
     # Limits raised so the run reaches the API's logic instead of the per-client bucket.
-    gw = start_gateway(app_pool, client_rate_per_s=100_000, client_burst=100_000)
+    gw = start_gateway(db_pool, client_rate_per_s=100_000, client_burst=100_000)
     argv = [
         *("--config-file", str(CONFIG), "--no-color", "run", f"{gw.url}/openapi.json"),
         *("--checks", "all", *BOUNDS, "--seed", str(seed), "--phases", PHASES[seed]),
-        *("--header", f"Authorization: Bearer {app_pool.admin_token}"),
+        *("--header", f"Authorization: Bearer {db_pool.admin_token}"),
         *("--report", "junit", "--report-dir", str(tmp_path)),
     ]
     done = subprocess.run(
         [str(Path(sys.executable).with_name("schemathesis")), *argv],
         capture_output=True,
         text=True,
-        timeout=100,
+        timeout=200,
         check=False,
         cwd=tmp_path,
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},

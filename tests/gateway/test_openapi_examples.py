@@ -66,13 +66,14 @@ def test_problem_examples_are_what_the_app_answers(document: Json) -> None:
 
 
 def test_every_example_request_is_accepted(
-    app_pool: AppPool, start_gateway: GatewayFactory, document: Json
+    db_pool: AppPool, start_gateway: GatewayFactory, document: Json
 ) -> None:
-    gw = start_gateway(app_pool)
+    # Workers with a database: the season's routes answer from it.
+    gw = start_gateway(db_pool)
     requests = example_requests(document)
     assert any(r.body for r in requests), "no request body example at all"
     schemas, wrong = Schemas(document), []
-    with httpx.Client(base_url=gw.url, headers=app_pool.admin, timeout=10) as client:
+    with httpx.Client(base_url=gw.url, headers=db_pool.admin, timeout=10) as client:
         for request in requests:
             sent = {"json": request.body[0]} if request.body else {}
             response = client.request(request.method, request.url, params=request.query, **sent)
@@ -88,5 +89,7 @@ def misanswered(schemas: Schemas, request: ExampleRequest, response: httpx.Respo
     media_type = response.headers.get("content-type", "").split(";")[0]
     if media_type not in request.answers.get(str(status), {}).get("content", {}):
         return [f"answered {status} {media_type}, which the document does not list"]
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return []  # an export (CSV, JSON lines): its listed media type is the check
     at = (*request.at, "responses", str(status), "content", media_type, "schema")
     return schemas.errors(at, response.json())

@@ -76,8 +76,12 @@ async def test_a_restore_fences_the_edge_and_the_caches_before_the_stock_is_back
     gw = start_gateway(pool, **{**EDGE, "edge_poll_ms": LEASE_MS // 2})
     codes = sold_out(pool, gw, event_id, 3)
     wait_for_edge(gw, event_id)
-    # The database has only w0's win: the restore gives slots 2 and 3 back.
+    # The database has only w0's win, and Redis lost w1's and w2's (their winners and
+    # their outbox entries): nobody holds slots 2 and 3, and the restore gives them back.
     await persist(pg, redis, event_id, 3, {"w0": codes["w0"]})
+    keys = event_keys(event_id)
+    await redis.hdel(keys.participants, "w1", "w2")
+    await redis.delete(keys.outbox)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
     env.update(COUPONRUSH_REDIS_URL=pool.redis_url, COUPONRUSH_DATABASE_URL=pg.url,
                COUPONRUSH_SOLDOUT_LEASE_MS=str(LEASE_MS))  # fmt: skip

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from couponrush.store import stats
-from couponrush.store.keys import EVENTS, event_keys
+from couponrush.store import live, stats
+from couponrush.store.keys import event_keys
 from couponrush.store.outbox import StreamSource
 from couponrush.store.scripts import Scripts
 from tests.store.test_lua import create, issue
@@ -17,7 +17,7 @@ async def test_stock_winners_and_the_backlog_of_one_group(
     quiet, busy = f"{event_id}-quiet", f"{event_id}-busy"
     for name, stock in ((quiet, 3), (busy, 5)):
         await create(redis, scripts, name, stock)
-        await redis.sadd(EVENTS, name)
+        await live.enlist(redis, name)
     for user in ("a", "b", "c", "d"):
         await issue(redis, scripts, busy, user)
     source = StreamSource(redis, "g1", "m1", batch=3, block_ms=10, reclaim_idle_ms=60_000)

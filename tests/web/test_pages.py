@@ -15,7 +15,7 @@ import pytest
 from tests.fixtures.app import AppServer, app_env, running_app
 from tests.helpers import create_event
 
-PAGES = ["/", "/e/spring", "/dashboard/spring"]
+PAGES = ["/", "/e/spring", "/dashboard/spring", "/operator"]
 
 
 def _frames(http: httpx.Client, path: str, count: int) -> list[dict[str, object]]:
@@ -50,7 +50,9 @@ def test_pages_are_static_under_a_strict_csp(http: httpx.Client, path: str) -> N
 
 def test_pages_are_not_in_the_openapi_document(http: httpx.Client) -> None:
     paths = http.get("/openapi.json").json()["paths"]
-    assert not [p for p in paths if p == "/" or p.startswith(("/e/", "/dashboard", "/static"))]
+    assert not [
+        p for p in paths if p == "/" or p.startswith(("/e/", "/dashboard", "/static", "/operator"))
+    ]
 
 
 def test_the_dashboard_needs_a_login_and_streams_after_it(

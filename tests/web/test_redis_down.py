@@ -8,11 +8,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.fixtures.app import app_env, running_app
+from tests.fixtures.postgres import PgServer
 
 
 @pytest.fixture
@@ -66,3 +68,27 @@ def test_every_route_sheds_with_503_and_retry_after(app_without_redis: str) -> N
             assert response.json()["result"] == "unavailable"
             assert time.monotonic() - started < 3  # the deadline, not a hang
         assert http.get("/healthz").status_code == 200  # alive, just not ready
+
+
+async def test_a_create_redis_cannot_take_writes_nothing(
+    silent_redis: int, pg: PgServer, db: Any, tmp_path: Path, event_id: str
+) -> None:
+    """503 only when nothing was written: the coupons row written first is taken back."""
+    token = secrets.token_urlsafe(24)
+    env = app_env(
+        f"redis://127.0.0.1:{silent_redis}/0",
+        token,
+        secrets.token_urlsafe(32),
+        tmp_path / "metrics",
+        redis_timeout_ms="300",
+        database_url=pg.url,
+    )
+    body = {"event_id": event_id, "name": "Never", "total_stock": 3}
+    auth = {"Authorization": f"Bearer {token}"}
+    with running_app(env, tmp_path, workers=1, ready_path="/healthz") as url:
+        async with httpx.AsyncClient(timeout=10, headers=auth) as http:
+            answer = await http.post(f"{url}/v1/events", json=body)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "1"
+    assert "Error" not in answer.json()["detail"]  # no library's class name
+    assert await db.fetchval("SELECT count(*) FROM coupons WHERE id = $1", event_id) == 0

@@ -20,8 +20,10 @@ from couponrush.cli import (
     pipeline,
     recovery,
     rush,
+    season,
     serve,
     stack,
+    tokens,
 )
 from couponrush.cli.app import app, console
 from couponrush.core.errors import CouponrushError
@@ -39,8 +41,10 @@ __all__ = [
     "pipeline",
     "recovery",
     "rush",
+    "season",
     "serve",
     "stack",
+    "tokens",
 ]
 
 

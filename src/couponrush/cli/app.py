@@ -26,10 +26,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="First-come-first-served coupon issuance for flash events.",
 )
-event_app = typer.Typer(no_args_is_help=True, help="Create and inspect events.")
+event_app = typer.Typer(
+    no_args_is_help=True, help="Create, list, change, close, archive and export events."
+)
+coupons_app = typer.Typer(no_args_is_help=True, help="Verify, redeem and revoke coupons.")
+tokens_app = typer.Typer(no_args_is_help=True, help="Scoped API tokens (in the database).")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 dlq_app = typer.Typer(no_args_is_help=True, help="Inspect and replay dead letters.")
-app.add_typer(event_app, name="event")
+app.add_typer(event_app, name="events")
+# The singular name of earlier versions, for scripts that use it.
+app.add_typer(event_app, name="event", hidden=True)
+app.add_typer(coupons_app, name="coupons")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
 console = Console()

@@ -1,4 +1,4 @@
-"""``event create``, ``event show`` and ``issue``: the HTTP API through the SDK."""
+"""``events create``, ``events show`` and ``issue``: the HTTP API through the SDK."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from couponrush.client import ApiError, Client, IssueOutcome
 Url = Annotated[str | None, typer.Option(help="Gateway URL (default: the local stack's)")]
 
 
-def _when(text: str | None, name: str) -> datetime | None:
+def when(text: str | None, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text) if text else None
     except ValueError as exc:
         raise typer.BadParameter(f"{name} must be an RFC 3339 time") from exc
 
 
-def _refused(exc: ApiError) -> typer.Exit:
+def refused(exc: ApiError) -> typer.Exit:
     """Print the API's problem and exit 1."""
     body = exc.problem.model_dump() if exc.problem else {"result": exc.result, "detail": str(exc)}
     print_json(body)
@@ -39,12 +39,12 @@ def event_create(
 ) -> None:
     """Create an event on the running stack."""
     state = running_state()
-    opens, closes = _when(starts_at, "--starts-at"), _when(ends_at, "--ends-at")
+    opens, closes = when(starts_at, "--starts-at"), when(ends_at, "--ends-at")
     with Client(state.url, admin_token=state.admin_token) as sdk:
         try:
             created = sdk.create_event(event_id, stock, name=name, starts_at=opens, ends_at=closes)
         except ApiError as exc:
-            raise _refused(exc) from exc
+            raise refused(exc) from exc
     print_json(created.model_dump(mode="json"))
 
 
@@ -55,7 +55,7 @@ def event_show(event_id: str, url: Url = None) -> None:
         try:
             print_json(sdk.get_event(event_id).model_dump(mode="json"))
         except ApiError as exc:
-            raise _refused(exc) from exc
+            raise refused(exc) from exc
 
 
 @app.command()
@@ -72,7 +72,7 @@ def issue(
         try:
             outcome = sdk.issue(event_id, user_id, request_id=request_id)
         except ApiError as exc:
-            raise _refused(exc) from exc
+            raise refused(exc) from exc
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
     else:

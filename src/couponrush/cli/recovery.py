@@ -43,7 +43,8 @@ def reconcile(
     async def check() -> tuple[Report, ReconcileRecord]:
         async with wiring.stores(found) as st:
             signer = wiring.signer_for(found)
-            report = await recovery.reconcile(st.events, st.db, signer, event_id, claims)
+            moving = wiring.in_flight_for(found, st.redis)
+            report = await recovery.reconcile(st.events, st.db, signer, event_id, claims, moving)
             if repair and not report.ok:
                 await recovery.repair(st.redis, st.events, st.fence, report)
             return report, await recovery.record(st.redis, report)
@@ -61,13 +62,26 @@ def reconcile(
 @app.command()
 def restore(
     event_id: str,
-    force: Annotated[bool, typer.Option(help="Overwrite state Redis still holds")] = False,
+    force: Annotated[bool, typer.Option(help="Rebuild also while Redis holds the event")] = False,
 ) -> None:
-    """Rebuild an event's Redis state from the database (after Redis lost it)."""
+    """Rebuild an event's Redis state after Redis lost it: from the database's rows, the
+    wins still on their way (outbox, topic) and what Redis still holds; the counter
+    resumes after the highest slot any of them holds."""
     from couponrush.pipeline import recovery, wiring
 
-    async def rebuild() -> int:
-        async with wiring.stores(settings()) as st:
-            return await recovery.restore(st.events, st.db, st.fence, event_id, force)
+    found = settings()
 
-    typer.echo(f"restored {event_id}: {run(rebuild())} winners")
+    async def rebuild() -> recovery.RestoreReport:
+        async with wiring.stores(found) as st:
+            moving = wiring.in_flight_for(found, st.redis)
+            return await recovery.restore(st.events, st.db, st.fence, event_id, force, moving)
+
+    done = run(rebuild())
+    r = done.restored
+    typer.echo(
+        f"restored {event_id}: {r.winners} winners ({done.from_database} from the "
+        f"database, {done.in_flight} on their way, {r.kept_from_redis} only in Redis); "
+        f"highest slot {r.highest_slot}, stock {r.stock}"
+    )
+    for conflict in r.conflicts:
+        typer.echo(f"conflict: {conflict}", err=True)

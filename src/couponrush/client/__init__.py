@@ -7,7 +7,7 @@ overall deadline; every try of a call carries the same ``X-Request-ID``. Issuing
 idempotent per user, which makes this safe: a winner's retry gets the same coupon.
 
 ``issue`` returns an ``IssueOutcome`` (no exception for ``sold_out``, ``not_open`` or
-``closed``); misuse raises a typed ``Rejected`` (400/401/404/409/422).
+``closed``); misuse raises a typed ``Rejected`` (400/401/403/404/409/422).
 """
 
 from couponrush.client.aio import AsyncClient
@@ -15,6 +15,7 @@ from couponrush.client.errors import (
     ApiError,
     BadRequest,
     Conflict,
+    Forbidden,
     GaveUp,
     Invalid,
     NotFound,
@@ -33,6 +34,7 @@ __all__ = [
     "BadRequest",
     "Client",
     "Conflict",
+    "Forbidden",
     "GaveUp",
     "Invalid",
     "IssueOutcome",

@@ -6,15 +6,16 @@ import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from couponrush.client import calls
+from couponrush.client import admin, calls
 from couponrush.client.base import ClientBase
 from couponrush.client.outcome import IssueOutcome
 from couponrush.client.policy import RetryPolicy
 from couponrush.web.schemas import EventResponse, IssueResponse
+from couponrush.web.season_schemas import AuditPage, CouponResponse, EventPage, TokenInfo
 
 T = TypeVar("T")
 
@@ -47,6 +48,47 @@ class AsyncClient(ClientBase):
 
     async def get_issuance(self, event_id: str, user_id: str) -> IssueResponse | None:
         return await self._run(calls.get_issuance(event_id, user_id))
+
+    async def list_events(
+        self, *statuses: str, cursor: str | None = None, limit: int = 20
+    ) -> EventPage:
+        """A page of events, newest first (any of ``statuses``; none: every event)."""
+        return await self._run(admin.list_events(statuses, cursor, limit))
+
+    async def update_event(self, event_id: str, **fields: Any) -> EventResponse:
+        """name, starts_at, ends_at (None: none), total_stock (upward only)."""
+        return await self._run(admin.update_event(event_id, self.token(), **fields))
+
+    async def close_event(self, event_id: str) -> EventResponse:
+        return await self._run(admin.event_action(event_id, "close", self.token()))
+
+    async def archive_event(self, event_id: str) -> EventResponse:
+        return await self._run(admin.event_action(event_id, "archive", self.token()))
+
+    async def get_coupon(self, code: str) -> CouponResponse:
+        return await self._run(admin.get_coupon(code, self.token()))
+
+    async def redeem(self, code: str, order_id: str) -> CouponResponse:
+        body = {"order_id": order_id}
+        return await self._run(admin.coupon_action(code, "redeem", body, self.token()))
+
+    async def revoke(self, code: str, reason: str) -> CouponResponse:
+        return await self._run(
+            admin.coupon_action(code, "revoke", {"reason": reason}, self.token())
+        )
+
+    async def audit(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> AuditPage:
+        return await self._run(admin.audit(self.token(), cursor, limit, action, target))
+
+    async def current_token(self) -> TokenInfo:
+        return await self._run(admin.current_token(self.token()))
 
     async def _run(self, call: calls.Call[T]) -> T:
         retrier = self.retrier(call)

@@ -48,7 +48,7 @@ class ClientBase:
 
     def token(self) -> str:
         if not self.admin_token:
-            raise ValueError("creating an event needs the client's admin_token")
+            raise ValueError("this call needs the client's token (admin_token=...)")
         return self.admin_token
 
     def retrier(self, call: Call[Any]) -> Retrier:

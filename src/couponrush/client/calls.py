@@ -1,4 +1,4 @@
-"""The four calls of the API: what each sends, and what its last answer turns into.
+"""The calls of the sale: what each sends, and what its last answer turns into.
 
 Shared by the sync and async clients, so each of their methods is one line.
 """
@@ -29,7 +29,7 @@ class Call(Generic[T]):
     request_id: str | None = None
 
 
-def _segment(value: str) -> str:
+def segment(value: str) -> str:
     return quote(value, safe="")
 
 
@@ -64,7 +64,7 @@ def create_event(event_id: str, total_stock: int, name: str | None, starts_at: d
 
 
 def get_event(event_id: str) -> Call[EventResponse]:
-    return Call("GET", f"/v1/events/{_segment(event_id)}", _event)
+    return Call("GET", f"/v1/events/{segment(event_id)}", _event)
 
 
 def get_issuance(event_id: str, user_id: str) -> Call[IssueResponse | None]:
@@ -75,7 +75,7 @@ def get_issuance(event_id: str, user_id: str) -> Call[IssueResponse | None]:
             return None
         raise fail(reply)
 
-    return Call("GET", f"/v1/events/{_segment(event_id)}/issuances/{_segment(user_id)}", finish)
+    return Call("GET", f"/v1/events/{segment(event_id)}/issuances/{segment(user_id)}", finish)
 
 
 def issue(event_id: str, user_id: str, request_id: str | None,
@@ -90,5 +90,5 @@ def issue(event_id: str, user_id: str, request_id: str | None,
                                 reply.attempts, problem=reply.problem)  # fmt: skip
         raise fail(reply)
 
-    path = f"/v1/events/{_segment(event_id)}/issue"
+    path = f"/v1/events/{segment(event_id)}/issue"
     return Call("POST", path, finish, {"user_id": user_id}, headers or {}, request_id)

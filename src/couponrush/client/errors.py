@@ -6,7 +6,10 @@ Every class is under the package's one exception root (``couponrush.core.errors`
 
 from __future__ import annotations
 
+import httpx
+
 from couponrush.core.errors import CouponrushError, PermanentError, RetryableError
+from couponrush.core.retry import RETRYABLE_STATUSES
 from couponrush.web.schemas import Problem
 
 
@@ -35,13 +38,17 @@ class Unauthorized(Rejected):
     """401: no valid admin token."""
 
 
+class Forbidden(Rejected):
+    """403: the token's scope does not allow the call."""
+
+
 class NotFound(Rejected):
-    """404: no such event."""
+    """404: no such event (or coupon)."""
 
 
 class Conflict(Rejected):
-    """409 ``exists``: an event with this id is already set up (possibly by an earlier try
-    of the same create whose answer was lost)."""
+    """409: the state refuses the call, e.g. ``exists`` (an event with this id and another
+    definition), ``already_redeemed``, ``not_finished``; ``result`` says which."""
 
 
 class Invalid(Rejected):
@@ -58,7 +65,8 @@ class GaveUp(ApiError, RetryableError):
 
 
 _BY_STATUS: dict[int, type[Rejected]] = {
-    400: BadRequest, 401: Unauthorized, 404: NotFound, 409: Conflict, 422: Invalid,
+    400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
+    422: Invalid,
 }  # fmt: skip
 
 
@@ -68,3 +76,17 @@ def error_class(status: int, retryable: bool) -> type[ApiError]:
     if status >= 500:
         return ServerError
     return _BY_STATUS.get(status, Rejected)
+
+
+def refused(response: httpx.Response) -> ApiError:
+    """The typed error of an answer read outside the retrying calls (a stream's)."""
+    try:
+        problem: Problem | None = Problem.model_validate(response.json())
+    except ValueError:
+        problem = None
+    result = problem.result if problem else "http_error"
+    detail = problem.detail if problem else response.text[:200]
+    kind = error_class(response.status_code, response.status_code in RETRYABLE_STATUSES)
+    return kind(
+        response.status_code, result, detail, response.headers.get("x-request-id", ""), problem
+    )

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from couponrush.client import calls
+from couponrush.client import admin, calls
 from couponrush.client.base import ClientBase
+from couponrush.client.errors import refused
 from couponrush.client.outcome import IssueOutcome
 from couponrush.client.policy import RetryPolicy
 from couponrush.web.schemas import EventResponse, IssueResponse
+from couponrush.web.season_schemas import AuditPage, CouponResponse, EventPage, TokenInfo
 
 T = TypeVar("T")
 
@@ -47,6 +49,54 @@ class Client(ClientBase):
 
     def get_issuance(self, event_id: str, user_id: str) -> IssueResponse | None:
         return self._run(calls.get_issuance(event_id, user_id))
+
+    def list_events(self, *statuses: str, cursor: str | None = None, limit: int = 20) -> EventPage:
+        """A page of events, newest first (any of ``statuses``; none: every event)."""
+        return self._run(admin.list_events(statuses, cursor, limit))
+
+    def update_event(self, event_id: str, **fields: Any) -> EventResponse:
+        """name, starts_at, ends_at (None: none), total_stock (upward only)."""
+        return self._run(admin.update_event(event_id, self.token(), **fields))
+
+    def close_event(self, event_id: str) -> EventResponse:
+        return self._run(admin.event_action(event_id, "close", self.token()))
+
+    def archive_event(self, event_id: str) -> EventResponse:
+        return self._run(admin.event_action(event_id, "archive", self.token()))
+
+    def get_coupon(self, code: str) -> CouponResponse:
+        return self._run(admin.get_coupon(code, self.token()))
+
+    def redeem(self, code: str, order_id: str) -> CouponResponse:
+        body = {"order_id": order_id}
+        return self._run(admin.coupon_action(code, "redeem", body, self.token()))
+
+    def revoke(self, code: str, reason: str) -> CouponResponse:
+        return self._run(admin.coupon_action(code, "revoke", {"reason": reason}, self.token()))
+
+    def audit(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> AuditPage:
+        return self._run(admin.audit(self.token(), cursor, limit, action, target))
+
+    def current_token(self) -> TokenInfo:
+        return self._run(admin.current_token(self.token()))
+
+    def winners(self, event_id: str, fmt: str = "csv") -> Iterator[bytes]:
+        """The event's winners as they stream (csv or jsonl); an answer other than 200
+        raises before the first byte. A stream cut short raises httpx's error."""
+        path = f"/v1/events/{calls.segment(event_id)}/winners"
+        auth = {"Authorization": f"Bearer {self.token()}"}
+        with self.http.stream("GET", path, params={"format": fmt}, headers=auth) as response:
+            if response.status_code != 200:
+                response.read()
+                raise refused(response)
+            yield from response.iter_bytes()
 
     def _run(self, call: calls.Call[T]) -> T:
         retrier = self.retrier(call)

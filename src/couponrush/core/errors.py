@@ -72,6 +72,24 @@ class EventNotFound(PermanentError):
     """No event with that id."""
 
 
+class Refused(PermanentError):
+    """A valid request that the state of its event or coupon does not allow; ``result`` is
+    the stable code of the answer (409)."""
+
+    def __init__(self, result: str, detail: str) -> None:
+        super().__init__(detail)
+        self.result = result
+        self.detail = detail
+
+
+class CouponNotFound(PermanentError):
+    """No persisted coupon with that code."""
+
+
+class NoDatabase(RetryableError):
+    """This process was started without COUPONRUSH_DATABASE_URL, and the request needs it."""
+
+
 class BadMessage(PermanentError):
     """A queued win that cannot be understood; retrying it cannot help."""
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Literal
 
-EventStatus = Literal["scheduled", "open", "sold_out", "closed"]
+EventStatus = Literal["scheduled", "open", "sold_out", "closed", "archived"]
+EVENT_STATUSES: tuple[EventStatus, ...] = ("scheduled", "open", "sold_out", "closed", "archived")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +34,25 @@ class EventView:
     starts_at_ms: int | None
     ends_at_ms: int | None
     now_ms: int
+    created_at_ms: int | None = None
+    archived: bool = False
 
     @property
     def status(self) -> EventStatus:
-        return event_status(self.remaining, self.starts_at_ms, self.ends_at_ms, self.now_ms)
+        return event_status(
+            self.remaining, self.starts_at_ms, self.ends_at_ms, self.now_ms, self.archived
+        )
 
 
 def event_status(
-    remaining: int, starts_at_ms: int | None, ends_at_ms: int | None, now_ms: int
+    remaining: int,
+    starts_at_ms: int | None,
+    ends_at_ms: int | None,
+    now_ms: int,
+    archived: bool = False,
 ) -> EventStatus:
+    if archived:
+        return "archived"
     if starts_at_ms is not None and now_ms < starts_at_ms:
         return "scheduled"
     if ends_at_ms is not None and now_ms >= ends_at_ms:
@@ -90,8 +101,34 @@ def event_from_meta(event_id: str, meta: Mapping[str, str]) -> Event | None:
                  from_ms(meta_ms(meta.get("ends_at"))))  # fmt: skip
 
 
-def meta_of(event: Event, created_at_ms: int) -> dict[str, str]:
-    """The fields create_event.lua writes, for a restore from the database."""
-    return {"total": str(event.total_stock), "starts_at": meta_text(event.starts_at),
-            "ends_at": meta_text(event.ends_at), "name": event.name,
-            "created_at": str(created_at_ms)}  # fmt: skip
+def meta_of(event: Event, created_at_ms: int, archived: bool = False) -> dict[str, str]:
+    """The fields create_event.lua writes (and ``archived``), for a restore from the
+    database."""
+    return {
+        "total": str(event.total_stock),
+        "starts_at": meta_text(event.starts_at),
+        "ends_at": meta_text(event.ends_at),
+        "name": event.name,
+        "created_at": str(created_at_ms),
+        "archived": "1" if archived else "",
+    }
+
+
+def view_of(
+    event_id: str, meta: Mapping[str, str], stock: str | None, issued: int, now_ms: int
+) -> EventView | None:
+    """The live view from the meta hash, the counter and the winner count (None: no meta)."""
+    if not meta or "total" not in meta:
+        return None
+    return EventView(
+        event_id=event_id,
+        name=meta.get("name", ""),
+        total_stock=int(meta["total"]),
+        remaining=max(0, int(stock or 0)),
+        issued=int(issued),
+        starts_at_ms=meta_ms(meta.get("starts_at")),
+        ends_at_ms=meta_ms(meta.get("ends_at")),
+        now_ms=now_ms,
+        created_at_ms=meta_ms(meta.get("created_at")),
+        archived=meta.get("archived") == "1",
+    )

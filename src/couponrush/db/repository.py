@@ -6,7 +6,8 @@ errors keep their asyncpg type, which the pipeline classifies as permanent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,11 +15,21 @@ import asyncpg
 
 from couponrush.core.errors import CouponMismatch, DatabaseUnavailable
 from couponrush.core.event import Event
+from couponrush.core.season import definition
 from couponrush.core.win import ExistingRow, Win
 
 UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError,
                asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
                asyncpg.OperatorInterventionError)  # fmt: skip
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """The database unreachable, restarting or too slow -> DatabaseUnavailable."""
+    try:
+        yield
+    except UNREACHABLE as exc:
+        raise DatabaseUnavailable("The database is unavailable.") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +54,29 @@ JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(event_id, user_id, slot)
 """
 _ENSURE = ("INSERT INTO coupons (id, name, total_stock, starts_at, ends_at) "
            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")  # fmt: skip
+_CREATE = """
+INSERT INTO coupons (id, name, total_stock, starts_at, ends_at, definition)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id
+"""
+_DEFINED = "SELECT id, name, total_stock, starts_at, ends_at, definition FROM coupons WHERE id = $1"
+_FORGET = """
+DELETE FROM coupons c WHERE c.id = $1
+AND NOT EXISTS (SELECT 1 FROM coupon_issuances i WHERE i.event_id = c.id)
+"""
 _COUPON = "SELECT id, name, total_stock, starts_at, ends_at FROM coupons WHERE id = $1"
-_ISSUANCES = ("SELECT user_id, slot, coupon_code, issued_at, persisted_at "
-              "FROM coupon_issuances WHERE event_id = $1 ORDER BY slot")  # fmt: skip
+_ISSUANCES = """
+SELECT user_id, slot, coupon_code, issued_at, persisted_at FROM coupon_issuances
+WHERE event_id = $1 AND ($2::text[] IS NULL OR user_id = ANY($2::text[])) ORDER BY slot
+"""
 
 
 class Repository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
 
     @classmethod
     async def connect(cls, url: str, max_size: int = 4) -> Repository:
@@ -98,22 +124,39 @@ class Repository:
             _ENSURE, [(e.event_id, e.name, e.total_stock, e.starts_at, e.ends_at) for e in events]
         )
 
-    async def create_event(self, event: Event) -> None:
-        """Write the event's row, or accept an identical one (a retried create); else
-        CouponMismatch."""
-        try:
-            await self.ensure_events([event])
-            found = await self.event(event.event_id)
-        except UNREACHABLE as exc:
-            raise DatabaseUnavailable(f"database: {type(exc).__name__}") from exc
-        if found != event:
+    async def create_event(self, event: Event) -> bool:
+        """Write the event's row (True), or accept one written by the same definition (a
+        retried create: False); else CouponMismatch. A row written before definitions
+        were kept is compared by its values."""
+        asked = definition(event)
+        with translated():
+            inserted = await self._pool.fetchval(
+                _CREATE,
+                event.event_id,
+                event.name,
+                event.total_stock,
+                event.starts_at,
+                event.ends_at,
+                asked,
+            )
+            if inserted is not None:
+                return True
+            row = await self._pool.fetchrow(_DEFINED, event.event_id)
+        if row is None:  # deleted in between: the caller's retry writes it
+            raise DatabaseUnavailable("The event's row changed meanwhile; try again.")
+        found = row["definition"] or definition(_event(row))
+        if found != asked:
             raise CouponMismatch(event.event_id)
+        return False
+
+    async def forget_event(self, event_id: str) -> None:
+        """Take back a row this request wrote whose Redis side failed (it holds no win)."""
+        with translated():
+            await self._pool.execute(_FORGET, event_id)
 
     async def event(self, event_id: str) -> Event | None:
         r = await self._pool.fetchrow(_COUPON, event_id)
-        if r is None:
-            return None
-        return Event(r["id"], r["name"], r["total_stock"], r["starts_at"], r["ends_at"])
+        return None if r is None else _event(r)
 
     async def known_events(self, event_ids: Sequence[str]) -> set[str]:
         rows = await self._pool.fetch(
@@ -121,7 +164,14 @@ class Repository:
         )
         return {r["id"] for r in rows}
 
-    async def issuances(self, event_id: str) -> list[IssuanceRow]:
-        rows = await self._pool.fetch(_ISSUANCES, event_id)
+    async def issuances(
+        self, event_id: str, users: Sequence[str] | None = None
+    ) -> list[IssuanceRow]:
+        """The event's rows by slot (only ``users``' when given)."""
+        rows = await self._pool.fetch(_ISSUANCES, event_id, None if users is None else list(users))
         return [IssuanceRow(r["user_id"], r["slot"], r["coupon_code"], r["issued_at"],
                             r["persisted_at"]) for r in rows]  # fmt: skip
+
+
+def _event(r: asyncpg.Record) -> Event:
+    return Event(r["id"], r["name"], r["total_stock"], r["starts_at"], r["ends_at"])

@@ -16,6 +16,7 @@ import structlog
 
 from couponrush.core.codes import CodeSigner
 from couponrush.core.ports import Source
+from couponrush.core.win import Win
 from couponrush.db.repository import Repository
 from couponrush.pipeline.consumer import Consumer
 from couponrush.pipeline.loop import BatchLoop, RetryBudget
@@ -32,6 +33,7 @@ from couponrush.store.frozen import Fence
 from couponrush.store.nodes import replica_wait
 from couponrush.store.outbox import StreamSource
 from couponrush.store.scripts import Scripts
+from couponrush.store.streams import unacknowledged
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +85,24 @@ async def stores(settings: Settings) -> AsyncIterator[Stores]:
         await redis.aclose()
 
 
+def in_flight_for(s: Settings, redis: RedisClient) -> Callable[[str], Awaitable[list[Win]]]:
+    """The wins of an event on their way to the database (pipeline.recovery.InFlight):
+    the outbox entries the draining group has not acknowledged, and in Kafka mode the
+    messages after the consumer group's committed offsets."""
+
+    async def moving(event_id: str) -> list[Win]:
+        wins = await unacknowledged(redis, event_id, s.outbox_group)
+        if s.queue == "kafka":
+            from couponrush.pipeline import topic_scan
+
+            wins += await topic_scan.uncommitted(
+                s.kafka_bootstrap, s.kafka_topic, s.consumer_group, event_id
+            )
+        return wins
+
+    return moving
+
+
 def _budget(s: Settings) -> RetryBudget:
     return RetryBudget(s.retry_for_s, s.retry_cap_s)
 
@@ -103,8 +123,16 @@ async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
 
 def stream_source(s: Settings, redis: RedisClient, group: str) -> StreamSource:
     # With replicas, only entries the replicas hold are persisted (see store.outbox).
-    return StreamSource(redis, group, member_name(), s.consumer_batch, s.consumer_block_ms,
-                        s.reclaim_idle_ms, replica_wait(s))  # fmt: skip
+    return StreamSource(
+        redis,
+        group,
+        member_name(),
+        s.consumer_batch,
+        s.consumer_block_ms,
+        s.reclaim_idle_ms,
+        replica_wait(s),
+        int(s.live_linger_s * 1000),
+    )
 
 
 async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) -> Source:

@@ -127,6 +127,7 @@ def values(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir:
         "CONN_PER_CLIENT": str(settings.conn_per_client),
         "UPSTREAM_SERVERS": upstream_lines(app_addrs, settings.worker_max_conns),
         "UPSTREAM_TIMEOUT": f"{max(2, settings.redis_timeout_ms * 4 // 1000)}s",
+        "OPERATOR_TIMEOUT": f"{settings.operator_timeout_s}s",
         "LISTEN": listen,
         "RETRY_AFTER": str(settings.retry_after_s),
         "RETRY_LATER": retry_later(settings.retry_after_s, settings.retry_after_spread_s),

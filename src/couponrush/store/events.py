@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import WatchError
 
-from couponrush.core.event import Event, EventView, event_from_meta, meta_ms, meta_of, meta_text
+from couponrush.core.event import Event, EventView, event_from_meta, meta_of, meta_text, view_of
 from couponrush.core.ports import Winners
-from couponrush.core.reconcile import expected_stock
+from couponrush.core.reconcile import Held, Merged, expected_stock, merge
+from couponrush.store import live
 from couponrush.store.client import RedisClient
-from couponrush.store.keys import EVENTS, decode_participant, encode_participant, event_keys
+from couponrush.store.keys import decode_participant, encode_participant, event_keys
 from couponrush.store.scripts import Scripts, run
 
-# (user_id, slot, issued_at_ms) of each winner the database holds
-PersistedWin = tuple[str, int, int]
+_CHUNK = 1000
+_WATCH_TRIES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    winners: int
+    # Slots Redis held that the database and the pipeline did not (a --force restore).
+    kept_from_redis: int
+    highest_slot: int
+    stock: int
+    conflicts: list[str]
 
 
 def _now_ms() -> int:
@@ -28,17 +40,26 @@ class EventStore:
         self._redis = redis
         self._scripts = scripts
 
-    async def create(self, event: Event) -> bool:
-        """Set up the event's keys; False when any of them exists already."""
+    async def create(self, event: Event) -> int | None:
+        """Set up the event's keys: when it was created (ms), or None when any of them
+        exists already.
+
+        The event enters the live index first (the index lives in another Cluster slot),
+        so the sweeps know it before its first win; an entry whose create then failed
+        leaves the index by itself (store.live.retire)."""
         keys = event_keys(event.event_id)
-        args = (event.total_stock, meta_text(event.starts_at), meta_text(event.ends_at),
-                event.name, _now_ms())  # fmt: skip
+        created_at = _now_ms()
+        await live.enlist(self._redis, event.event_id, created_at)
+        args = (
+            event.total_stock,
+            meta_text(event.starts_at),
+            meta_text(event.ends_at),
+            event.name,
+            created_at,
+        )
         script = self._scripts.create_event
         reply = await run(self._redis, self._scripts, script, keys.script_keys, args)
-        # The registry set lives outside the event's hash slot, so it is a second step;
-        # SADD is idempotent and runs on a refused create too, which mends a crash between.
-        await self._redis.sadd(EVENTS, event.event_id)
-        return reply == "CREATED"
+        return created_at if reply == "CREATED" else None
 
     async def get(self, event_id: str) -> EventView | None:
         keys = event_keys(event_id)
@@ -47,21 +68,29 @@ class EventStore:
             pipe.get(keys.stock)
             pipe.hlen(keys.participants)
             meta, stock, issued = await pipe.execute()
-        # Redis's clock, as issue.lua's window uses it; a command of its own, since a
-        # Cluster transaction takes only commands on the event's slot.
+        return view_of(event_id, meta, stock, issued, await self.now_ms())
+
+    async def now_ms(self) -> int:
+        """Redis's clock, as issue.lua's window uses it; a command of its own, since a
+        Cluster transaction takes only commands on the event's slot."""
         sec, usec = await self._redis.time()
-        if not meta:
-            return None
-        return EventView(
-            event_id=event_id,
-            name=meta.get("name", ""),
-            total_stock=int(meta["total"]),
-            remaining=max(0, int(stock or 0)),
-            issued=int(issued),
-            starts_at_ms=meta_ms(meta.get("starts_at")),
-            ends_at_ms=meta_ms(meta.get("ends_at")),
-            now_ms=int(sec) * 1000 + int(usec) // 1000,
+        return int(sec) * 1000 + int(usec) // 1000
+
+    async def views(self, event_ids: Sequence[str]) -> dict[str, EventView]:
+        """The live views of several events in one round trip (those Redis holds)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in event_ids:
+                keys = event_keys(event_id)
+                pipe.hgetall(keys.meta)
+                pipe.get(keys.stock)
+                pipe.hlen(keys.participants)
+            replies: list[Any] = await pipe.execute()
+        now = await self.now_ms()
+        found = (
+            view_of(e, replies[3 * i], replies[3 * i + 1], replies[3 * i + 2], now)
+            for i, e in enumerate(event_ids)
         )
+        return {v.event_id: v for v in found if v is not None}
 
     async def definition(self, event_id: str) -> Event | None:
         meta: Any = await self._redis.hgetall(event_keys(event_id).meta)
@@ -88,26 +117,39 @@ class EventStore:
         keys = event_keys(event_id)
         return bool(await self._redis.exists(keys.meta, keys.stock, keys.participants))
 
-    async def restore(self, event: Event, wins: Sequence[PersistedWin], stock: int) -> None:
-        """Replace the event's state in one transaction: its meta, winners and counter."""
+    async def restore(
+        self,
+        event: Event,
+        persisted: Sequence[Held],
+        queued: Sequence[Held],
+        archived: bool = False,
+    ) -> Restored:
+        """Replace the event's state in one transaction: its meta, winners and counter,
+        from the wins the database holds, those on their way (``queued``) and those Redis
+        still holds; the counter resumes after the highest slot of any of them. A win that
+        lands meanwhile makes the transaction start over with it. The event is live again
+        afterwards."""
         keys = event_keys(event.event_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.participants, keys.stock, keys.meta)
-            for start in range(0, len(wins), 1000):
-                chunk = wins[start : start + 1000]
-                pipe.hset(keys.participants, mapping={
-                    user: encode_participant(slot, at) for user, slot, at in chunk})  # fmt: skip
-            meta: Any = meta_of(event, _now_ms())
-            pipe.hset(keys.meta, mapping=meta)
-            pipe.set(keys.stock, stock)
-            await pipe.execute()
-        await self._redis.sadd(EVENTS, event.event_id)
+            for _ in range(_WATCH_TRIES):
+                try:
+                    found, stock = await _rewrite(pipe, event, persisted, queued, archived)
+                    break
+                except WatchError:
+                    continue
+            else:
+                raise RuntimeError("the event kept changing; run restore again")
+        await live.enlist(self._redis, keys.event_id)
+        kept = len(set(found.winners) - {u for u, _, _ in (*persisted, *queued)})
+        return Restored(
+            len(found.winners), kept, max(found.slots, default=0), stock, found.conflicts
+        )
 
     async def fix_stock(self, event_id: str, total: int) -> int:
         """Set the counter from the winners, atomically against concurrent issues."""
         keys = event_keys(event_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(100):
+            for _ in range(_WATCH_TRIES):
                 try:
                     await pipe.watch(keys.stock, keys.participants)
                     raw: Any = await pipe.hvals(keys.participants)
@@ -119,3 +161,24 @@ class EventStore:
                 except WatchError:
                     continue
         raise RuntimeError("stock counter kept changing; run reconcile again")
+
+
+async def _rewrite(
+    pipe: Any, event: Event, persisted: Sequence[Held], queued: Sequence[Held], archived: bool
+) -> tuple[Merged, int]:
+    """Under WATCH: read what Redis holds, merge it with the others, write it all back."""
+    keys = event_keys(event.event_id)
+    await pipe.watch(keys.participants, keys.stock, keys.meta)
+    raw: Any = await pipe.hgetall(keys.participants)
+    found = merge(persisted, queued, [(u, *decode_participant(v)) for u, v in raw.items()])
+    stock = expected_stock(event.total_stock, sorted(found.slots))
+    pipe.multi()
+    pipe.delete(keys.participants)
+    users = list(found.winners)
+    for start in range(0, len(users), _CHUNK):
+        chunk = {u: encode_participant(*found.winners[u]) for u in users[start : start + _CHUNK]}
+        pipe.hset(keys.participants, mapping=chunk)
+    pipe.hset(keys.meta, mapping=meta_of(event, _now_ms(), archived))
+    pipe.set(keys.stock, stock)
+    await pipe.execute()
+    return found, stock

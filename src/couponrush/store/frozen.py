@@ -14,13 +14,15 @@ when the write lands, nobody answers from before it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from couponrush.core.frozen import Frozen, Stamp, stamp_of
+from couponrush.store import live
 from couponrush.store.client import RedisClient, translated
-from couponrush.store.keys import EVENTS, decode_participant, event_keys
+from couponrush.store.keys import decode_participant, event_keys
 from couponrush.store.nodes import ReplicaWait, Topology, exchange
 
 # A fence left by a writer that died is harmless (nobody answers from the edge or the
@@ -38,12 +40,12 @@ class FrozenStore:
         self._topology = Topology(redis)
 
     async def stamp(self, event_id: str) -> Stamp | None:
-        created_at, stock, count, fenced = await self._read(event_id, winners=False)
-        return stamp_of(event_id, created_at, stock, count, fenced)
+        meta, stock, count, fenced = await self._read(event_id, winners=False)
+        return stamp_of(event_id, meta, stock, count, fenced, _now_ms())
 
     async def frozen(self, event_id: str) -> Frozen | None:
-        created_at, stock, raw, fenced = await self._read(event_id, winners=True)
-        stamp = stamp_of(event_id, created_at, stock, len(raw), fenced)
+        meta, stock, raw, fenced = await self._read(event_id, winners=True)
+        stamp = stamp_of(event_id, meta, stock, len(raw), fenced, _now_ms())
         if stamp is None or not stamp.sold_out:
             return None
         return Frozen(stamp, {user: decode_participant(value) for user, value in raw.items()})
@@ -61,11 +63,12 @@ class FrozenStore:
         return self._wait.confirms(replies)
 
     async def _read(self, event_id: str, winners: bool) -> list[Any]:
-        """created_at, stock, the winners (or only their count) and the fence, at once."""
+        """The stamp's meta fields, the stock, the winners (or only their count) and the
+        fence, at once."""
         keys = event_keys(event_id)
         with translated():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hget(keys.meta, "created_at")
+                pipe.hmget(keys.meta, ["created_at", "ends_at", "archived"])
                 pipe.get(keys.stock)
                 if winners:
                     pipe.hgetall(keys.participants)
@@ -76,17 +79,21 @@ class FrozenStore:
         return found
 
     async def sold_out(self, max_winners: int) -> list[Stamp]:
-        """The stamps of every sold-out event with at most ``max_winners`` winners: one
-        transaction per event (each on its own slot), a few at a time, so that the
-        client's pool is never exhausted."""
+        """The stamps of every live sold-out event with at most ``max_winners`` winners:
+        one transaction per event (each on its own slot), a few at a time, so that the
+        client's pool is never exhausted. Past events are not live: not read at all."""
         with translated():
-            found: Any = await self._redis.smembers(EVENTS)
-        ids = sorted(str(e) for e in found)
+            ids = sorted(e for e, _ in await live.members(self._redis))
         stamps: list[Stamp | None] = []
         for start in range(0, len(ids), _AT_ONCE):
             chunk = ids[start : start + _AT_ONCE]
             stamps += await asyncio.gather(*(self.stamp(e) for e in chunk))
         return [s for s in stamps if s is not None and s.sold_out and s.winners <= max_winners]
+
+
+def _now_ms() -> int:
+    # The app's clock: a window's end is compared with it as with the gateway's lease.
+    return int(time.time() * 1000)
 
 
 class Fence:

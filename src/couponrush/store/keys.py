@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EVENTS = "coupon:events"
+# The live index: a sorted set of the events the sweeps, the gateways' feed and the
+# metrics look at, scored by when each was created (ms), so the newest come first. An
+# event enters at create (before its keys), comes back on a top-up, extend, restore or
+# repair, and leaves once it was archived, or finished LIVE_LINGER_S ago, and its outbox
+# is drained (store.live). Past events stay out of every periodic read.
+LIVE = "coupon:live"
+# The set of every event id ever created, which the index replaced: read once, to adopt
+# its events, then deleted (store.live.adopt_legacy).
+LEGACY_EVENTS = "coupon:events"
 # Dead letters of the persistence pipeline: one entry per message that will never go
 # through unaided. Never trimmed: an entry leaves by a successful replay or a deliberate
 # delete.
@@ -26,6 +34,8 @@ class EventKeys:
     outbox: str
     # Set while a write that could re-open a sold-out event waits (see store.frozen).
     fence: str
+    # The app's issue answers by result (hash result -> count), for the dashboard's mix.
+    results: str
     # A counter written before each WAIT, so that the WAIT covers what was read, not only
     # what this connection wrote (see store.nodes.ReplicaWait).
     barrier: str
@@ -48,6 +58,7 @@ def event_keys(event_id: str) -> EventKeys:
         meta=f"{tag}:meta",
         outbox=f"{tag}:outbox",
         fence=f"{tag}:fence",
+        results=f"{tag}:results",
         barrier=f"{tag}:barrier",
     )
 

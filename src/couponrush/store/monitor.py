@@ -14,6 +14,7 @@ from redis.exceptions import ResponseError
 
 from couponrush.store.client import RedisClient
 from couponrush.store.keys import DLQ, event_keys
+from couponrush.store.streams import entry_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,6 @@ class PipelineState:
     # backlog, and the Redis time (ms) of its oldest unacknowledged entry.
     backlog: int | None
     oldest_unacked_ms: int | None
-
-
-def _ms(entry_id: str) -> int:
-    return int(entry_id.partition("-")[0])
 
 
 def _group(raw: dict[str, Any]) -> GroupState:
@@ -59,10 +56,10 @@ async def _oldest_unacked(redis: RedisClient, stream: str, group: GroupState | N
     if group is not None and group.pending:
         summary: Any = await redis.xpending(stream, group.name)
         if summary.get("min"):
-            return _ms(str(summary["min"]))
+            return entry_ms(str(summary["min"]))
     start = f"({group.last_delivered}" if group is not None else "-"
     first: Any = await redis.xrange(stream, min=start, max="+", count=1)
-    return _ms(first[0][0]) if first else None
+    return entry_ms(first[0][0]) if first else None
 
 
 async def pipeline_state(redis: RedisClient, event_id: str, reader_group: str) -> PipelineState:

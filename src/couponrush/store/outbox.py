@@ -13,6 +13,11 @@ Entries read but not confirmed stay in this member's pending list and are claime
 
 Entries a dead member left pending are taken over with XAUTOCLAIM once idle for
 ``reclaim_idle_ms``; a stream is trimmed only below what every group has acknowledged.
+
+Only the live events' streams are read (store.live): the sweep grows with the sales that
+are open or just finished, never with past ones. Every few seconds the source also does
+the index's housekeeping (``live.retire``): a finished event leaves once its outbox is
+drained and ``linger_ms`` have passed.
 """
 
 from __future__ import annotations
@@ -23,19 +28,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from redis.exceptions import MovedError, ResponseError
 
 from couponrush.core.ports import Delivery
+from couponrush.store import live
 from couponrush.store.client import RedisClient, translated
-from couponrush.store.keys import EVENTS, event_keys
+from couponrush.store.keys import event_keys
 from couponrush.store.nodes import ReplicaWait, Route, Topology, exchange
 from couponrush.store.streams import delivery, entries_of, ref_of, stream_gone, trim_acknowledged
 
+log = structlog.get_logger(__name__)
 # How often the event set is re-read; faster while some event has no outbox stream yet,
 # so that the first wins of a sale that just opened do not wait for the next look.
 _REFRESH_S = 0.25
 _WAITING_REFRESH_S = 0.05
 _TRIM_EVERY_S = 1.0
+_RETIRE_EVERY_S = 5.0
 _FIRST_IDLE_S = 0.002
 # Fewest entries asked of one stream per sweep, however many streams are busy.
 _MIN_COUNT = 16
@@ -44,8 +53,19 @@ _MIN_COUNT = 16
 class StreamSource:
     name = "stream"
 
-    def __init__(self, redis: RedisClient, group: str, consumer: str, batch: int, block_ms: int,
-                 reclaim_idle_ms: int, wait: ReplicaWait | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        redis: RedisClient,
+        group: str,
+        consumer: str,
+        batch: int,
+        block_ms: int,
+        reclaim_idle_ms: int,
+        wait: ReplicaWait | None = None,
+        linger_ms: int | None = None,
+    ) -> None:
+        """``linger_ms``: retire finished events that long after they finished (None:
+        leave the index alone)."""
         self._redis = redis
         self._topology = Topology(redis)
         self._group, self._consumer, self._wait = group, consumer, wait
@@ -57,7 +77,9 @@ class StreamSource:
         self._waiting = False
         self._busy = 1
         self._idle_s = _FIRST_IDLE_S
-        self._refreshed = self._reclaimed = self._trimmed = 0.0
+        self._refreshed = self._reclaimed = self._trimmed = self._retired = 0.0
+        self._linger_ms = linger_ms
+        self._adopted = False
 
     async def fetch(self) -> list[Delivery]:
         with translated():
@@ -84,8 +106,12 @@ class StreamSource:
         return found
 
     async def _refresh(self) -> None:
-        events: Any = await self._redis.smembers(EVENTS)
-        streams = [event_keys(str(e)).outbox for e in sorted(events)]
+        if self._linger_ms is not None and time.monotonic() - self._retired >= _RETIRE_EVERY_S:
+            await self._housekeeping(self._linger_ms)
+        streams = sorted(event_keys(e).outbox for e, _ in await live.members(self._redis))
+        kept = set(streams)
+        self._grouped &= kept
+        self._unconfirmed = {s: ids for s, ids in self._unconfirmed.items() if s in kept}
         ungrouped = [s for s in streams if s not in self._grouped]
         if ungrouped:
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -98,6 +124,17 @@ class StreamSource:
         self._streams = [s for s in streams if s in self._grouped]
         self._waiting = len(self._streams) < len(streams)
         self._refreshed = time.monotonic()
+
+    async def _housekeeping(self, linger_ms: int) -> None:
+        if not self._adopted:
+            self._adopted = True
+            adopted = await live.adopt_legacy(self._redis)
+            if adopted:
+                log.info("live_index_adopted", events=adopted)
+        retired = await live.retire(self._redis, linger_ms)
+        if retired:
+            log.info("events_retired", events=len(retired), first=retired[0])
+        self._retired = time.monotonic()
 
     async def _create_group(self, stream: str) -> None:
         """From the stream's first entry; an event with no win yet has no stream: later.

@@ -38,13 +38,20 @@ def load(name: str) -> LuaScript:
 class Scripts:
     issue: LuaScript
     create_event: LuaScript
+    amend_event: LuaScript
+    count_results: LuaScript
 
     @classmethod
     def from_package(cls) -> Scripts:
-        return cls(issue=load("issue"), create_event=load("create_event"))
+        return cls(
+            issue=load("issue"),
+            create_event=load("create_event"),
+            amend_event=load("amend_event"),
+            count_results=load("count_results"),
+        )
 
     def all(self) -> tuple[LuaScript, ...]:
-        return (self.issue, self.create_event)
+        return (self.issue, self.create_event, self.amend_event, self.count_results)
 
 
 def check_sha(script: LuaScript, sha: object) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 import orjson
 
+from couponrush.store import live
 from couponrush.store.client import RedisClient
-from couponrush.store.keys import DLQ, EVENTS, RECONCILE, event_keys
+from couponrush.store.keys import DLQ, RECONCILE, event_keys
 
 # Entries counted one by one when Redis cannot tell a group's lag (after deletions).
 _LAG_SCAN_MAX = 10_000
@@ -39,9 +40,9 @@ class ReconcileRecord:
 
 
 async def event_ids(redis: RedisClient, limit: int) -> list[str]:
-    """Known events, the first ``limit`` by id (a bound on the metrics' series)."""
-    found: Any = await redis.smembers(EVENTS)
-    return sorted(str(e) for e in found)[:limit]
+    """The ``limit`` newest live events (a bound on the metrics' series): a new sale is
+    always among them, and past sales never are."""
+    return await live.newest(redis, limit)
 
 
 async def event_stats(redis: RedisClient, group: str, events: Sequence[str]) -> list[EventStats]:

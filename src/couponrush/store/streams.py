@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,11 @@ async def _floor(redis: RedisClient, stream: str) -> str | None:
     return floor
 
 
+def entry_ms(entry_id: str) -> int:
+    """When Redis added the entry: the millisecond part of its id."""
+    return int(entry_id.partition("-")[0])
+
+
 def _id(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
@@ -88,3 +94,32 @@ async def requeue(redis: RedisClient, event_id: str, wins: Sequence[Win]) -> Non
         for win in wins:
             pipe.xadd(outbox, win.outbox_fields())  # type: ignore[arg-type]
         await pipe.execute()
+
+
+async def unacknowledged(redis: RedisClient, event_id: str, group: str) -> list[Win]:
+    """The event's outbox entries ``group`` has not acknowledged (delivered and pending, or
+    not delivered yet): wins on their way that the database may not hold. Entries that do
+    not parse are left out (they go to the dead letters)."""
+    stream = event_keys(event_id).outbox
+    try:
+        groups: Any = await redis.xinfo_groups(stream)
+    except ResponseError as exc:
+        if stream_gone(exc):
+            return []
+        raise
+    info = next((g for g in groups if g["name"] == group), None)
+    pending: set[str] = set()
+    start, delivered = "-", "0-0"
+    if info is not None:
+        delivered = str(info["last-delivered-id"])
+        if int(info["pending"]):
+            rows: Any = await redis.xpending_range(stream, group, "-", "+", int(info["pending"]))
+            pending = {str(r["message_id"]) for r in rows}
+        start = min([*pending, delivered], key=_id)
+    entries: Any = await redis.xrange(stream, min=start, max="+")
+    wins = []
+    for entry_id, fields in entries:
+        if str(entry_id) in pending or _id(str(entry_id)) > _id(delivered):
+            with contextlib.suppress(BadMessage):
+                wins.append(parse_entry(event_id, fields))
+    return wins

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -14,18 +15,27 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from couponrush import __version__
-from couponrush.core.errors import RetryableError
+from couponrush.core.errors import (
+    CouponNotFound,
+    DatabaseUnavailable,
+    EventNotFound,
+    NoDatabase,
+    Refused,
+    RetryableError,
+)
+from couponrush.core.season import BadCursor
 from couponrush.settings import Settings
-from couponrush.store import client
-from couponrush.web import dashboard, feed, pages
+from couponrush.store import client, results
+from couponrush.web import audit_routes, coupon_routes, dashboard, event_routes, feed, pages
 from couponrush.web.frames import FrameReader
+from couponrush.web.lifecycle import status_of
 from couponrush.web.live import LiveHub
-from couponrush.web.metrics import Metrics
 from couponrush.web.openapi import finish, issue_doc
 from couponrush.web.problems import problem_for_errors
 from couponrush.web.routes import ProblemResponse, problem_response, router
 from couponrush.web.wiring import Services
 
+log = structlog.get_logger(__name__)
 _RESULT_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
@@ -43,30 +53,61 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         return problem_response(exc.status_code, result, str(exc.detail), headers=exc.headers)
 
     async def on_unavailable(_: Request, exc: Exception) -> Response:
-        return problem_response(
-            503, "unavailable", f"Try again later: {type(exc).__name__}", headers=retry
-        )
+        return problem_response(503, "unavailable", _unavailable_detail(exc), headers=retry)
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    _install_season_handlers(app)
     # Redis away or failing over (store.client's list; RedisClusterException, a slot map
     # with a hole, is not a RedisError).
     for kind in (RetryableError, RedisError, *client.UNREACHABLE):
         app.add_exception_handler(kind, on_unavailable)
 
 
-async def _flush_metrics(metrics: Metrics) -> None:
-    """Move the hot path's plain counts into Prometheus about once a second."""
+def _install_season_handlers(app: FastAPI) -> None:
+    """The lifecycle's and the coupons' refusals, as problems."""
+
+    async def on_refused(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        return problem_response(status_of(exc), exc.result, exc.detail)
+
+    async def on_not_found(_: Request, exc: Exception) -> Response:
+        what = "coupon with this code" if isinstance(exc, CouponNotFound) else "event with this id"
+        return problem_response(404, "not_found", f"No {what}.")
+
+    async def on_bad_cursor(_: Request, exc: Exception) -> Response:
+        return problem_response(422, "invalid", "cursor: not one this API gave (start without)")
+
+    app.add_exception_handler(Refused, on_refused)
+    app.add_exception_handler(EventNotFound, on_not_found)
+    app.add_exception_handler(CouponNotFound, on_not_found)
+    app.add_exception_handler(BadCursor, on_bad_cursor)
+
+
+def _unavailable_detail(exc: Exception) -> str:
+    """What a 503 says: which store is away, never a library's class name."""
+    if isinstance(exc, (DatabaseUnavailable, NoDatabase)):
+        return str(exc)
+    return "Redis is unavailable or failing over; try again after Retry-After."
+
+
+async def _flush_metrics(services: Services) -> None:
+    """Move the hot path's plain counts into Prometheus about once a second, and each
+    event's answers to its tally in Redis (the dashboard's results mix)."""
     while True:
         await asyncio.sleep(1.0)
-        metrics.flush()
+        services.metrics.flush()
+        counts = services.metrics.take_event_counts()
+        try:
+            await results.add(services.redis, services.scripts, counts)
+        except Exception as exc:  # a dashboard figure: never worth stopping the loop
+            log.warning("results_tally_failed", error=repr(exc))
 
 
 def live_hub(services: Services) -> LiveHub:
     """The dashboard's poller of this worker (it starts with the first viewer)."""
     settings = services.settings
-    read = FrameReader(services.events.store, services.redis, services.metrics,
-                       settings.outbox_group, settings.queue)  # fmt: skip
+    read = FrameReader(services.events.store, services.redis, settings.outbox_group, settings.queue)
     return LiveHub(read, settings.dashboard_interval_ms / 1000, settings.dashboard_max_viewers)
 
 
@@ -76,7 +117,7 @@ def create_api(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
-        flusher = asyncio.create_task(_flush_metrics(services.metrics))
+        flusher = asyncio.create_task(_flush_metrics(services))
         try:
             yield
         finally:
@@ -94,6 +135,9 @@ def create_api(services: Services) -> FastAPI:
     app.state.services = services
     app.state.live = live_hub(services)
     app.include_router(router)
+    app.include_router(event_routes.router)
+    app.include_router(coupon_routes.router)
+    app.include_router(audit_routes.router)
     app.include_router(dashboard.router)
     pages.install(app)
     app.include_router(feed.router)

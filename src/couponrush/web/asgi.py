@@ -92,10 +92,14 @@ class CouponrushApp:
         return any(route.matches(scope)[0] is Match.FULL for route in self.api.router.routes)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse non-JSON and oversized bodies before the framework reads them."""
+        """Refuse non-JSON and oversized bodies before the framework reads them. A request
+        without a body (close, archive) needs no media type."""
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type")
         length = headers.get(b"content-length", b"")
+        if length in (b"", b"0") and b"transfer-encoding" not in headers:
+            await self.api(scope, receive, send)
+            return
         if not is_json_content_type(content_type):
             await send_problem(
                 send, 415, "unsupported_media_type", "Send Content-Type: application/json."

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from couponrush.web.routes import Bearer, JSONResponse, Svc, bearer_matches, problem_response
+from couponrush.web.auth import bearer_matches
+from couponrush.web.routes import Bearer, JSONResponse, Svc, problem_response
 from couponrush.web.schemas import EventId
 
 router = APIRouter(prefix="/internal/edge", include_in_schema=False)

@@ -4,41 +4,21 @@ the pipeline's own figures can replace the stand-ins below when they are exposed
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, multiprocess
-
 from couponrush.core.event import rfc3339_ms
+from couponrush.store import results
 from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
 from couponrush.store.monitor import GroupState, PipelineState, pipeline_state
-from couponrush.web.metrics import Metrics
 from couponrush.web.routes import event_body
 
 Frame = dict[str, Any]
 # The app's own answers that tell a client to come back later.
 APP_THROTTLED = {"app_429": ("rate_limited",), "app_503": ("overloaded", "unavailable")}
 Sample = tuple[float, int, dict[str, float]]  # monotonic time, issued, results so far
-
-
-def issue_counts(metrics: Metrics) -> dict[str, float]:
-    """The app's issue answers by result, all workers together when they share a
-    multiprocess directory (every event: the counter has no event label)."""
-    metrics.flush()
-    registry = metrics.registry
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    counts: dict[str, float] = {}
-    for family in registry.collect():
-        for sample in family.samples:
-            if sample.name == "couponrush_issue_requests_total":
-                result = sample.labels["result"]
-                counts[result] = counts.get(result, 0.0) + sample.value
-    return counts
 
 
 def gateway_throttled_per_s() -> dict[str, float | None]:
@@ -61,9 +41,15 @@ def _per_s(now: float, before: float, value: float, earlier: float) -> float:
 
 
 class FrameReader:
-    def __init__(self, events: EventStore, redis: RedisClient, metrics: Metrics, reader_group: str,
-                 queue: str, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self._events, self._redis, self._metrics = events, redis, metrics
+    def __init__(
+        self,
+        events: EventStore,
+        redis: RedisClient,
+        reader_group: str,
+        queue: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._events, self._redis = events, redis
         self._group, self._queue, self._clock = reader_group, queue, clock
         self._previous: dict[str, Sample] = {}
 
@@ -72,7 +58,8 @@ class FrameReader:
         if view is None:
             return {"result": "not_found", "detail": "No event with this id."}
         state = await pipeline_state(self._redis, event_id, self._group)
-        sample = (self._clock(), view.issued, issue_counts(self._metrics))
+        # The app workers' answers about this event (each adds its own about once a second).
+        sample = (self._clock(), view.issued, await results.tally(self._redis, event_id))
         rates = self._rates(event_id, sample)
         return {
             "result": "ok", "at": rfc3339_ms(view.now_ms), "event": event_body(view, "ok"),

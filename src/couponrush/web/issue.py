@@ -151,7 +151,7 @@ class IssueEndpoint:
                 reply = self._too_large()
             else:
                 reply = await self._handle(event_id, raw, request_id, authorization)
-        self._metrics.count_issue(reply[1], perf_counter() - started)
+        self._metrics.count_issue(reply[1], perf_counter() - started, event_id)
         return reply, request_id
 
     def _refusal(

@@ -90,7 +90,7 @@ class LiveHub:
             return await self._read(event_id)
         except Exception as exc:  # a Redis hiccup must not end the stream of every viewer
             log.warning("dashboard_read_failed", event_id=event_id, error=type(exc).__name__)
-            return {"result": "unavailable", "detail": f"Could not read: {type(exc).__name__}"}
+            return {"result": "unavailable", "detail": "Could not read the event; trying again."}
 
     async def aclose(self) -> None:
         if self._poller is not None:

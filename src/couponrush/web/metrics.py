@@ -41,6 +41,22 @@ ISSUE_RESULTS = (
     "unauthorized",
     "forbidden",
 )
+# The results that say something of an existing event: counted per event too, for the
+# dashboard's results mix (store.results).
+EVENT_RESULTS = frozenset(
+    (
+        "issued",
+        "already_issued",
+        "sold_out",
+        "not_open",
+        "closed",
+        "unavailable",
+        "overloaded",
+        "rate_limited",
+    )
+)
+# Events whose counts one flush hands on at most (the rest are made-up ids, or a storm).
+_EVENTS_PER_FLUSH = 1000
 INF = float("inf")
 # Fine below 50 ms, where a healthy issue answer lives.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.0125, 0.015,
@@ -100,6 +116,7 @@ class Metrics:
         )  # fmt: skip
         self._in_flight_probe: Callable[[], int] = lambda: 0
         self._pending: dict[str, int] = dict.fromkeys(ISSUE_RESULTS, 0)
+        self._by_event: dict[str, dict[str, int]] = {}
         self._latency = Tally(Histogram(
             "couponrush_issue_latency_seconds", "Issue route: request in to answer out",
             buckets=LATENCY_BUCKETS, registry=r))  # fmt: skip
@@ -112,11 +129,24 @@ class Metrics:
             "couponrush_redis_round_trip_seconds", "One pipelined batch of issue calls",
             buckets=ROUND_TRIP_BUCKETS, registry=r))  # fmt: skip
 
-    def count_issue(self, result: str, seconds: float) -> None:
+    def count_issue(self, result: str, seconds: float, event_id: str = "") -> None:
         """One answer of the issue route (the hot path: plain numbers only)."""
         self._pending[result] += 1
+        if result in EVENT_RESULTS:
+            per = self._by_event.get(event_id)
+            if per is None:
+                per = self._by_event[event_id] = {}
+            per[result] = per.get(result, 0) + 1
         self._latency_counts[bisect_left(self._latency_bounds, seconds)] += 1
         self._latency.total += seconds
+
+    def take_event_counts(self) -> dict[str, dict[str, int]]:
+        """The answers per event and result since the last call (at most a bounded number
+        of events: past that they are dropped, never kept to grow)."""
+        taken, self._by_event = self._by_event, {}
+        if len(taken) > _EVENTS_PER_FLUSH:
+            taken = dict(list(taken.items())[:_EVENTS_PER_FLUSH])
+        return taken
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self._batch.observe(size)

@@ -16,7 +16,8 @@ from couponrush.web.schemas import EventId, IssueRequest, IssueResponse, Problem
 _DESCRIPTIONS = {
     400: "malformed_json / bad_request: the request or its body could not be read",
     401: "unauthorized: a valid bearer token is required",
-    403: "forbidden: with signed identity, another user's coupon",
+    403: "forbidden: the token's scope does not allow this (with signed identity: another "
+    "user's coupon)",
     404: "not_found",
     405: "method_not_allowed, with Allow",
     409: "exists / not_open / closed",
@@ -43,6 +44,9 @@ _RETRY_AFTER = {
 
 _EXAMPLES: dict[str, dict[str, Any]] = {
     "IssueRequest": {"user_id": "alice"},
+    "EventPatch": {"name": "Spring sale, extended", "ends_at": "2030-03-01T11:00:00Z"},
+    "RedeemRequest": {"order_id": "order-1001"},
+    "RevokeRequest": {"reason": "order refunded"},
     "IssueResponse": {
         "result": "issued", "event_id": "spring-sale", "user_id": "alice", "slot": 1,
         "coupon_code": "XYAH-CSYT-XZ6A-KHZD", "issued_at": "2030-03-01T09:00:00.123Z"},
@@ -60,7 +64,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 # Path parameters by name, on whichever route has them: each operation's examples then make
 # a whole request.
-_PARAMETER_EXAMPLES = {"event_id": "spring-sale", "user_id": "alice"}
+_PARAMETER_EXAMPLES = {"event_id": "spring-sale", "user_id": "alice", "code": "XYAH-CSYT-XZ6A-KHZD"}
 # Where a signed identity (COUPONRUSH_AUTH=jwt) names the user.
 _IDENTITY_PATHS = ("/v1/events/{event_id}/issue", "/v1/events/{event_id}/issuances/{user_id}")
 _USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -69,9 +73,13 @@ _USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 _UNUSED = ("HTTPValidationError", "ValidationError")
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route for the problems the app itself can give."""
-    return {s: {"model": Problem, "description": _DESCRIPTIONS[s]} for s in statuses}
+def problems(
+    *statuses: int, described: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route for the problems the app itself can give; ``described``
+    says what some of them mean on this route."""
+    said = {**_DESCRIPTIONS, **(described or {})}
+    return {s: {"model": Problem, "description": said[s]} for s in statuses}
 
 
 # Documentation of the hot route, which is served by web.issue.IssueEndpoint.

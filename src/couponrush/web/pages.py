@@ -1,5 +1,7 @@
-"""The web pages: the storefront at / and /e/<event>, the live dashboard's shell at
-/dashboard/<event>, and their static files. Plain files of the package, no build step;
+"""The web pages: the storefront at / (the open and upcoming sales) and /e/<event>, the
+live dashboard's shell at /dashboard/<event>, the operator page at /operator (the events
+and one event's controls, through the API with the operator's token), and their static
+files. Plain files of the package, no build step;
 kept out of the OpenAPI document.
 
 Every page is sent with a strict Content-Security-Policy: scripts and styles only from
@@ -54,6 +56,11 @@ async def dashboard(event_id: str) -> Response:
     """The shell only: its numbers come from the stream, which needs a login."""
     del event_id
     return page("dashboard.html")
+
+
+@router.get("/operator")
+async def operator() -> Response:
+    return page("operator.html")
 
 
 def install(app: FastAPI) -> None:

@@ -125,7 +125,8 @@ def error_list(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Keep location, message and type; never echo the (possibly huge) input back."""
     return [
         {
-            "loc": [str(part) for part in e.get("loc", ())],
+            # Without the names pydantic gives the branches of a union ("function-after[...]").
+            "loc": [str(part) for part in e.get("loc", ()) if "[" not in str(part)],
             "msg": e.get("msg", ""),
             "type": e.get("type", ""),
         }

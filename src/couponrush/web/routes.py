@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from couponrush.core.errors import EventExists, NotAuthenticated, NotYours, StoreUnavailable
+from couponrush.core.errors import EventExists, NotAuthenticated, NotYours
 from couponrush.core.event import EventView, from_ms
 from couponrush.core.outcome import already_issued
+from couponrush.web.auth import draft, permitted
 from couponrush.web.identity import Identity
 from couponrush.web.issue import claimed_user, win_body
 from couponrush.web.openapi import problems
-from couponrush.web.problems import problem
+from couponrush.web.responses import JSONResponse, ProblemResponse, problem_response
 from couponrush.web.schemas import CreateEventRequest, EventId, EventResponse, IssueResponse, UserId
 from couponrush.web.wiring import Services
 
+__all__ = ["JSONResponse", "ProblemResponse", "problem_response", "router"]
+
 router = APIRouter()
-
-
-class JSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-class ProblemResponse(JSONResponse):
-    media_type = "application/problem+json"
-
-
-def problem_response(status: int, result: str, detail: str, **extra: Any) -> ProblemResponse:
-    headers = extra.pop("headers", None)
-    return ProblemResponse(problem(status, result, detail, **extra), status, headers=headers)
 
 
 def services(request: Request) -> Services:
@@ -45,8 +30,17 @@ def services(request: Request) -> Services:
 
 
 Svc = Annotated[Services, Depends(services)]
-# The admin token as an HTTP Bearer security scheme; its absence is answered by the route.
-Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
+# The API token as an HTTP Bearer security scheme; its absence is answered by the route.
+Bearer = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(
+        HTTPBearer(
+            auto_error=False,
+            description="An API token: the settings' bootstrap admin token, or a scoped "
+            "one (`couponrush tokens create --scope admin|redeemer|viewer`)",
+        )
+    ),
+]
 
 
 def event_body(view: EventView, result: str) -> dict[str, Any]:
@@ -60,39 +54,39 @@ def event_body(view: EventView, result: str) -> dict[str, Any]:
         status=view.status,
         starts_at=from_ms(view.starts_at_ms),
         ends_at=from_ms(view.ends_at_ms),
+        created_at=from_ms(view.created_at_ms),
     ).model_dump(mode="json")
-
-
-def bearer_matches(credentials: HTTPAuthorizationCredentials | None, expected: str) -> bool:
-    """Constant-time comparison, so the time taken says nothing about the token."""
-    token = credentials.credentials if credentials else ""
-    return hmac.compare_digest(token.encode(), expected.encode())
 
 
 @router.post(
     "/v1/events",
     status_code=201,
     response_model=EventResponse,
-    responses=problems(400, 401, 409, 413, 415, 422, 503),
-    summary="Create an event (admin token)",
+    responses={
+        200: {"model": EventResponse, "description": "ok: created before with this definition"},
+        **problems(400, 401, 403, 409, 413, 415, 422, 503),
+    },
+    summary="Create an event (admin); the same definition again answers 200",
     tags=["events"],
 )
 async def create_event(body: CreateEventRequest, svc: Svc, credentials: Bearer) -> Response:
-    if not bearer_matches(credentials, svc.settings.admin_token.get_secret_value()):
-        return problem_response(
-            401,
-            "unauthorized",
-            "A valid admin bearer token is required.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    try:
-        await svc.events.create(body.event())
-    except EventExists:
-        return problem_response(409, "exists", f"Event {body.event_id!r} already exists.")
-    view = await svc.events.get(body.event_id)
-    if view is None:
-        raise StoreUnavailable("event vanished right after creation")
-    return JSONResponse(event_body(view, "created"), 201)
+    event = body.event()
+    found = await permitted(svc, credentials, "events:write", "events.create", event.event_id)
+    if isinstance(found, Response):
+        return found
+    audit = draft(found, "events.create", event.event_id, total_stock=event.total_stock)
+    async with svc.admin_gate:
+        try:
+            view, created = await svc.events.create(event)
+        except EventExists:
+            await svc.audit(audit.ended(409, "exists"))
+            return problem_response(
+                409, "exists", f"Event {event.event_id!r} exists with another definition."
+            )
+    await svc.audit(audit.ended(201 if created else 200, "created" if created else "ok"))
+    if created:
+        return JSONResponse(event_body(view, "created"), 201)
+    return JSONResponse(event_body(view, "ok"), 200)
 
 
 @router.get(
@@ -161,11 +155,11 @@ async def readyz(svc: Svc) -> Response:
     try:
         async with asyncio.timeout(svc.settings.redis_timeout_ms / 1000):
             await svc.events.ping()
-    except Exception as exc:  # any failure to reach Redis means "not ready"
+    except Exception:  # any failure to reach Redis means "not ready"
         return problem_response(
             503,
             "unavailable",
-            f"Redis is not reachable: {type(exc).__name__}",
+            "Redis is not reachable.",
             headers={"Retry-After": str(svc.settings.retry_after_s)},
         )
     return JSONResponse({"result": "ok"})

@@ -118,6 +118,7 @@ class EventResponse(BaseModel):
     status: EventStatus
     starts_at: datetime | None
     ends_at: datetime | None
+    created_at: datetime | None = None
 
 
 # Every result code a problem body can carry: the app's and the gateway's own.
@@ -126,7 +127,8 @@ ProblemResult = Literal[
     "overloaded", "invalid", "malformed_json", "payload_too_large", "unsupported_media_type",
     "method_not_allowed", "unauthorized", "forbidden", "exists", "bad_request", "timeout",
     "uri_too_long", "headers_too_large", "not_implemented", "version_not_supported",
-    "http_error",
+    "http_error", "already_started", "stock_lowered", "not_finished", "archived",
+    "already_redeemed", "revoked", "bad_signature",
 ]  # fmt: skip
 
 

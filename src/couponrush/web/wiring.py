@@ -6,18 +6,22 @@ endpoint directly; ``start`` and ``aclose`` run in the lifespan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 import structlog
 
 from couponrush.core.codes import CodeSigner
+from couponrush.core.errors import RetryableError
+from couponrush.db.access import AuditRecord
 from couponrush.db.repository import Repository
 from couponrush.settings import Settings
 from couponrush.store import client
 from couponrush.store.batcher import IssueBatcher
 from couponrush.store.client import RedisClient
 from couponrush.store.events import EventStore
-from couponrush.store.frozen import FrozenStore
+from couponrush.store.frozen import Fence, FrozenStore
+from couponrush.store.lifecycle import Lifecycle
 from couponrush.store.nodes import Topology, replica_wait
 from couponrush.store.scripts import Scripts, register_everywhere
 from couponrush.web.events import EventService
@@ -26,9 +30,17 @@ from couponrush.web.issue import IssueEndpoint
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
 from couponrush.web.request_id import RequestIds
+from couponrush.web.season import Season
 from couponrush.web.soldout import SoldOutCache
 
 log = structlog.get_logger(__name__)
+# Connections of a worker's database pool; an export holds one while it streams.
+DB_POOL = 8
+# Admin writes (create, amend, close, archive) one worker runs at once: a burst of them
+# waits its turn instead of taking every Redis connection of the worker's pool.
+ADMIN_AT_ONCE = 4
+# Exports one worker streams at once: each holds a database connection while it runs.
+EXPORTS_AT_ONCE = 2
 
 
 @dataclass(slots=True)
@@ -45,8 +57,14 @@ class Services:
     issue: IssueEndpoint
     identity: Identity | None
     request_ids: RequestIds
-    # Event creation only; the issue path never touches the database.
+    lifecycle: Lifecycle
+    # Event creation and the season's routes; the issue path never touches the database.
     db: Repository | None = None
+    season: Season | None = None
+    admin_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ADMIN_AT_ONCE))
+    export_gate: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(EXPORTS_AT_ONCE)
+    )
 
     async def start(self) -> None:
         try:
@@ -59,8 +77,30 @@ class Services:
             # Serve anyway: readyz says not ready, and NOSCRIPT handling loads them later.
             log.warning("redis_unreachable_at_start", error=repr(exc))
         if database_configured(self.settings):
-            self.db = await Repository.connect(self.settings.database_url)
+            self.db = await Repository.connect(self.settings.database_url, DB_POOL)
             self.events = EventService(self.events.store, self.db)
+            self.season = Season.over(self.db)
+
+    async def audit(self, record: AuditRecord) -> None:
+        """Keep the record of an action done (with a database). Failing to write it never
+        undoes the action: the record then goes to the log, whole."""
+        if self.season is None:
+            return
+        try:
+            await self.season.audit.add(record)
+        except RetryableError:
+            p = record.principal
+            log.error(
+                "audit_write_failed",
+                token_id=p.token_id,
+                token_name=p.name,
+                scope=p.scope,
+                action=record.action,
+                target=record.target,
+                status=record.status,
+                result=record.result,
+                detail=record.detail,
+            )
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -103,6 +143,7 @@ def build(settings: Settings, metrics: Metrics) -> Services:
     endpoint = IssueEndpoint(
         issuer, signer, metrics, settings.max_body_bytes, settings.retry_after_s, ids, identity
     )
+    lifecycle = Lifecycle(redis, scripts, Fence(redis, settings.fence_wait_s))
     return Services(
         settings,
         redis,
@@ -115,4 +156,5 @@ def build(settings: Settings, metrics: Metrics) -> Services:
         endpoint,
         identity,
         ids,
+        lifecycle,
     )

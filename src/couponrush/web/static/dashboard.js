@@ -4,7 +4,7 @@
 
 (() => {
   const HISTORY = 120;
-  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed" };
+  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed", archived: "Over" };
   const $ = (id) => document.getElementById(id);
   const eventId = decodeURIComponent(location.pathname.split("/")[2] || "");
   const history = [];

@@ -1,11 +1,11 @@
-// The storefront: choose a sale, remember the user id, count down to the opening and
+// The storefront: the open and upcoming sales to choose from, remember the user id, count down to the opening and
 // claim a coupon, waiting out 429/503 as Retry-After asks, until one final answer.
 "use strict";
 
 (() => {
   const MAX_ATTEMPTS = 20;
   const DEADLINE_MS = 60_000;
-  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed" };
+  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed", archived: "Over" };
   const $ = (id) => document.getElementById(id);
   const saved = {
     get: (key) => { try { return localStorage.getItem(key); } catch { return null; } },
@@ -50,8 +50,47 @@
     saved.set("couponrush.recent", [eventId, ...recent].slice(0, 5).join(","));
   }
 
+  function opensText(event) {
+    if (event.status === "scheduled" && event.starts_at) {
+      return `Opens ${new Date(event.starts_at).toLocaleString()}`;
+    }
+    if (event.status === "sold_out") return "Sold out";
+    return `${event.remaining} of ${event.total_stock} coupons left`;
+  }
+
+  async function listSales() {
+    const params = new URLSearchParams({ limit: "50" });
+    for (const status of ["open", "scheduled", "sold_out"]) params.append("status", status);
+    let page;
+    try {
+      const response = await fetch(`/v1/events?${params}`, { cache: "no-store" });
+      if (!response.ok) return; // busy or no list here: the id form still works
+      page = await response.json();
+    } catch {
+      return;
+    }
+    const items = page.items || [];
+    $("no-sales").hidden = items.length > 0;
+    $("sales").replaceChildren(...items.map((event) => {
+      const link = document.createElement("a");
+      link.href = `/e/${encodeURIComponent(event.event_id)}`;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = event.name;
+      const when = document.createElement("span");
+      when.className = "when";
+      when.textContent = `${STATUS_TEXT[event.status] || event.status} · ${opensText(event)}`;
+      link.append(name, when);
+      const item = document.createElement("li");
+      item.dataset.event = event.event_id;
+      item.append(link);
+      return item;
+    }));
+  }
+
   function showChooser() {
     $("chooser").hidden = false;
+    listSales();
     const list = $("recent");
     for (const eventId of (saved.get("couponrush.recent") || "").split(",").filter(Boolean)) {
       const link = document.createElement("a");
