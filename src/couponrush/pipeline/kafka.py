@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from couponrush.core.errors import BrokerFatal, BrokerUnavailable
+from couponrush.core.errors import BrokerFatal, BrokerUnavailable, ConfigError
 from couponrush.core.win import Win
+from couponrush.settings import Settings
 
 # librdkafka logs to stderr at this syslog level and above: warnings and worse.
 _LOG_LEVEL = 4
 _FLUSH_MARGIN_S = 5.0  # a flush outlasts the producer's message.timeout.ms by this much
+# librdkafka's security.protocol, sasl.* and ssl.* settings (security_conf).
+Security = Mapping[str, Any] | None
 
 
 @contextmanager
@@ -39,29 +42,63 @@ def _logging() -> dict[str, Any]:
     return {"log_level": _LOG_LEVEL, "logger": logging.getLogger("librdkafka")}
 
 
-def admin_conf(bootstrap: str) -> dict[str, Any]:
-    return {"bootstrap.servers": bootstrap, **_logging()}
+def security_conf(s: Settings) -> dict[str, Any]:
+    """How the clients authenticate (SASL) and encrypt (TLS); nothing for PLAINTEXT."""
+    if s.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    conf: dict[str, Any] = {"security.protocol": s.kafka_security_protocol}
+    if s.kafka_security_protocol.startswith("SASL"):
+        if not (s.kafka_sasl_username and s.kafka_sasl_password.get_secret_value()):
+            raise ConfigError(
+                f"COUPONRUSH_KAFKA_SECURITY_PROTOCOL={s.kafka_security_protocol} "
+                "needs COUPONRUSH_KAFKA_SASL_USERNAME and _PASSWORD"
+            )
+        conf |= {
+            "sasl.mechanism": s.kafka_sasl_mechanism,
+            "sasl.username": s.kafka_sasl_username,
+            "sasl.password": s.kafka_sasl_password.get_secret_value(),
+        }
+    if s.kafka_ssl_ca_file is not None:
+        conf["ssl.ca.location"] = str(s.kafka_ssl_ca_file)
+    return conf
 
 
-def producer_conf(bootstrap: str, delivery_timeout_ms: int = 10_000) -> dict[str, Any]:
+def admin_conf(bootstrap: str, security: Security = None) -> dict[str, Any]:
+    return {"bootstrap.servers": bootstrap, **_logging(), **(security or {})}
+
+
+def producer_conf(
+    bootstrap: str, delivery_timeout_ms: int = 10_000, *, security: Security = None
+) -> dict[str, Any]:
     """Idempotent and acks=all: a retry inside the producer never writes a duplicate, and a
     message counts as delivered once min.insync.replicas brokers hold it."""
     return {
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
-        "linger.ms": 5, "message.timeout.ms": delivery_timeout_ms, **_logging(),
-    }  # fmt: skip
+        **admin_conf(bootstrap, security),
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "message.timeout.ms": delivery_timeout_ms,
+    }
 
 
 def consumer_conf(
-    bootstrap: str, group: str, max_poll_interval_ms: int = 300_000, session_timeout_ms: int = 6000
+    bootstrap: str,
+    group: str,
+    max_poll_interval_ms: int = 300_000,
+    session_timeout_ms: int = 6000,
+    *,
+    security: Security = None,
 ) -> dict[str, Any]:
     """Offsets are committed by hand, after the database commit, never automatically."""
     return {
-        "bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-        "enable.auto.offset.store": False, "auto.offset.reset": "earliest",
+        **admin_conf(bootstrap, security),
+        "group.id": group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
         "session.timeout.ms": session_timeout_ms,
-        "max.poll.interval.ms": max_poll_interval_ms, **_logging(),
-    }  # fmt: skip
+        "max.poll.interval.ms": max_poll_interval_ms,
+    }
 
 
 class KafkaPublisher:

@@ -11,20 +11,27 @@ from collections.abc import Sequence
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from couponrush.pipeline.kafka import admin_conf, translated
+from couponrush.pipeline.kafka import Security, admin_conf, translated
 from couponrush.pipeline.metrics import PartitionLag, PipelineMetrics
 
 _TIMEOUT_S = 5.0
 
 
 class GroupLag:
-    def __init__(self, bootstrap: str, group: str, topic: str, metrics: PipelineMetrics) -> None:
-        self._admin = AdminClient(admin_conf(bootstrap))
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topic: str,
+        metrics: PipelineMetrics,
+        security: Security = None,
+    ) -> None:
+        self._admin = AdminClient(admin_conf(bootstrap, security))
         # The committed offsets come through a consumer of the group that never joins it (it
         # only asks): the admin client's ListConsumerGroupOffsets crashes librdkafka 2.16
         # (a null group handle) when it is answered "not coordinator".
         self._reader = Consumer(
-            {**admin_conf(bootstrap), "group.id": group, "enable.auto.commit": False}
+            {**admin_conf(bootstrap, security), "group.id": group, "enable.auto.commit": False}
         )
         self._topic, self._metrics = topic, metrics
 

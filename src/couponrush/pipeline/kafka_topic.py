@@ -11,7 +11,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from couponrush.core.errors import BrokerUnavailable, ConfigError
-from couponrush.pipeline.kafka import admin_conf, translated
+from couponrush.pipeline.kafka import Security, admin_conf, translated
 from couponrush.settings import Settings
 
 _TIMEOUT_S = 10.0
@@ -43,11 +43,11 @@ class TopicSpec:
         )
 
 
-async def ensure_topic(bootstrap: str, spec: TopicSpec) -> None:
+async def ensure_topic(bootstrap: str, spec: TopicSpec, security: Security = None) -> None:
     """Create the topic, or check the one there; ConfigError when it disagrees or cannot
     be made as wanted (fewer brokers than copies), BrokerUnavailable while Kafka is away."""
     with translated():
-        await asyncio.to_thread(_ensure, AdminClient(admin_conf(bootstrap)), spec)
+        await asyncio.to_thread(_ensure, AdminClient(admin_conf(bootstrap, security)), spec)
 
 
 def _ensure(admin: AdminClient, spec: TopicSpec) -> None:

@@ -75,7 +75,9 @@ def stop_on_signals() -> asyncio.Event:
 async def stores(settings: Settings) -> AsyncIterator[Stores]:
     redis = redis_for(settings)
     try:
-        db = await Repository.connect(settings.database_url)
+        db = await Repository.connect(
+            settings.database_url, connect_args=settings.database_connect_args()
+        )
         try:
             events = EventStore(redis, Scripts.from_package())
             yield Stores(redis, events, DeadLetters(redis), db, Fence(redis, settings.fence_wait_s))
@@ -94,9 +96,10 @@ def in_flight_for(s: Settings, redis: RedisClient) -> Callable[[str], Awaitable[
         wins = await unacknowledged(redis, event_id, s.outbox_group)
         if s.queue == "kafka":
             from couponrush.pipeline import topic_scan
+            from couponrush.pipeline.kafka import security_conf
 
             wins += await topic_scan.uncommitted(
-                s.kafka_bootstrap, s.kafka_topic, s.consumer_group, event_id
+                s.kafka_bootstrap, s.kafka_topic, s.consumer_group, event_id, security_conf(s)
             )
         return wins
 
@@ -109,11 +112,12 @@ def _budget(s: Settings) -> RetryBudget:
 
 async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
     """Create the topic or check the one there, waiting out a broker that is not up yet."""
+    from couponrush.pipeline import kafka
     from couponrush.pipeline.kafka_topic import TopicSpec, ensure_topic
 
     spec = TopicSpec.of(s)
     await retrying(
-        lambda: ensure_topic(s.kafka_bootstrap, spec),
+        lambda: ensure_topic(s.kafka_bootstrap, spec, kafka.security_conf(s)),
         "topics",
         metrics,
         s.retry_for_s,
@@ -143,7 +147,12 @@ async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) 
     from couponrush.pipeline.kafka_source import KafkaSource
 
     await _topics(s, metrics)
-    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group, s.kafka_max_poll_interval_ms)
+    conf = kafka.consumer_conf(
+        s.kafka_bootstrap,
+        s.consumer_group,
+        s.kafka_max_poll_interval_ms,
+        security=kafka.security_conf(s),
+    )
     return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms,
                        on_assign=lambda: metrics.readiness.mark("group"))  # fmt: skip
 
@@ -195,9 +204,11 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
 def _group_lag(s: Settings, metrics: PipelineMetrics) -> list[Callable[[], Awaitable[None]]]:
     if s.queue != "kafka":
         return []
+    from couponrush.pipeline.kafka import security_conf
     from couponrush.pipeline.kafka_lag import GroupLag
 
-    return [GroupLag(s.kafka_bootstrap, s.consumer_group, s.kafka_topic, metrics).sample]
+    lag = GroupLag(s.kafka_bootstrap, s.consumer_group, s.kafka_topic, metrics, security_conf(s))
+    return [lag.sample]
 
 
 async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
@@ -211,7 +222,9 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     try:
         await _topics(s, metrics)
         source = stream_source(s, redis, s.relay_group)
-        conf = kafka.producer_conf(s.kafka_bootstrap, s.kafka_delivery_timeout_ms)
+        conf = kafka.producer_conf(
+            s.kafka_bootstrap, s.kafka_delivery_timeout_ms, security=kafka.security_conf(s)
+        )
         publisher = kafka.KafkaPublisher(
             lambda: Producer(conf), s.kafka_topic, s.kafka_delivery_timeout_ms
         )
