@@ -54,9 +54,9 @@ Netns = Annotated[
     bool,
     typer.Option(
         "--netns",
-        help="Each Redis node and sentinel in a network namespace of its own, on a bridge "
-        "the stack makes (needs root and --redis sentinel or cluster): links can then be "
-        "cut and degraded (couponrush chaos)",
+        help="Each Redis node and sentinel (--redis sentinel or cluster) and each Kafka "
+        "broker (--queue kafka) in a network namespace of its own, on a bridge the stack "
+        "makes (needs root): links can then be cut and degraded (couponrush chaos)",
     ),
 ]
 
@@ -112,9 +112,10 @@ def up(
 def _kafka_brokers(state: StackState, processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """{node_id, addr, pid} of each Kafka node (pid None while it is down)."""
     pids = {p["name"]: p["pid"] for p in processes}
+    addrs = state.kafka_bootstrap.split(",") if state.kafka_ports else []
     return [
-        {"node_id": i, "addr": f"127.0.0.1:{port}", "pid": pids.get(f"kafka-{i}")}
-        for i, port in enumerate(state.kafka_ports, 1)
+        {"node_id": i, "addr": addr, "pid": pids.get(f"kafka-{i}")}
+        for i, addr in enumerate(addrs, 1)
     ]
 
 

@@ -1,9 +1,11 @@
-"""Apache Kafka brokers on loopback, for the local stack, the tests and the benchmarks.
+"""Apache Kafka brokers on loopback or in network namespaces, for the local stack, the
+tests and the benchmarks.
 
 Every node is broker and controller at once (KRaft, combined mode, as compose runs them);
-its config and its command line are functions of its node id, its two ports and its
-folder alone, so whoever runs it (supervisord, a test fixture, a network namespace) runs
-the same broker. Storage, readiness and leaders: stack.kafka_cluster.
+its config and its command line are functions of its node id, its address, its two ports
+and its folder alone, so whoever runs it (supervisord, a test fixture, a network
+namespace, where it listens on its member's address) runs the same broker. Storage,
+readiness and leaders: stack.kafka_cluster.
 """
 
 from __future__ import annotations
@@ -46,14 +48,15 @@ class KafkaNode:
     port: int  # clients and the other brokers
     controller_port: int  # the KRaft quorum
     folder: Path  # server.properties and data/
+    host: str = HOST  # where it listens and what it advertises (its namespace's address)
 
     @property
     def addr(self) -> str:
-        return f"{HOST}:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def voter(self) -> str:
-        return f"{self.node_id}@{HOST}:{self.controller_port}"
+        return f"{self.node_id}@{self.host}:{self.controller_port}"
 
     @property
     def conf(self) -> Path:
@@ -79,11 +82,18 @@ def replication(brokers: int) -> Replication:
     return Replication(factor, max(1, factor - 1))
 
 
-def cluster(folder: Path, ports: Sequence[int], controller_ports: Sequence[int]) -> list[KafkaNode]:
-    """Node ``i`` (from 1) on the ``i``-th ports, in ``folder/node-<i>``."""
+def cluster(
+    folder: Path,
+    ports: Sequence[int],
+    controller_ports: Sequence[int],
+    hosts: Sequence[str] = (),
+) -> list[KafkaNode]:
+    """Node ``i`` (from 1) on the ``i``-th ports, in ``folder/node-<i>``, listening on the
+    ``i``-th of ``hosts`` (none: all on loopback)."""
+    where = list(hosts) or [HOST] * len(ports)
     return [
-        KafkaNode(i, port, cport, folder / f"node-{i}")
-        for i, (port, cport) in enumerate(zip(ports, controller_ports, strict=True), 1)
+        KafkaNode(i, port, cport, folder / f"node-{i}", host)
+        for i, (port, cport, host) in enumerate(zip(ports, controller_ports, where, strict=True), 1)
     ]
 
 
@@ -107,7 +117,7 @@ def server_properties(node: KafkaNode, nodes: Sequence[KafkaNode]) -> dict[str, 
         "process.roles": "broker,controller",
         "node.id": str(node.node_id),
         "controller.quorum.voters": ",".join(n.voter for n in nodes),
-        "listeners": f"PLAINTEXT://{node.addr},CONTROLLER://{HOST}:{node.controller_port}",
+        "listeners": f"PLAINTEXT://{node.addr},CONTROLLER://{node.host}:{node.controller_port}",
         "advertised.listeners": f"PLAINTEXT://{node.addr}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",

@@ -62,15 +62,16 @@ class Stack:
     ) -> StackState:
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
+        queue = queue or s.queue
         found = redis_layout.choose(
             redis or s.redis_mode,
             s.stack_redis_port,
             previous,
             isolated,
             lambda port: _port(port, 0),
+            queue,
         )
         pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
-        queue = queue or s.queue
         count = workers or s.workers
         wanted = brokers or s.stack_kafka_brokers
         kafka = kafka_ports(wanted, s.stack_kafka_port, previous) if queue == "kafka" else ([], [])
@@ -112,7 +113,8 @@ class Stack:
         again what was stopped or killed, such as a Redis node of a failover).
 
         ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS);
-        ``isolated``: each Redis node and sentinel in a network namespace of its own;
+        ``isolated``: each Redis node and sentinel (Sentinel, Cluster) and each Kafka node
+        in a network namespace of its own;
         ``kafka_brokers``: Apache Kafka nodes in Kafka mode (default: STACK_KAFKA_BROKERS)."""
         previous = self.load_state()
         if previous and self.running():
@@ -134,7 +136,7 @@ class Stack:
         save(self.state_file, state)
         net = None
         if state.netns_subnet:
-            members = list(state.redis_members)
+            members = list(state.netns_members)
             net = netns.create(self.var, state.netns_prefix, state.netns_subnet, members)
         found = programs(self.settings, state, self.var, net)
         self.supervisor.start(render_conf(self.var, found, state.environment()))

@@ -83,16 +83,19 @@ def pipeline_env(settings: Settings) -> dict[str, str]:
     return {f"COUPONRUSH_{name.upper()}": str(getattr(settings, name)) for name in names}
 
 
-def kafka_programs(state: StackState, var: Path) -> dict[str, Program]:
+def kafka_programs(state: StackState, var: Path, net: Net | None = None) -> dict[str, Program]:
     """One program per node, "kafka-<node id>". With several, a killed broker stays down
     (its partitions are led elsewhere) until `couponrush up` starts it again, as Redis's
-    replicated nodes do; a lone one is restarted at once."""
+    replicated nodes do; a lone one is restarted at once. With ``net`` each node runs in
+    its member's network namespace (on the address its config names)."""
     nodes = state.kafka_nodes(var)
     libs = kafka_dist.libs()
-    return {
-        f"kafka-{n.node_id}": Program(kafka.broker_argv(n, libs), autorestart=len(nodes) == 1)
-        for n in nodes
-    }
+    found = {}
+    for node in nodes:
+        name = f"kafka-{node.node_id}"
+        argv = _inside(net, name, kafka.broker_argv(node, libs))
+        found[name] = Program(argv, autorestart=len(nodes) == 1)
+    return found
 
 
 def stores(state: StackState, var: Path, net: Net | None = None) -> dict[str, Program]:
@@ -104,7 +107,7 @@ def stores(state: StackState, var: Path, net: Net | None = None) -> dict[str, Pr
         "postgres": Program(pg_argv, stopsignal="INT"),
     }
     if state.queue == "kafka":
-        found.update(kafka_programs(state, var))
+        found.update(kafka_programs(state, var, net))
     return found
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from couponrush.stack.kafka import HOST, KafkaNode, cluster, new_ports, replication
-from couponrush.stack.netns import addresses
+from couponrush.stack.netns import member_ip
 from couponrush.stack.postgres import database_url
 from couponrush.stack.procs import port_is_free
 
@@ -40,9 +40,9 @@ class StackState:
     # Loopback ports of the /metrics endpoints, by process (app: the workers' sum).
     metrics_ports: dict[str, int] = field(default_factory=dict)
     prometheus_port: int = 0
-    # Set when every Redis node and sentinel runs in a network namespace of its own
-    # (`up --netns`, see stack.netns): the prefix of every name made and the /24's first
-    # three numbers; node k of [*redis_data_ports, *sentinel_ports] is .(10 + k).
+    # Set when every Redis node and sentinel (with replicas) and every Kafka node runs in a
+    # network namespace of its own (`up --netns`, see stack.netns): the prefix of every
+    # name made and the /24's first three numbers; member k of netns_members is .(10 + k).
     netns_prefix: str = ""
     netns_subnet: str = ""
 
@@ -63,11 +63,33 @@ class StackState:
         return data | {f"sentinel-{i}": p for i, p in enumerate(self.sentinel_ports)}
 
     @property
+    def netns_members(self) -> dict[str, int]:
+        """Every program in a namespace of its own with `up --netns`, by supervisor name,
+        and its port: the Redis members, then the Kafka nodes ("kafka-<node id>")."""
+        brokers = {f"kafka-{i}": p for i, p in enumerate(self.kafka_ports, 1)}
+        return self.redis_members | brokers
+
+    @property
     def redis_hosts(self) -> dict[int, str]:
         """Where each Redis node and sentinel listens, by port (empty: on loopback)."""
+        return {p: self._member_hosts()[n] for n, p in self.redis_members.items()}
+
+    @property
+    def kafka_hosts(self) -> list[str]:
+        """Where each Kafka node listens, in node order (empty: on loopback)."""
+        found = self._member_hosts()
+        return [found[f"kafka-{i}"] for i in range(1, len(self.kafka_ports) + 1)] if found else []
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """The Kafka nodes as clients name them (COUPONRUSH_KAFKA_BOOTSTRAP)."""
+        hosts = self.kafka_hosts or [HOST] * len(self.kafka_ports)
+        return ",".join(f"{h}:{p}" for h, p in zip(hosts, self.kafka_ports, strict=True))
+
+    def _member_hosts(self) -> dict[str, str]:
         if not self.netns_subnet:
             return {}
-        return addresses(self.netns_subnet, list(self.redis_members.values()))
+        return {n: member_ip(self.netns_subnet, k) for k, n in enumerate(self.netns_members)}
 
     @property
     def app_urls(self) -> list[str]:
@@ -105,7 +127,7 @@ class StackState:
         }
         if self.queue == "kafka":
             copies = replication(len(self.kafka_ports))
-            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = ",".join(f"{HOST}:{p}" for p in self.kafka_ports)
+            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = self.kafka_bootstrap
             env["COUPONRUSH_KAFKA_REPLICATION_FACTOR"] = str(copies.factor)
             env["COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS"] = str(copies.min_insync)
         return env
@@ -114,7 +136,7 @@ class StackState:
         """The Kafka nodes, their data under var/kafka/cluster-<n> (a stack run with another
         number of brokers finds its own cluster again, as Redis's nodes keep per port)."""
         folder = kafka_folder(var, len(self.kafka_ports))
-        return cluster(folder, self.kafka_ports, self.kafka_controller_ports)
+        return cluster(folder, self.kafka_ports, self.kafka_controller_ports, self.kafka_hosts)
 
 
 def kafka_folder(var: Path, brokers: int) -> Path:

@@ -15,6 +15,7 @@ from typing import Literal
 from couponrush.rush.chaos import kafka_faults, partitions
 from couponrush.rush.chaos.kafka_faults import DELIVERY_TIMEOUT_MS, POLL_INTERVAL_MS
 from couponrush.stack import redis_ha
+from couponrush.stack.kafka import FAILOVER
 from couponrush.stack.local import Stack
 
 # (the stack, the id of the event on sale)
@@ -72,11 +73,24 @@ def restart(program: str) -> Action:
 
 
 def kafka(
-    name: str, what: str, inject: Action, heal: Action | None = None, min_outage_s: float = 0.0
+    name: str,
+    what: str,
+    inject: Action,
+    heal: Action | None = None,
+    min_outage_s: float = 0.0,
+    netns: bool = False,
 ) -> Fault:
-    """A fault of the Kafka pipeline, on three brokers as compose runs them."""
+    """A fault of the Kafka pipeline, on three brokers as compose runs them (``netns``:
+    each in a network namespace of its own)."""
     return Fault(
-        name, what, inject, heal, queue="kafka", kafka_brokers=3, min_outage_s=min_outage_s
+        name,
+        what,
+        inject,
+        heal,
+        queue="kafka",
+        netns=netns,
+        kafka_brokers=3,
+        min_outage_s=min_outage_s,
     )
 
 
@@ -117,6 +131,9 @@ def _healed(stack: Stack, event_id: str) -> None:
 
 # A partition lasts longer than a failover (~2-3 s here), also in the short form.
 _PARTITION_S = 6.0
+# A broker cut off lasts past its fencing (broker.session.timeout.ms, 4 s) and the relay's
+# delivery timeout after it: its messages' leaders have moved before it comes back.
+_BROKER_CUT_S = int(FAILOVER["broker.session.timeout.ms"]) / 1000 + DELIVERY_TIMEOUT_MS / 1000 + 2
 
 
 NETWORK = (
@@ -154,6 +171,12 @@ KAFKA = (
           "mid-sale, the second takes its partitions over; it leaves after the outage",
           kafka_faults.TAKEOVER.join_then_kill_first, kafka_faults.TAKEOVER.leave),
 )  # fmt: skip
+KAFKA_NETWORK = (
+    kafka("kafka-leader-isolated", "the broker leading most partitions cut off from the other "
+          "brokers and from the relay and the consumer, past its fencing and the delivery "
+          f"timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s); then healed",
+          partitions.isolate_kafka_leader, _healed, min_outage_s=_BROKER_CUT_S, netns=True),
+)  # fmt: skip
 FAULTS = (
     Fault("app-worker-kill", "kill -9 an app worker", kill("app-0")),
     Fault("consumer-kill", "kill -9 the consumer", kill("consumer")),
@@ -166,4 +189,5 @@ FAULTS = (
           "starts it again once a replica took over", fail_over, node_back, redis="cluster"),
     *NETWORK,
     *KAFKA,
+    *KAFKA_NETWORK,
 )  # fmt: skip

@@ -33,7 +33,7 @@ def broker_programs(stack: Stack) -> list[str]:
     return [f"kafka-{i}" for i in range(1, len(state.kafka_ports) + 1)]
 
 
-def _leader(stack: Stack) -> str:
+def leader(stack: Stack) -> str:
     """The program of the broker leading the most partitions of the wins topic."""
     state = stack.load_state()
     assert state is not None
@@ -42,11 +42,11 @@ def _leader(stack: Stack) -> str:
 
 
 def kill_leader(stack: Stack, _: str) -> None:
-    os.kill(stack.supervisor.pid(_leader(stack)), signal.SIGKILL)
+    os.kill(stack.supervisor.pid(leader(stack)), signal.SIGKILL)
 
 
 def pause_leader(stack: Stack, _: str) -> None:
-    os.kill(stack.supervisor.pid(_leader(stack)), signal.SIGSTOP)
+    os.kill(stack.supervisor.pid(leader(stack)), signal.SIGSTOP)
 
 
 def resume_brokers(stack: Stack, _: str) -> None:
