@@ -1,7 +1,8 @@
 """`couponrush chaos --short`: every fault mid-burst, each with the set check and a measured
 recovery (the long form, with 30-s outages, is a command of its own): the process faults
 in one test, the network partitions (Redis in network namespaces) in another, the faults
-of the Kafka pipeline on three brokers in a third."""
+of the Kafka pipeline on three brokers in a third, its leader broker cut off (the brokers
+in network namespaces) in a fourth."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from couponrush.rush.chaos.faults import FAULTS, KAFKA, NETWORK
+from couponrush.rush.chaos.faults import FAULTS, KAFKA, KAFKA_NETWORK, NETWORK
 from tests.helpers import CLI
 
 
@@ -63,3 +64,14 @@ def test_every_kafka_fault_on_three_brokers_keeps_the_invariants_and_recovers(
     # The short form's outages outlast the timeouts they are meant to pass.
     lasted = {s["scenario"]: s["outage_s"] for s in scenarios}
     assert all(lasted[f.name] >= f.min_outage_s for f in KAFKA)
+
+
+@pytest.mark.timeout(600)
+def test_the_kafka_leader_cut_off_loses_no_acknowledged_win_and_recovers(tmp_path: Path) -> None:
+    """Its heal fails the run unless the other brokers led every partition it had led."""
+    scenarios = _chaos(tmp_path, [f.name for f in KAFKA_NETWORK])
+    # The cut outlasts the broker's fencing and the relay's delivery timeout; issuing never
+    # waits on Kafka, so no client notices.
+    lasted = {s["scenario"]: s["outage_s"] for s in scenarios}
+    assert all(lasted[f.name] >= f.min_outage_s for f in KAFKA_NETWORK)
+    assert all(s["answers_503_during_fault"] == 0 for s in scenarios)

@@ -70,12 +70,18 @@ def brokers_ready(addrs: str, count: int) -> Callable[[], bool]:
     return check
 
 
-def leader_of_most(addrs: str, topic: str) -> int:
-    """The node leading the most partitions of ``topic`` (the lowest id on a tie): the
-    broker whose loss takes the most wins' partitions with it."""
+def leaders(addrs: str, topic: str) -> dict[int, int]:
+    """The node leading each partition of ``topic`` (-1: none), as the brokers at
+    ``addrs`` say."""
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": addrs, "log_level": 0})
     parts = admin.list_topics(topic, timeout=10).topics[topic].partitions.values()
-    leaders = [p.leader for p in parts]
-    return max(sorted(set(leaders)), key=leaders.count)
+    return {p.id: p.leader for p in parts}
+
+
+def leader_of_most(addrs: str, topic: str) -> int:
+    """The node leading the most partitions of ``topic`` (the lowest id on a tie): the
+    broker whose loss takes the most wins' partitions with it."""
+    found = list(leaders(addrs, topic).values())
+    return max(sorted(set(found)), key=found.count)

@@ -175,7 +175,8 @@ KAFKA_NETWORK = (
     kafka("kafka-leader-isolated", "the broker leading most partitions cut off from the other "
           "brokers and from the relay and the consumer, past its fencing and the delivery "
           f"timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s); then healed",
-          partitions.isolate_kafka_leader, _healed, min_outage_s=_BROKER_CUT_S, netns=True),
+          partitions.isolate_kafka_leader, partitions.heal_kafka_leader,
+          min_outage_s=_BROKER_CUT_S, netns=True),
 )  # fmt: skip
 FAULTS = (
     Fault("app-worker-kill", "kill -9 an app worker", kill("app-0")),

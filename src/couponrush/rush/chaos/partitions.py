@@ -15,7 +15,7 @@ import time
 
 from couponrush.core.errors import StackError
 from couponrush.rush.chaos.kafka_faults import leader
-from couponrush.stack import links, netns, redis_ha, redis_nodes
+from couponrush.stack import kafka_cluster, links, netns, redis_ha, redis_nodes
 from couponrush.stack.local import Stack
 from couponrush.stack.state import StackState
 
@@ -40,10 +40,11 @@ def _remember(stack: Stack, *names: str) -> None:
     (stack.var / _HIT).write_text(json.dumps(names))
 
 
-def _remembered(stack: Stack) -> list[str]:
+def _remembered(stack: Stack, forget: bool = True) -> list[str]:
     path = stack.var / _HIT
     found: list[str] = json.loads(path.read_text()) if path.exists() else []
-    path.unlink(missing_ok=True)
+    if forget:
+        path.unlink(missing_ok=True)
     return found
 
 
@@ -109,3 +110,19 @@ def isolate_kafka_leader(stack: Stack, _event_id: str) -> None:
     brokers = [m for m in net.members if m.startswith("kafka-") and m != lone]
     links.cut(net, lone, [*brokers, netns.HOST])
     _remember(stack, lone)
+
+
+def heal_kafka_leader(stack: Stack, event_id: str) -> None:
+    """Heal the cut broker, having asked the others first whether they moved every
+    partition it led: one it still leads (or none leads) means the cut did not take or no
+    election came, and the run fails (it would pass unchanged without the fault)."""
+    state, _ = _net(stack)
+    lone = _remembered(stack, forget=False)
+    addrs = enumerate(state.kafka_bootstrap.split(","), 1)
+    others = ",".join(a for i, a in addrs if f"kafka-{i}" not in lone)
+    led = kafka_cluster.leaders(others, stack.settings.kafka_topic)
+    stuck = sorted(p for p, node in led.items() if node == -1 or f"kafka-{node}" in lone)
+    heal(stack, event_id)
+    stack.up()
+    if stuck:
+        raise StackError(f"partitions {stuck} had no leader but {lone} when its cut ended")
