@@ -24,7 +24,7 @@ _FLUSH_MARGIN_S = 5.0  # a flush outlasts the producer's message.timeout.ms by t
 # A fetch from a leader that went silent (a partition: its packets dropped, no error comes
 # back) waits this long before the consumer asks the other brokers who leads now; with
 # librdkafka's 60 s the partitions of a broker cut off for 30 s had no row for 56 s.
-_FETCH_SILENCE_MS = 5_000
+FETCH_SILENCE_MS = 5_000
 # librdkafka's security.protocol, sasl.* and ssl.* settings (security_conf).
 Security = Mapping[str, Any] | None
 
@@ -102,7 +102,7 @@ def consumer_conf(
         "auto.offset.reset": "earliest",
         "session.timeout.ms": session_timeout_ms,
         "max.poll.interval.ms": max_poll_interval_ms,
-        "socket.timeout.ms": _FETCH_SILENCE_MS,
+        "socket.timeout.ms": FETCH_SILENCE_MS,
     }
 
 

@@ -107,10 +107,11 @@ def _line(outcome: Outcome) -> str:
     verdict = "[green]ok[/]" if outcome.check.ok else "[red]BREACH[/]"
     recovered = outcome.recovered_after_s
     done = "not in time" if recovered is None else f"after {recovered:.1f} s"
-    flowing = outcome.wins_again_s
+    flowing, waited = outcome.wins_again_s, outcome.check.longest_wait_s
     return (
         f"  {verdict}: told {outcome.check.told}, rows {outcome.check.rows}, "
         f"acknowledged then lost {len(outcome.check.acknowledged_lost)}, "
         f"503s {outcome.shed_503}, wins again after "
-        f"{'-' if flowing is None else f'{flowing:.1f} s'}, recovered {done}"
+        f"{'-' if flowing is None else f'{flowing:.1f} s'}, recovered {done}, "
+        f"longest win-to-row {'-' if waited is None else f'{waited:.1f} s'}"
     )
