@@ -25,6 +25,7 @@ _FLUSH_MARGIN_S = 5.0  # a flush outlasts the producer's message.timeout.ms by t
 # back) waits this long before the consumer asks the other brokers who leads now; with
 # librdkafka's 60 s the partitions of a broker cut off for 30 s had no row for 56 s.
 FETCH_SILENCE_MS = 5_000
+SESSION_TIMEOUT_MS = 6_000  # the consumer's group session (Kafka's least poll interval)
 # librdkafka's security.protocol, sasl.* and ssl.* settings (security_conf).
 Security = Mapping[str, Any] | None
 
@@ -89,7 +90,7 @@ def consumer_conf(
     bootstrap: str,
     group: str,
     max_poll_interval_ms: int = 300_000,
-    session_timeout_ms: int = 6000,
+    session_timeout_ms: int = SESSION_TIMEOUT_MS,
     *,
     security: Security = None,
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from couponrush.pipeline.kafka import FETCH_SILENCE_MS
+from couponrush.pipeline.kafka import FETCH_SILENCE_MS, SESSION_TIMEOUT_MS
 from couponrush.rush.chaos import kafka_faults, partitions
 from couponrush.rush.chaos.kafka_faults import DELIVERY_TIMEOUT_MS, POLL_INTERVAL_MS
 from couponrush.stack import redis_ha
@@ -132,10 +132,13 @@ def _healed(stack: Stack, event_id: str) -> None:
 
 # A partition lasts longer than a failover (~2-3 s here), also in the short form.
 _PARTITION_S = 6.0
-# A broker cut off lasts past its fencing (broker.session.timeout.ms, 4 s) and then the
-# relay's delivery timeout and the consumer's fetch timeout (5 s) with room to spare: the
-# pipeline must flow again while the cut lasts.
-_BROKER_CUT_S = (int(FAILOVER["broker.session.timeout.ms"]) + FETCH_SILENCE_MS) / 1000 + 4
+# A broker cut off lasts past its fencing (broker.session.timeout.ms), the consumer's fetch
+# timeout and, where it was the group's coordinator, two consumer sessions (the lapsed
+# one, then the rejoin on the new coordinator), with room to spare: the pipeline must
+# flow again while the cut lasts (measured: 7-20 s after the cut).
+_BROKER_CUT_S = (
+    int(FAILOVER["broker.session.timeout.ms"]) + FETCH_SILENCE_MS + 2 * SESSION_TIMEOUT_MS
+) / 1000 + 4
 
 
 NETWORK = (
@@ -175,9 +178,9 @@ KAFKA = (
 )  # fmt: skip
 KAFKA_NETWORK = (
     kafka("kafka-leader-isolated", "the broker leading most partitions cut off from the other "
-          "brokers and from the relay and the consumer, past its fencing, the delivery "
-          f"timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s) and the consumer's fetch timeout "
-          f"({FETCH_SILENCE_MS / 1000:g} s); then healed",
+          f"brokers and from the relay and the consumer for at least {_BROKER_CUT_S:g} s, past "
+          f"its fencing and the clients' timeouts ({DELIVERY_TIMEOUT_MS / 1000:g}-s delivery, "
+          f"{FETCH_SILENCE_MS / 1000:g}-s fetch); then healed",
           partitions.isolate_kafka_leader, partitions.heal_kafka_leader,
           min_outage_s=_BROKER_CUT_S, netns=True),
 )  # fmt: skip
