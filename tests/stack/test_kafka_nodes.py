@@ -75,3 +75,36 @@ def test_the_stack_points_its_programs_at_every_broker_with_the_copies_they_allo
     assert env["COUPONRUSH_KAFKA_BOOTSTRAP"] == "127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103"
     assert env["COUPONRUSH_KAFKA_REPLICATION_FACTOR"] == "3"
     assert env["COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+
+
+def test_in_network_namespaces_each_broker_listens_on_and_advertises_its_address(
+    tmp_path: Path,
+) -> None:
+    """`up --netns`: the Redis members take the first addresses, the brokers the next; each
+    broker's listeners, quorum and the clients' bootstrap name its bridge address."""
+    state = StackState(
+        "u",
+        "r",
+        "a",
+        "s",
+        0,
+        1,
+        queue="kafka",
+        kafka_ports=[9101, 9102, 9103],
+        kafka_controller_ports=[9201, 9202, 9203],
+        redis_mode="sentinel",
+        redis_ports=[7001, 7002, 7003],
+        sentinel_ports=[7101, 7102, 7103],
+        netns_prefix="crabc123",
+        netns_subnet="10.200.7",
+    )
+    assert list(state.netns_members)[6:] == ["kafka-1", "kafka-2", "kafka-3"]
+    assert state.redis_hosts[7001] == "10.200.7.10"
+    assert state.kafka_hosts == ["10.200.7.16", "10.200.7.17", "10.200.7.18"]
+    bootstrap = "10.200.7.16:9101,10.200.7.17:9102,10.200.7.18:9103"
+    assert state.environment()["COUPONRUSH_KAFKA_BOOTSTRAP"] == bootstrap
+    nodes = state.kafka_nodes(tmp_path)
+    conf = kafka.server_properties(nodes[1], nodes)
+    assert conf["listeners"] == "PLAINTEXT://10.200.7.17:9102,CONTROLLER://10.200.7.17:9202"
+    assert conf["advertised.listeners"] == "PLAINTEXT://10.200.7.17:9102"
+    assert conf["controller.quorum.voters"].startswith("1@10.200.7.16:9201,")
