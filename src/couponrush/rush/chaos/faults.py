@@ -32,7 +32,8 @@ class Fault:
     heal: Action | None = None  # None: a single blow, nothing to undo
     queue: Queue = "stream"
     redis: str = "standalone"
-    # Each Redis node and sentinel in a network namespace of its own (partitions).
+    # Each Redis node and sentinel (with replicas) and each Kafka broker in a network
+    # namespace of its own (partitions).
     netns: bool = False
     # Apache Kafka brokers of the stack in Kafka mode.
     kafka_brokers: int = 1

@@ -1,5 +1,6 @@
 """The Kafka pipeline's faults on a stack of three brokers: its leader killed or paused,
-and a consumer of the group killed while another takes its partitions over.
+and a consumer of the group killed while another takes its partitions over (the leader
+cut off by a partition: chaos.partitions).
 
 The chaos stacks run the relay and the consumer with timeouts short enough for the
 outages to pass them (the short form's too): a message's delivery timeout and the
