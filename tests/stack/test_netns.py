@@ -52,6 +52,7 @@ def test_netns_nodes_are_reached_cut_healed_and_removed_after_a_crash(
     broker = net.members["kafka-1"]
     assert [b["addr"] for b in status["kafka_brokers"]] == [f"{broker.ip}:{state.kafka_ports[0]}"]
     assert status["kafka_brokers"][0]["pid"] in netns.pids(broker.ns)
+    assert _advertised(state.kafka_bootstrap) == [f"{broker.ip}:{state.kafka_ports[0]}"]
 
     # A sale goes through the gateway and the app workers on the host, its win through the
     # relay, the broker in its namespace and the consumer to PostgreSQL.
@@ -83,6 +84,14 @@ def test_netns_nodes_are_reached_cut_healed_and_removed_after_a_crash(
     assert _left_over(net.prefix) == []
     assert not (var / netns.RECORD).exists()
     wait_until(lambda: all(_gone(pid) for pid in inside), "the nodes killed", 10)
+
+
+def _advertised(bootstrap: str) -> list[str]:
+    """The brokers as the cluster's metadata names them to its clients."""
+    from confluent_kafka.admin import AdminClient
+
+    meta = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=10)
+    return [f"{b.host}:{b.port}" for b in meta.brokers.values()]
 
 
 def _rows(env: dict[str, str], event_id: str) -> int:
