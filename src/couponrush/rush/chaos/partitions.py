@@ -115,7 +115,7 @@ def isolate_kafka_leader(stack: Stack, _event_id: str) -> None:
 def heal_kafka_leader(stack: Stack, event_id: str) -> None:
     """Heal the cut broker, having asked the others first whether they moved every
     partition it led: one it still leads (or none leads) means the cut did not take or no
-    election came, and the run fails (it would pass unchanged without the fault)."""
+    election came, and the scenario fails (it would pass unchanged without the fault)."""
     state, _ = _net(stack)
     lone = _remembered(stack, forget=False)
     addrs = enumerate(state.kafka_bootstrap.split(","), 1)

@@ -104,7 +104,7 @@ def _fields(env: dict[str, str]) -> dict[str, str]:
 
 
 def _line(outcome: Outcome) -> str:
-    verdict = "[green]ok[/]" if outcome.check.ok else "[red]BREACH[/]"
+    verdict = "[green]ok[/]" if outcome.ok else f"[red]BREACH[/] {outcome.fault_failed}"
     recovered = outcome.recovered_after_s
     done = "not in time" if recovered is None else f"after {recovered:.1f} s"
     flowing, waited = outcome.wins_again_s, outcome.check.longest_wait_s
