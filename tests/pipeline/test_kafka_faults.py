@@ -61,7 +61,9 @@ async def sale_with_fault(
 async def settled(
     db: Any, redis: Redis, pipeline: Pipeline, event_id: str, answers: list[Answer]
 ) -> None:
-    await assert_persisted(db, redis, pipeline, event_id, TOTAL, answers)
+    # A fault's aftermath (a group rebalancing, a broker catching up) takes longer on a
+    # loaded machine than the end-to-end tests' 30 s.
+    await assert_persisted(db, redis, pipeline, event_id, TOTAL, answers, rows_within_s=90)
     assert await dead_letters(redis, event_id) == []
     assert pipeline.alive()
 

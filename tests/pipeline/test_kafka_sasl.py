@@ -81,6 +81,8 @@ def _properties(port: int, controller: int, data: Path, admin: str) -> str:
         f"log.dirs={data}", "offsets.topic.replication.factor=1",
         "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
+        # As the stack's brokers: the pipeline makes its topic from its settings.
+        "auto.create.topics.enable=false",
     ))  # fmt: skip
 
 
