@@ -12,8 +12,8 @@ import pytest
 
 from couponrush.core.errors import Overloaded, StoreUnavailable
 from couponrush.web.i18n import LANGUAGES, PLURAL_FORMS, catalogue, language, leaves
-from couponrush.web.issue import sold_out_body
 from couponrush.web.problems import STATUS, problem
+from couponrush.web.replies import sold_out_body
 from tests.fakes import FakeBatcher
 from tests.web.test_issuer import _post, endpoint_of
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Response
 
 from couponrush.web.auth import bearer_matches
 from couponrush.web.i18n import LANGUAGES
-from couponrush.web.issue import sold_out_body
+from couponrush.web.replies import sold_out_body
 from couponrush.web.routes import Bearer, JSONResponse, Svc, problem_response
 from couponrush.web.schemas import EventId
 

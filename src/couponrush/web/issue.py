@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -31,73 +30,35 @@ from couponrush.core.errors import (
 )
 from couponrush.core.event import rfc3339_ms
 from couponrush.core.ids import EVENT_ID_MATCH, USER_ID_RE
-from couponrush.core.outcome import Outcome
 from couponrush.logs import REQUEST_ID
-from couponrush.web.i18n import LANGUAGES, Detail, language, say
+from couponrush.web.i18n import LANGUAGES, language, say
 from couponrush.web.identity import Identity
 from couponrush.web.issuer import Issuer
 from couponrush.web.metrics import Metrics
-from couponrush.web.problems import STATUS, is_json_content_type, problem, problem_for_errors
+from couponrush.web.problems import STATUS, is_json_content_type, problem_for_errors
+from couponrush.web.replies import (
+    JSON,
+    Reply,
+    problem_in,
+    problem_reply,
+    reply,
+    sold_out_body,
+    win_body,
+    with_headers,
+)
 from couponrush.web.request_id import RequestIds
 from couponrush.web.request_id import usable as _usable_request_id
 from couponrush.web.schemas import IssueClaim, IssueRequest
 
 _ALLOW_POST = ("allow", "POST")
 _CHALLENGE = ("www-authenticate", 'Bearer error="invalid_token"')
-_JSON, _PROBLEM_JSON = "application/json", "application/problem+json"
 _USER_ID = re.compile(USER_ID_RE).fullmatch
 
-Headers = tuple[tuple[str, str], ...]
-# status, result code, payload, every header but the request id's. Built whole once per
-# answer, so a frozen answer (sold out) is sent without building any of it again.
-Reply = tuple[int, str, bytes, Headers]
 # What the route reads of a request's headers: Content-Type, Content-Length, X-Request-ID,
 # Authorization and Accept-Language, as sent (None when absent).
 Head = tuple[bytes | None, bytes | None, bytes | None, bytes | None, bytes | None]
 # Reads the body: at most the limit (else BodyTooLarge), given the Content-Length if any.
 BodyReader = Callable[[int, int | None], Awaitable[bytes]]
-
-
-def _reply(status: int, result: str, payload: bytes, ctype: str, *extra: tuple[str, str]) -> Reply:
-    return (
-        status,
-        result,
-        payload,
-        (("content-type", ctype), ("content-length", str(len(payload))), *extra),
-    )
-
-
-def _problem(
-    status: int, result: str, detail: Detail | str | None, lang: str, **extra: Any
-) -> Reply:
-    return _problem_reply(status, result, problem(status, result, detail, lang, **extra), lang)
-
-
-def _problem_reply(status: int, result: str, body: dict[str, Any] | bytes, lang: str) -> Reply:
-    payload = body if isinstance(body, bytes) else orjson.dumps(body)
-    return _reply(status, result, payload, _PROBLEM_JSON, ("content-language", lang))
-
-
-def sold_out_body(event_id: str, lang: str) -> bytes:
-    """The 410 of a sold-out event, as this route answers it and the gateway's edge copies
-    it byte for byte (web/feed.py hands it over)."""
-    return orjson.dumps(problem(410, "sold_out", None, lang, event_id=event_id))
-
-
-def _with(reply: Reply, *headers: tuple[str, str]) -> Reply:
-    status, result, payload, found = reply
-    return status, result, payload, (*found, *headers)
-
-
-def win_body(signer: CodeSigner, event_id: str, user_id: str, outcome: Outcome) -> dict[str, Any]:
-    return {
-        "result": outcome.result,
-        "event_id": event_id,
-        "user_id": user_id,
-        "slot": outcome.slot,
-        "coupon_code": signer.code(event_id, outcome.slot, user_id),
-        "issued_at": rfc3339_ms(outcome.issued_at_ms),
-    }
 
 
 def claimed_user(identity: Identity, authorization: bytes | None, named: str | None) -> str:
@@ -149,13 +110,13 @@ class IssueEndpoint:
     def _fixed_replies(self, lang: str) -> dict[str, Reply]:
         """The refusals that name nothing of the request, in ``lang``."""
         return {
-            "method": _with(
-                _problem(405, "method_not_allowed", say("use_method", allow="POST"), lang),
+            "method": with_headers(
+                problem_in(405, "method_not_allowed", say("use_method", allow="POST"), lang),
                 _ALLOW_POST,
             ),
-            "media": _problem(415, "unsupported_media_type", None, lang),
-            "event_id": _problem(422, "invalid", say("event_id_rule"), lang),
-            "size": _problem(
+            "media": problem_in(415, "unsupported_media_type", None, lang),
+            "event_id": problem_in(422, "invalid", say("event_id_rule"), lang),
+            "size": problem_in(
                 413, "payload_too_large", say("body_over", limit=self._max_body), lang
             ),
         }
@@ -170,16 +131,16 @@ class IssueEndpoint:
         REQUEST_ID.set(request_id)
         lang = language(accept)
         fixed = self._fixed[lang]
-        reply = self._refusal(method, content_type, length, event_id, fixed)
-        if reply is None:
+        found = self._refusal(method, content_type, length, event_id, fixed)
+        if found is None:
             try:
                 raw = await read(self._max_body, int(length) if length else None)
             except BodyTooLarge:
-                reply = fixed["size"]
+                found = fixed["size"]
             else:
-                reply = await self._handle(event_id, raw, request_id, authorization, lang)
-        self._metrics.count_issue(reply[1], perf_counter() - started, event_id)
-        return reply, request_id
+                found = await self._handle(event_id, raw, request_id, authorization, lang)
+        self._metrics.count_issue(found[1], perf_counter() - started, event_id)
+        return found, request_id
 
     def _refusal(
         self,
@@ -210,21 +171,21 @@ class IssueEndpoint:
             except ValidationError as exc:
                 errors = exc.errors(include_url=False, include_input=False)
                 status, doc = problem_for_errors(errors, lang)
-                return _problem_reply(status, doc["result"], doc, lang)
+                return problem_reply(status, doc["result"], doc, lang)
         if self._identity is not None:
             try:
                 user_id = claimed_user(self._identity, authorization, user_id)
             except NotAuthenticated as exc:
-                return _with(_problem(401, "unauthorized", str(exc), lang), _CHALLENGE)
+                return with_headers(problem_in(401, "unauthorized", str(exc), lang), _CHALLENGE)
             except NotYours as exc:
-                return _problem(403, "forbidden", str(exc), lang)
+                return problem_in(403, "forbidden", str(exc), lang)
             except RetryableError as exc:
                 return self._try_again("unavailable", exc, lang)
         assert user_id is not None  # required by IssueRequest when no identity is used
         return await self._issue(event_id, user_id, request_id, lang)
 
     def _try_again(self, result: str, exc: Exception, lang: str) -> Reply:
-        return _with(_problem(503, result, f"Try again: {exc}", lang), self._retry_after)
+        return with_headers(problem_in(503, result, f"Try again: {exc}", lang), self._retry_after)
 
     async def _issue(self, event_id: str, user_id: str, request_id: str, lang: str) -> Reply:
         try:
@@ -236,24 +197,24 @@ class IssueEndpoint:
         result = outcome.result
         if outcome.is_win:
             body = orjson.dumps(win_body(self._signer, event_id, user_id, outcome))
-            return _reply(STATUS[result], result, body, _JSON)
+            return reply(STATUS[result], result, body, JSON)
         if outcome.retry_after_ms:
             seconds = -(-outcome.retry_after_ms // 1000)
-            limited = _problem(429, result, None, lang, event_id=event_id)
-            return _with(limited, ("retry-after", str(seconds)))
+            limited = problem_in(429, result, None, lang, event_id=event_id)
+            return with_headers(limited, ("retry-after", str(seconds)))
         if not outcome.when_ms:
             return self._frozen_reply(event_id, result, lang)
         field = "starts_at" if result == "not_open" else "ends_at"
         when = {field: rfc3339_ms(outcome.when_ms)}
-        return _problem(STATUS[result], result, None, lang, event_id=event_id, **when)
+        return problem_in(STATUS[result], result, None, lang, event_id=event_id, **when)
 
     def _frozen_reply(self, event_id: str, result: str, lang: str) -> Reply:
         """not_found and sold_out; sold_out never changes again, so it is built once (per
         language)."""
         if result != "sold_out":
-            return _problem(STATUS[result], result, None, lang, event_id=event_id)
-        reply = self._frozen.get((event_id, lang))
-        if reply is None:
-            reply = _problem_reply(410, result, sold_out_body(event_id, lang), lang)
-            self._frozen[(event_id, lang)] = reply
-        return reply
+            return problem_in(STATUS[result], result, None, lang, event_id=event_id)
+        found = self._frozen.get((event_id, lang))
+        if found is None:
+            found = problem_reply(410, result, sold_out_body(event_id, lang), lang)
+            self._frozen[(event_id, lang)] = found
+        return found

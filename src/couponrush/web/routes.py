@@ -14,8 +14,9 @@ from couponrush.core.outcome import already_issued
 from couponrush.web.auth import draft, permitted
 from couponrush.web.i18n import say
 from couponrush.web.identity import Identity
-from couponrush.web.issue import claimed_user, win_body
+from couponrush.web.issue import claimed_user
 from couponrush.web.openapi import problems
+from couponrush.web.replies import win_body
 from couponrush.web.responses import JSONResponse, ProblemResponse, problem_response
 from couponrush.web.schemas import CreateEventRequest, EventId, EventResponse, IssueResponse, UserId
 from couponrush.web.wiring import Services
