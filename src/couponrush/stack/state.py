@@ -72,7 +72,8 @@ class StackState:
     @property
     def redis_hosts(self) -> dict[int, str]:
         """Where each Redis node and sentinel listens, by port (empty: on loopback)."""
-        return {p: self._member_hosts()[n] for n, p in self.redis_members.items()}
+        found = self._member_hosts()
+        return {p: found[n] for n, p in self.redis_members.items()} if found else {}
 
     @property
     def kafka_hosts(self) -> list[str]:
