@@ -92,7 +92,7 @@ async def issue_all_range(redis: Redis, scripts: Scripts, event_id: str, lo: int
         async with redis.pipeline(transaction=False) as pipe:
             for i in range(start, min(hi, start + 2000)):
                 user = f"user-{i:07d}"
-                pipe.evalsha(scripts.issue.sha, 5, *keys.script_keys,
+                pipe.evalsha(scripts.issue.sha, 7, *keys.issue_keys,
                              bucket_key(event_id, user), user, f"r{i}", 0, 1)  # fmt: skip
             await pipe.execute()
 
