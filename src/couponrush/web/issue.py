@@ -90,6 +90,21 @@ def win_body(signer: CodeSigner, event_id: str, user_id: str, outcome: Outcome) 
     }
 
 
+def not_admitted(event_id: str, outcome: Outcome) -> Reply:
+    """A shuffled opening's refusal: the user's place (null: not in the queue), the last
+    place admitted, and Retry-After until its wave (docs/fair-opening.md)."""
+    seconds = max(1, -(-outcome.retry_after_ms // 1000))
+    refused = _problem(
+        STATUS["not_admitted"],
+        "not_admitted",
+        DETAILS["not_admitted"],
+        event_id=event_id,
+        position=outcome.position or None,
+        admitted_upto=outcome.admitted_upto,
+    )
+    return _with(refused, ("retry-after", str(seconds)))
+
+
 def claimed_user(identity: Identity, authorization: bytes | None, named: str | None) -> str:
     """The token's user; a request naming someone else is refused (NotYours)."""
     user = identity.user(authorization)
@@ -203,6 +218,8 @@ class IssueEndpoint:
         if outcome.is_win:
             body = orjson.dumps(win_body(self._signer, event_id, user_id, outcome))
             return _reply(STATUS[outcome.result], outcome.result, body, _JSON)
+        if outcome.result == "not_admitted":
+            return not_admitted(event_id, outcome)
         if outcome.retry_after_ms:
             seconds = -(-outcome.retry_after_ms // 1000)
             limited = _problem(429, outcome.result, DETAILS[outcome.result], event_id=event_id)

@@ -26,7 +26,7 @@ STATUS = {
     "sold_out": 410, "rate_limited": 429, "unavailable": 503, "overloaded": 503,
     "invalid": 422, "malformed_json": 400, "payload_too_large": 413,
     "unsupported_media_type": 415, "method_not_allowed": 405, "unauthorized": 401,
-    "forbidden": 403,
+    "forbidden": 403, "not_admitted": 409, "no_queue": 409, "bad_proof": 422,
 }  # fmt: skip
 DETAILS = {
     "not_found": "No event with this id.",
@@ -34,6 +34,15 @@ DETAILS = {
     "closed": "The event has closed.",
     "sold_out": "All coupons of this event have been issued.",
     "rate_limited": "Slow down: this user is over its request rate.",
+    "not_admitted": "Not admitted yet: the queue has not reached your place (join it first "
+    "with POST /v1/events/{event_id}/queue); try again after Retry-After.",
+    "no_queue": "This event opens first come, first served: it has no queue; issue directly.",
+    # The queue routes' own details of shared result codes (not_open, not_found), by name.
+    "bad_proof": "This queue wants a proof of work: a proof whose SHA-1 of "
+    "commitment:user_id:proof starts with proof_bits zero bits.",
+    "queue_not_open": "The queue has not opened yet.",
+    "queue_not_revealed": "The order is published at the opening, with the seed.",
+    "not_queued": "This user is not in the queue.",
 }
 
 
