@@ -68,11 +68,14 @@ RUN apt-get update -qq \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid, so Kubernetes' runAsNonRoot can verify it and volumes can be owned by it.
+# The working folder exists in the image: a runtime that would make it at start cannot
+# on a read-only root (podman kube play refuses to start the container).
 ARG UID=10001
 RUN groupadd --system --gid "${UID}" couponrush \
     && useradd --system --uid "${UID}" --gid couponrush --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin couponrush \
-    && install -d -o couponrush -g couponrush -m 0700 /tmp/couponrush-metrics
+    && install -d -o couponrush -g couponrush -m 0700 /tmp/couponrush-metrics \
+    && install -d -m 0755 /srv/couponrush
 
 COPY --from=build /opt/venv /opt/venv
 

@@ -11,13 +11,13 @@ SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-l
 	prometheus-postgres-exporter=prometheus-postgres-exporter \
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
 	/usr/lib/*/lua/5.1/cjson.so=lua-cjson java=openjdk-17-jre-headless mvn=maven \
-	podman=podman runc=runc /usr/lib/podman/netavark=netavark /usr/lib/podman/aardvark-dns=aardvark-dns \
+	podman=podman runc=runc catatonit=catatonit /usr/lib/podman/netavark=netavark /usr/lib/podman/aardvark-dns=aardvark-dns \
 	mmdebstrap=mmdebstrap podman-compose=podman-compose nft=nftables
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 
 .PHONY: install system-packages kafka-fetch up down demo test lint unit bench lock clean \
-	images compose-env compose-up compose-down compose-test
+	images compose-env compose-up compose-down compose-test kube-test
 
 install: system-packages $(VENV)/.installed
 
@@ -61,6 +61,11 @@ compose-down:
 # primary of the event's slot killed mid-burst (make test runs a smaller one).
 compose-test: images
 	$(BIN)/couponrush compose race
+
+# The Kubernetes manifests' workloads played by podman kube play (deploy/k8s/overlays/podman)
+# and raced the same way; make test runs it too.
+kube-test: images
+	$(BIN)/couponrush kube race
 
 down:
 	@test -x $(BIN)/couponrush && $(BIN)/couponrush down || true

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from couponrush.core.errors import ConfigError
-from couponrush.settings import Settings
+from couponrush.settings import SECRET_FILES, Settings
 
 STRONG = "x" * 24
 
@@ -52,3 +54,31 @@ def test_jwt_algorithms_are_the_asymmetric_families_only() -> None:
     for symmetric in ("HS256", "HS512", "none"):
         with pytest.raises(ValidationError, match="jwt_algorithms"):
             Settings(jwt_algorithms=["RS256", symmetric])
+
+
+def test_a_secret_comes_from_its_file_less_the_line_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in SECRET_FILES:
+        (tmp_path / name).write_text(f"{name}-value\n")
+        monkeypatch.setenv(f"COUPONRUSH_{name.upper()}_FILE", str(tmp_path / name))
+    settings = Settings()
+    for name in SECRET_FILES:
+        assert getattr(settings, name).get_secret_value() == f"{name}-value"
+    assert "value" not in repr(settings)
+
+
+def test_a_secret_and_its_file_together_or_a_missing_file_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "p").write_text("x")
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(redis_password=SecretStr("y"), redis_password_file=tmp_path / "p")
+    with pytest.raises(ValidationError, match="database_password_file"):
+        Settings(database_password_file=tmp_path / "missing")
+
+
+def test_database_connect_args_hold_only_what_is_set() -> None:
+    assert Settings().database_connect_args() == {}
+    found = Settings(database_password=SecretStr("pw"), database_sslmode="require")
+    assert found.database_connect_args() == {"password": "pw", "ssl": "require"}
+    with pytest.raises(ValidationError):
+        Settings(database_sslmode="sometimes")

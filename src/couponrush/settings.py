@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,6 +24,17 @@ _MIN_SECRET_LEN = 16
 DEFAULT_REPLICAS = 2
 # Clock-rate skew between hosts and the gateway's cached time, on top of the lease.
 _FENCE_MARGIN_S = 0.5
+# Secrets that may come from a file instead (<name>_file: a mounted compose or Kubernetes
+# secret), so that their value stays out of the process's environment.
+SECRET_FILES = ("redis_password", "database_password", "kafka_sasl_password")
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+class DatabaseArgs(TypedDict, total=False):
+    """asyncpg.connect's arguments besides the URL (Settings.database_connect_args)."""
+
+    password: str
+    ssl: SslMode
 
 
 def _default_workers() -> int:
@@ -46,6 +57,11 @@ class Settings(BaseSettings):
     # when the replica that did not confirm is the one promoted (docs/high-availability.md).
     redis_wait_replicas: int | None = Field(default=None, ge=0, le=16)
     redis_wait_timeout_ms: int = Field(default=200, ge=1, le=60_000)
+    # Redis credentials: an ACL user of deploy/redis/users.acl ("" = the default user, as
+    # the local stack's loopback-only Redis has it) and its password.
+    redis_username: str = ""
+    redis_password: SecretStr = SecretStr("")
+    redis_password_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default_factory=_default_workers, ge=1, le=256)
@@ -136,10 +152,23 @@ class Settings(BaseSettings):
 
     # Persistence pipeline (outbox -> [Kafka] -> consumer -> PostgreSQL).
     database_url: str = "postgresql://couponrush@127.0.0.1:5432/couponrush"
+    # Given apart from the URL (a secret of its own); wins over a password in the URL.
+    database_password: SecretStr = SecretStr("")
+    database_password_file: Path | None = None
+    # libpq's sslmode for asyncpg and the migrations alike; unset: the URL's, else prefer.
+    database_sslmode: SslMode | None = None
     # "stream": the consumer reads the Redis outbox directly (no broker);
     # "kafka": the relay moves the outbox to Kafka and the consumer reads the topic.
     queue: Literal["stream", "kafka"] = "stream"
     kafka_bootstrap: str = ""
+    # SASL (SASL_PLAINTEXT, or SASL_SSL with the CA of kafka_ssl_ca_file) for the relay,
+    # the consumer and the topic set-up; PLAINTEXT: no authentication.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_sasl_password_file: Path | None = None
+    kafka_ssl_ca_file: Path | None = None
     kafka_topic: str = "coupon.issued"
     consumer_group: str = "couponrush-db"
     relay_group: str = "couponrush-relay"
@@ -225,6 +254,22 @@ class Settings(BaseSettings):
         self.jwt_key()
 
     @model_validator(mode="after")
+    def _secret_files(self) -> Settings:
+        """<name>_file (a mounted secret) stands for <name>: its text, less the line end."""
+        for name in SECRET_FILES:
+            path: Path | None = getattr(self, f"{name}_file")
+            if path is None:
+                continue
+            if getattr(self, name).get_secret_value():
+                raise ValueError(f"set {name} or {name}_file, not both")
+            try:
+                text = path.read_text().rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{name}_file: {exc}") from exc
+            setattr(self, name, SecretStr(text))
+        return self
+
+    @model_validator(mode="after")
     def _poll_within_lease(self) -> Settings:
         # A poll that cannot come twice within the lease lets every answer lapse.
         if self.edge_poll_ms * 2 > self.soldout_lease_ms:
@@ -238,6 +283,15 @@ class Settings(BaseSettings):
         """How long a write that could re-open a sold-out event waits behind its fence: by
         then every gateway and app cache dropped what it had verified before the fence."""
         return self.soldout_lease_ms / 1000 + _FENCE_MARGIN_S
+
+    def database_connect_args(self) -> DatabaseArgs:
+        """asyncpg's arguments besides the URL: the password and sslmode, where set."""
+        args = DatabaseArgs()
+        if self.database_password.get_secret_value():
+            args["password"] = self.database_password.get_secret_value()
+        if self.database_sslmode:
+            args["ssl"] = self.database_sslmode
+        return args
 
     @property
     def outbox_group(self) -> str:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from couponrush.stack import redis_acl
 from tests.deploy.manifests import (
     COMPOSE,
     COMPOSE_ENV_EXAMPLE,
@@ -20,7 +21,9 @@ from tests.deploy.manifests import (
 # Services that run once and exit; everything else runs for good.
 ONE_SHOT = {"migrate", "redis-cluster-init", "kafka-init", "cli"}
 SECRETS = {"COUPONRUSH_ADMIN_TOKEN", "COUPONRUSH_COUPON_SECRET", "POSTGRES_PASSWORD",
-           "GRAFANA_ADMIN_PASSWORD"}  # fmt: skip
+           "GRAFANA_ADMIN_PASSWORD", *redis_acl.USERS.values()}  # fmt: skip
+# A URL with a password in it (user:password@host).
+URL_PASSWORD = re.compile(r"://[^/@]*:[^/@]*@")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?")
 
 
@@ -97,7 +100,7 @@ def test_secrets_come_only_from_the_env_file() -> None:
     text = COMPOSE.read_text()
     for name, service in services().items():
         for var, value in compose_env(service).items():
-            if var in SECRETS or "PASSWORD" in var or (var.endswith("_URL") and "@" in value):
+            if var in SECRETS or "PASSWORD" in var or URL_PASSWORD.search(value):
                 # Required (":?"), so an unfilled env file stops compose instead of
                 # starting with an empty secret.
                 assert "${" in value, (name, var)

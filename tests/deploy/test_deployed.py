@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from couponrush.rush.deployed import run_race
+from couponrush.rush.deployed import race_name, run_race
 from couponrush.stack import containers, images
 from couponrush.stack.compose import Project
 from tests.deploy.manifests import ROOT
@@ -32,7 +32,8 @@ def test_the_images_build_and_the_small_stack_survives_its_kills() -> None:
     sizes = images.build_all(engine, ROOT, NEEDED, print)
     assert all(size > 0 for size in sizes.values())
 
-    result = run_race(ROOT, short=True, clients=0, say=print)
+    name = race_name()
+    result = run_race(ROOT, short=True, clients=0, say=print, name=name)
 
     assert result.breaches == [], result.to_json()
     assert result.set_check.ok, result.to_json()
@@ -40,7 +41,7 @@ def test_the_images_build_and_the_small_stack_survives_its_kills() -> None:
     # Every coupon was told to a client and persisted; the edge answered sold-out itself.
     assert result.set_check.told == result.set_check.rows == result.plan.stock
     assert result.edge_answers > 0, result.to_json()
-    leftover = Project.for_repo(ROOT, name="couponrush-race")
+    leftover = Project.for_repo(ROOT, name=name)
     assert [leftover.leftovers(kind) for kind in ("ps -a", "volume ls", "network ls")] == [
         [], [], []
     ]  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from couponrush.settings import Settings
+from couponrush.stack import redis_acl
 from couponrush.stack.nginx import retry_later
 from tests.deploy.manifests import (
     BASE,
@@ -33,16 +34,23 @@ from tests.deploy.manifests import (
 )
 
 # What each role cannot run without (names without the prefix).
+LOGINS = {"REDIS_USERNAME", "REDIS_PASSWORD"}
 REQUIRED = {
     "app": {"ADMIN_TOKEN", "COUPON_SECRET", "REDIS_MODE", "REDIS_URL", "REDIS_WAIT_REPLICAS",
-            "DATABASE_URL"},
-    "consumer": {"COUPON_SECRET", "DATABASE_URL", "REDIS_MODE", "REDIS_URL", "QUEUE",
-                 "KAFKA_BOOTSTRAP"},
-    "relay": {"REDIS_MODE", "REDIS_URL", "QUEUE", "KAFKA_BOOTSTRAP"},
-    "migrate": {"DATABASE_URL"},
-    "operator": {"COUPON_SECRET", "DATABASE_URL", "REDIS_MODE", "REDIS_URL"},
+            "DATABASE_URL", "DATABASE_PASSWORD", *LOGINS},
+    "consumer": {"COUPON_SECRET", "DATABASE_URL", "DATABASE_PASSWORD", "REDIS_MODE",
+                 "REDIS_URL", "QUEUE", "KAFKA_BOOTSTRAP", *LOGINS},
+    "relay": {"REDIS_MODE", "REDIS_URL", "QUEUE", "KAFKA_BOOTSTRAP", *LOGINS},
+    "migrate": {"DATABASE_URL", "DATABASE_PASSWORD"},
+    "operator": {"COUPON_SECRET", "DATABASE_URL", "DATABASE_PASSWORD", "REDIS_MODE",
+                 "REDIS_URL", *LOGINS},
 }  # fmt: skip
-SECRET = {"ADMIN_TOKEN", "COUPON_SECRET", "DATABASE_URL"}
+SECRET = {"ADMIN_TOKEN", "COUPON_SECRET", "DATABASE_PASSWORD", "REDIS_PASSWORD",
+          "KAFKA_SASL_PASSWORD"}  # fmt: skip
+# Secrets each process has of its own: the others are one value for every role.
+OWN = {"REDIS_PASSWORD"}
+# The Redis user of each role (deploy/redis/users.acl).
+REDIS_USERS = {"app": "app", "consumer": "pipeline", "relay": "pipeline", "operator": "ops"}
 COMPOSE_ROLES = {"app": "app", "consumer": "consumer", "relay": "relay", "migrate": "migrate",
                  "cli": "operator"}  # fmt: skip
 K8S_ROLES = {"app": "app", "consumer": "consumer", "relay": "relay", "migrate": "migrate",
@@ -100,13 +108,36 @@ def test_secrets_come_from_secret_stores_and_agree_between_roles() -> None:
             for name in SECRET & {v.removeprefix(PREFIX) for v in env}:
                 source = env[PREFIX + name]
                 assert source.startswith("secret:"), f"{where}: {name} is not from a Secret"
-                sources.setdefault(name, set()).add(source)
+                if name not in OWN:
+                    sources.setdefault(name, set()).add(source)
         # The consumer re-derives the codes the app signed: one secret for both.
         assert all(len(refs) == 1 for refs in sources.values()), sources
     secret = PREFIX + "COUPON_SECRET"
     compose_secrets = {env[secret] for where, _, env in ROLE_ENVS
                        if where.startswith("compose:") and secret in env}  # fmt: skip
     assert len(compose_secrets) == 1, compose_secrets
+
+
+@pytest.mark.parametrize(("where", "role", "env"), ROLE_ENVS, ids=[w for w, _, _ in ROLE_ENVS])
+def test_each_role_logs_in_to_redis_as_its_own_user(
+    where: str, role: str, env: dict[str, str]
+) -> None:
+    user = REDIS_USERS.get(role)
+    if user is None:
+        assert PREFIX + "REDIS_USERNAME" not in env, where
+        return
+    assert env[PREFIX + "REDIS_USERNAME"].removeprefix("value:") == user, where
+    password = env[PREFIX + "REDIS_PASSWORD"]
+    variable = redis_acl.USERS[user]
+    compose = f"${{{variable}:?set {variable} in deploy/compose.env}}"
+    assert password in (f"secret:couponrush-redis-users/{user}-password", compose), where
+    assert f"user {user} on >${{{variable}}}" in (DEPLOY / "redis" / "users.acl").read_text()
+
+
+def test_compose_env_example_names_every_redis_password() -> None:
+    example = (DEPLOY / "compose.env.example").read_text()
+    for variable in redis_acl.USERS.values():
+        assert f"\n{variable}=\n" in example, variable
 
 
 def test_roles_of_one_deployment_agree_on_the_stores() -> None:
@@ -148,10 +179,11 @@ def gateway_limits() -> dict[str, str]:
 
 
 def compose_default(value: str) -> str:
-    """A compose value as it is with no env file: ${NAME:-default} is the default, and a
-    bare ${NAME} (what compose.env may set) is empty."""
-    value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value.replace("$$", "$"))
-    return re.sub(r"\$\{[A-Z_]+\}", "", value)
+    """A compose value as it is with no env file: ${NAME:-default} is the default, and
+    ${NAME} empty."""
+    return re.sub(
+        r"\$\{[A-Z_]+(?::-([^}]*))?\}", lambda m: m.group(1) or "", value.replace("$$", "$")
+    )
 
 
 def gateway_envs() -> list[tuple[str, dict[str, str], dict[str, str]]]:

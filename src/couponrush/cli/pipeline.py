@@ -19,7 +19,8 @@ def db_upgrade(revision: str = "head") -> None:
     """Apply the schema migrations (idempotent)."""
     from couponrush.db import migrate
 
-    migrate.upgrade(settings().database_url, revision)
+    found = settings()
+    migrate.upgrade(found.database_url, revision, found.database_connect_args())
 
 
 @app.command()

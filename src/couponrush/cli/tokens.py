@@ -21,7 +21,10 @@ async def _on_tokens(op: Callable[[Tokens], Awaitable[T]]) -> T:
     from couponrush.db.access import Tokens
     from couponrush.db.repository import Repository
 
-    db = await Repository.connect(settings().database_url, max_size=1)
+    found = settings()
+    db = await Repository.connect(
+        found.database_url, max_size=1, connect_args=found.database_connect_args()
+    )
     try:
         return await op(Tokens(db.pool))
     finally:

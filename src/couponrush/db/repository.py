@@ -17,6 +17,7 @@ from couponrush.core.errors import CouponMismatch, DatabaseUnavailable
 from couponrush.core.event import Event, from_record, opening_record
 from couponrush.core.season import definition
 from couponrush.core.win import ExistingRow, Win
+from couponrush.settings import DatabaseArgs
 
 UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError,
                asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
@@ -82,10 +83,19 @@ class Repository:
         return self._pool
 
     @classmethod
-    async def connect(cls, url: str, max_size: int = 4) -> Repository:
-        """A pool that connects lazily, so a process starts (and serves) while the DB is away."""
-        pool = await asyncpg.create_pool(url, min_size=0, max_size=max_size, timeout=5,
-                                         command_timeout=30)  # fmt: skip
+    async def connect(
+        cls, url: str, max_size: int = 4, connect_args: DatabaseArgs | None = None
+    ) -> Repository:
+        """A pool that connects lazily, so a process starts (and serves) while the DB is away;
+        ``connect_args``: the password and sslmode given apart from the URL."""
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=0,
+            max_size=max_size,
+            timeout=5,
+            command_timeout=30,
+            **(connect_args or {}),
+        )
         return cls(pool)
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,13 +16,16 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from couponrush.core.errors import BrokerFatal, BrokerUnavailable
+from couponrush.core.errors import BrokerFatal, BrokerUnavailable, ConfigError
 from couponrush.core.win import Win
+from couponrush.settings import Settings
 
 PARTITIONS = 6
 # librdkafka logs to stderr at this syslog level and above: warnings and worse.
 _LOG_LEVEL = 4
 _FLUSH_S = 15.0  # above the producer's message.timeout.ms
+# librdkafka's security.protocol, sasl.* and ssl.* settings (security_conf).
+Security = Mapping[str, Any] | None
 
 
 @contextmanager
@@ -42,25 +45,58 @@ def _logging() -> dict[str, Any]:
     return {"log_level": _LOG_LEVEL, "logger": logging.getLogger("librdkafka")}
 
 
-def producer_conf(bootstrap: str) -> dict[str, Any]:
+def security_conf(s: Settings) -> dict[str, Any]:
+    """How the clients authenticate (SASL) and encrypt (TLS); nothing for PLAINTEXT."""
+    if s.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    conf: dict[str, Any] = {"security.protocol": s.kafka_security_protocol}
+    if s.kafka_security_protocol.startswith("SASL"):
+        if not (s.kafka_sasl_username and s.kafka_sasl_password.get_secret_value()):
+            raise ConfigError(
+                f"COUPONRUSH_KAFKA_SECURITY_PROTOCOL={s.kafka_security_protocol} "
+                "needs COUPONRUSH_KAFKA_SASL_USERNAME and _PASSWORD"
+            )
+        conf |= {
+            "sasl.mechanism": s.kafka_sasl_mechanism,
+            "sasl.username": s.kafka_sasl_username,
+            "sasl.password": s.kafka_sasl_password.get_secret_value(),
+        }
+    if s.kafka_ssl_ca_file is not None:
+        conf["ssl.ca.location"] = str(s.kafka_ssl_ca_file)
+    return conf
+
+
+def producer_conf(bootstrap: str, security: Security = None) -> dict[str, Any]:
     """Idempotent and acks=all: a retry inside the producer never writes a duplicate."""
     return {
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
-        "linger.ms": 5, "message.timeout.ms": 10_000, **_logging(),
-    }  # fmt: skip
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "message.timeout.ms": 10_000,
+        **_logging(),
+        **(security or {}),
+    }
 
 
-def consumer_conf(bootstrap: str, group: str, session_timeout_ms: int = 6000) -> dict[str, Any]:
+def consumer_conf(
+    bootstrap: str, group: str, session_timeout_ms: int = 6000, security: Security = None
+) -> dict[str, Any]:
     """Offsets are committed by hand, after the database commit, never automatically."""
     return {
-        "bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-        "enable.auto.offset.store": False, "auto.offset.reset": "earliest",
-        "session.timeout.ms": session_timeout_ms, **_logging(),
-    }  # fmt: skip
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": session_timeout_ms,
+        **_logging(),
+        **(security or {}),
+    }
 
 
-def _create_topics(bootstrap: str, topics: list[str]) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, **_logging()})
+def _create_topics(bootstrap: str, topics: list[str], security: Security) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, **_logging(), **(security or {})})
     futures = admin.create_topics([NewTopic(t, num_partitions=PARTITIONS) for t in topics])
     for future in futures.values():
         try:
@@ -70,9 +106,9 @@ def _create_topics(bootstrap: str, topics: list[str]) -> None:
                 raise
 
 
-async def ensure_topics(bootstrap: str, *topics: str) -> None:
+async def ensure_topics(bootstrap: str, *topics: str, security: Security = None) -> None:
     with translated():
-        await asyncio.to_thread(_create_topics, bootstrap, list(topics))
+        await asyncio.to_thread(_create_topics, bootstrap, list(topics), security)
 
 
 class KafkaPublisher:

@@ -75,7 +75,9 @@ def stop_on_signals() -> asyncio.Event:
 async def stores(settings: Settings) -> AsyncIterator[Stores]:
     redis = redis_for(settings)
     try:
-        db = await Repository.connect(settings.database_url)
+        db = await Repository.connect(
+            settings.database_url, connect_args=settings.database_connect_args()
+        )
         try:
             events = EventStore(redis, Scripts.from_package())
             yield Stores(redis, events, DeadLetters(redis), db, Fence(redis, settings.fence_wait_s))
@@ -111,8 +113,14 @@ async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
     """Create the topic, waiting out a broker that is not up yet."""
     from couponrush.pipeline import kafka
 
-    await retrying(lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic), "topics",
-                   metrics, s.retry_for_s, s.retry_cap_s)  # fmt: skip
+    security = kafka.security_conf(s)
+    await retrying(
+        lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic, security=security),
+        "topics",
+        metrics,
+        s.retry_for_s,
+        s.retry_cap_s,
+    )
 
 
 def stream_source(s: Settings, redis: RedisClient, group: str) -> StreamSource:
@@ -137,7 +145,7 @@ async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) 
     from couponrush.pipeline.kafka_source import KafkaSource
 
     await _topics(s, metrics)
-    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group)
+    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group, security=kafka.security_conf(s))
     return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms,
                        on_assign=lambda: metrics.readiness.mark("group"))  # fmt: skip
 
@@ -191,7 +199,7 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     try:
         await _topics(s, metrics)
         source = stream_source(s, redis, s.relay_group)
-        conf = kafka.producer_conf(s.kafka_bootstrap)
+        conf = kafka.producer_conf(s.kafka_bootstrap, kafka.security_conf(s))
         publisher = kafka.KafkaPublisher(lambda: Producer(conf), s.kafka_topic)
         await _reached(publisher.probe, "sink", s, metrics)
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -25,10 +25,24 @@ from couponrush.rush.chaos.check import SetCheck, check
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.runner import Merged
 from couponrush.rush.verify import lag_ms
-from couponrush.stack.compose import DEPLOY, SMALL, Project, read_env, write_env
+from couponrush.stack.compose import DEPLOY, SMALL, Project, terminate_as_interrupt
+from couponrush.stack.compose_env import read_env, write_env
+from couponrush.stack.containers import Engine
 from couponrush.stack.procs import free_port
 
 DRAIN_S = 60.0
+
+
+class Deployment(Protocol):
+    """What the race needs of a running deployment (compose's Project, kube's KubeStack):
+    the engine, an env file with the passwords it checks with, each service's containers."""
+
+    engine: Engine
+
+    @property
+    def env_file(self) -> Path: ...
+
+    def containers(self, service: str) -> list[str]: ...
 
 
 @dataclass
@@ -63,7 +77,9 @@ class RaceResult:
         }  # fmt: skip
 
 
-def race(project: Project, plan: RushPlan, topology: Topology, kill_after_s: float) -> RaceResult:
+def race(
+    project: Deployment, plan: RushPlan, topology: Topology, kill_after_s: float
+) -> RaceResult:
     """Create the event, run ``plan`` through the gateway, kill one app container and the
     event's Redis primary ``kill_after_s`` into it, then check."""
     env = read_env(project.env_file)
@@ -80,8 +96,9 @@ def race(project: Project, plan: RushPlan, topology: Topology, kill_after_s: flo
     return judge(project, topology, plan, merged, victims)
 
 
-def judge(project: Project, topology: Topology, plan: RushPlan, merged: Merged,
-          killed: list[str]) -> RaceResult:  # fmt: skip
+def judge(
+    project: Deployment, topology: Topology, plan: RushPlan, merged: Merged, killed: list[str]
+) -> RaceResult:
     winners, stock_left = redis_winners(project, topology, plan.event_id)
     rows = drained_rows(project, topology, plan.event_id, len(winners))
     told = {user: (slot, code) for user, slot, code in merged.winners}
@@ -107,7 +124,7 @@ def create_event(url: str, token: str, event_id: str, stock: int) -> None:
     reply.raise_for_status()
 
 
-def _kill(project: Project, names: list[str]) -> None:
+def _kill(project: Deployment, names: list[str]) -> None:
     """SIGKILL to each container's main process from the host, as a crash: the engine's
     own `kill` counts as stopped by the user, and its restart policy would not apply."""
     for name in names:
@@ -116,15 +133,17 @@ def _kill(project: Project, names: list[str]) -> None:
             os.kill(int(pid), signal.SIGKILL)
 
 
-def _redis_cli(project: Project, topology: Topology, *args: str) -> str:
-    """redis-cli in the first Redis container (-c follows a cluster's redirects)."""
+def _redis_cli(project: Deployment, topology: Topology, *args: str) -> str:
+    """redis-cli in the first Redis container as users.acl's admin (-c follows a
+    cluster's redirects)."""
     name = project.containers(topology.redis[0])[0]
-    auth = read_env(project.env_file).get("REDIS_ADMIN_PASSWORD")
-    login = ["--user", "admin", "--pass", auth, "--no-auth-warning"] if auth else []
-    return project.engine.run("exec", name, "redis-cli", "-c", *login, *args).stdout
+    auth = f"REDISCLI_AUTH={read_env(project.env_file)['REDIS_ADMIN_PASSWORD']}"
+    return project.engine.run(
+        "exec", "-e", auth, name, "redis-cli", "-c", "--user", "admin", *args
+    ).stdout
 
 
-def primary_of(project: Project, topology: Topology, event_id: str) -> str:
+def primary_of(project: Deployment, topology: Topology, event_id: str) -> str:
     """The container of the Redis primary that holds the event's slot (the one node of a
     standalone topology)."""
     if len(topology.redis) < 3:
@@ -146,8 +165,9 @@ def _serves(ranges: list[str], slot: int) -> bool:
     return False
 
 
-def redis_winners(project: Project, topology: Topology,
-                  event_id: str) -> tuple[dict[str, int], int]:  # fmt: skip
+def redis_winners(
+    project: Deployment, topology: Topology, event_id: str
+) -> tuple[dict[str, int], int]:
     """Winners (user -> slot) and the stock counter, as Redis holds them now."""
     deadline = time.monotonic() + DRAIN_S
     while True:  # the killed primary's slot may still be failing over
@@ -164,8 +184,9 @@ def redis_winners(project: Project, topology: Topology,
     return winners, int(stock.strip() or 0)
 
 
-def drained_rows(project: Project, topology: Topology, event_id: str,
-                 expected: int) -> list[IssuanceRow]:  # fmt: skip
+def drained_rows(
+    project: Deployment, topology: Topology, event_id: str, expected: int
+) -> list[IssuanceRow]:
     """The event's rows once the pipeline has drained them all (or at the deadline)."""
     deadline = time.monotonic() + DRAIN_S
     rows = _rows(project, topology, event_id)  # a failing psql raises: no silent zero
@@ -175,7 +196,7 @@ def drained_rows(project: Project, topology: Topology, event_id: str,
     return rows
 
 
-def _rows(project: Project, topology: Topology, event_id: str) -> list[IssuanceRow]:
+def _rows(project: Deployment, topology: Topology, event_id: str) -> list[IssuanceRow]:
     """The event's rows, read with psql in the PostgreSQL container (the id is a psql
     variable, quoted by psql)."""
     name = project.containers(topology.postgres)[0]
@@ -196,7 +217,7 @@ def _row(raw: dict[str, Any]) -> IssuanceRow:
     return IssuanceRow(raw["u"], raw["s"], raw["c"], *stamps)
 
 
-def edge_answers(project: Project, topology: Topology) -> int:
+def edge_answers(project: Deployment, topology: Topology) -> int:
     """The sold-out answers the gateway's edge made itself (its /gateway/metrics)."""
     name = project.containers(topology.gateway)[0]
     text = project.engine.run("exec", name, "curl", "-fsS",
@@ -205,39 +226,50 @@ def edge_answers(project: Project, topology: Topology) -> int:
                if line.startswith("couponrush_gateway_edge_answers_total"))  # fmt: skip
 
 
-def run_race(root: Path, short: bool, clients: int, say: Callable[[str], None]) -> RaceResult:
+def race_name() -> str:
+    """A compose project of this run's own: races from two checkouts on one host (their
+    test suites) must not share containers, volumes or networks."""
+    return f"couponrush-race-{os.getpid()}"
+
+
+def run_race(
+    root: Path, short: bool, clients: int, say: Callable[[str], None], name: str = ""
+) -> RaceResult:
     """The whole run: a compose env of its own (fresh secrets, the load-test switches), a
     project of its own name (a stack from `make compose-up` is left alone), up, race,
-    down; the stack is removed whatever happened."""
+    down; the stack is removed whatever happened, Ctrl-C and SIGTERM included."""
     with tempfile.TemporaryDirectory(prefix="couponrush-race-") as folder:
         env_file = Path(folder) / "compose.env"
         write_env(root / DEPLOY / "compose.env.example", env_file, Path(folder) / "key.pem")
         with env_file.open("a") as out:
-            out.write(_LOAD_TEST.format(port=free_port()))
-        project = Project.for_repo(root, env_file, short, name="couponrush-race", say=say)
+            out.write(_LOAD_TEST.format(port=free_port(), secrets=Path(folder) / "redis"))
+        project = Project.for_repo(root, env_file, short, name=name or race_name(), say=say)
         project.down()
-        try:
-            took = project.up(SMALL if short else None, only=short)
-            say(f"healthy after {took:.0f} s")
-            plan = _plan(short, clients)
-            topology = Topology(redis=("redis-1", "redis-2")) if short else Topology()
-            result = race(project, plan, topology, kill_after_s=2.0)
-            result.up_s = took
-            return result
-        finally:
-            project.down()
+        with terminate_as_interrupt():
+            try:
+                took = project.up(SMALL if short else None, only=short)
+                say(f"healthy after {took:.0f} s")
+                plan = plan_of(short, clients)
+                topology = Topology(redis=("redis-1", "redis-2")) if short else Topology()
+                result = race(project, plan, topology, kill_after_s=2.0)
+                result.up_s = took
+                return result
+            finally:
+                project.down()
 
 
-# The load-test switches of docs/deployment.md, and a gateway port of its own.
+# The load-test switches of docs/deployment.md, a gateway port and Redis's users of its own.
 _LOAD_TEST = """
 COUPONRUSH_AUTH=none
 COUPONRUSH_ALLOW_UNSIGNED_USERS=true
 COUPONRUSH_TRUSTED_PROXIES=10.0.0.0/8
 GATEWAY_PORT={port}
+REDIS_SECRETS={secrets}
 """
 
 
-def _plan(short: bool, clients: int) -> RushPlan:
+def plan_of(short: bool, clients: int) -> RushPlan:
+    """The rush of a race: 20,000 clients for 1,000 coupons (short: 4,000 for 300)."""
     count = clients or (4_000 if short else 20_000)
     return RushPlan(event_id=f"deployed-{int(time.time())}", clients=count,
                     stock=300 if short else 1_000, connections=128 if short else 256,

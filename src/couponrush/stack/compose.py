@@ -10,15 +10,18 @@ exited 0. docker compose does both itself (`up --wait`).
 
 from __future__ import annotations
 
-import secrets
+import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from couponrush.core.errors import StackError
+from couponrush.stack import redis_acl
+from couponrush.stack.compose_env import read_env
 from couponrush.stack.containers import Engine, detect
 
 PROJECT = "couponrush"
@@ -27,60 +30,6 @@ DEPLOY = Path("deploy")
 SMALL = ("redis-1", "redis-2", "postgres", "migrate", "app", "consumer", "gateway")
 _LABEL = "io.podman.compose.project"
 _POLL_S = 1.0
-
-
-_SECRET_NAMES = ("_TOKEN", "_SECRET", "_PASSWORD")
-_PUBLIC_KEY = "COUPONRUSH_JWT_PUBLIC_KEY"
-
-
-def write_env(example: Path, target: Path, signing_key: Path) -> bool:
-    """``target`` from ``example``, unless it exists (False then): every empty secret a
-    fresh random one, and an empty public key the half of a development key pair whose
-    private half goes to ``signing_key`` (to sign test tokens with). Owner-only."""
-    if target.exists():
-        return False
-    lines = []
-    for line in example.read_text().splitlines():
-        name, eq, value = line.partition("=")
-        if eq and not line.startswith("#") and not value:
-            if name.endswith(_SECRET_NAMES):
-                line = f"{name}={secrets.token_hex(32)}"
-            elif name == _PUBLIC_KEY:
-                line = f"{name}={_key_pair(signing_key)}"
-        lines.append(line)
-    _private(target, "\n".join(lines) + "\n")
-    return True
-
-
-def _key_pair(private: Path) -> str:
-    """An ES256 pair: the private key's PEM to ``private``, the public one returned on
-    one line (newlines as \\n, as the setting reads it)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    private.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    pem = serialization.Encoding.PEM
-    secret = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption())  # fmt: skip
-    _private(private, secret.decode())
-    public = key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return public.decode().strip().replace("\n", "\\n")
-
-
-def _private(path: Path, text: str) -> None:
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(text)
-
-
-def read_env(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text().splitlines():
-        name, eq, value = line.strip().partition("=")
-        if eq and not name.startswith("#"):
-            found[name.strip()] = value.strip()
-    return found
 
 
 def load(files: Iterable[Path]) -> dict[str, Any]:
@@ -142,12 +91,21 @@ class Project:
         if done.returncode != 0:
             raise StackError(f"{' '.join(args[:2])} failed: {(done.stdout + done.stderr)[-2000:]}")
 
+    def redis_secrets(self) -> Path:
+        """Render Redis's ACL file and the replicas' login from the env file's passwords
+        into the folder compose.yaml mounts (REDIS_SECRETS, else deploy/secrets/redis)."""
+        env = read_env(self.env_file)
+        folder = self.files[0].parent / env.get("REDIS_SECRETS", "secrets/redis")
+        redis_acl.write(self.files[0].parent.parent, env, folder)
+        return folder
+
     def up(self, wanted: Iterable[str] | None = None, only: bool = False,
            deadline_s: float = 600) -> float:  # fmt: skip
         """Start ``wanted`` (default: every service without a profile) and what they
         depend on (``only``: those alone, in their order); return the seconds until all
         of it was healthy."""
         started = time.monotonic()
+        self.redis_secrets()
         wanted = list(wanted or default_services(self.services))
         chosen = sorted(wanted) if only else closure(self.services, wanted)
         if self.engine.name == "docker":
@@ -224,6 +182,23 @@ class Project:
         fmt = "{{.Names}}" if kind == "ps -a" else "{{.Name}}"
         done = self.engine.run(*kind.split(), "--format", fmt, check=False)
         return [name for name in done.stdout.split() if name.startswith(f"{self.name}_")]
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, `kill`) raises KeyboardInterrupt as Ctrl-C does, so
+    the caller's clean-up runs and what it started is removed; a second SIGTERM then
+    does not cut that clean-up short."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def default_services(services: dict[str, Any]) -> list[str]:

@@ -8,6 +8,9 @@ The one place that tells standalone, Sentinel and Cluster apart when connecting:
   the password, if any, is the data nodes')
 - cluster: seed nodes, comma-separated: ``redis://host:port,redis://host:port`` (or
   ``host:port,host:port``); the client learns the slot map from any of them
+
+Credentials: ``COUPONRUSH_REDIS_USERNAME``/``PASSWORD`` (an ACL user of deploy/redis/users.acl),
+or in the URL (``redis://user:password@host:port``), not both.
 """
 
 from __future__ import annotations
@@ -92,11 +95,28 @@ def connect(
         "socket_connect_timeout": connect_s, "health_check_interval": 30,
     }  # fmt: skip
     url = settings.redis_url
+    common |= credentials(settings)
     if settings.redis_mode == "cluster":
         return _cluster(url, common, pool_size)
     if settings.redis_mode == "sentinel":
         return _sentinel(url, common, pool_size)
     return Redis.from_url(url, max_connections=pool_size, **common)
+
+
+def credentials(settings: Settings) -> dict[str, str]:
+    """The settings' ACL user and password, where set; a URL then carries none (redis-py
+    would quietly prefer the URL's)."""
+    found = {
+        "username": settings.redis_username,
+        "password": settings.redis_password.get_secret_value(),
+    }
+    found = {name: value for name, value in found.items() if value}
+    if found and "@" in settings.redis_url:
+        raise ConfigError(
+            "give Redis credentials in COUPONRUSH_REDIS_USERNAME/PASSWORD or "
+            "in COUPONRUSH_REDIS_URL, not both"
+        )
+    return found
 
 
 def cluster_seeds(url: str) -> list[tuple[str, int]]:
@@ -162,6 +182,8 @@ def _sentinel(url: str, common: dict[str, Any], pool_size: int | None) -> Redis:
     ask_s = common["socket_connect_timeout"]
     asking = {"socket_timeout": ask_s, "socket_connect_timeout": ask_s}
     manager = Sentinel(sentinels, sentinel_kwargs=asking)  # type: ignore[no-untyped-call]
-    primary: Redis = manager.master_for(name, redis_class=SentinelRedis, password=password,
-                                        max_connections=pool_size, **common)  # fmt: skip
+    common.setdefault("password", password)
+    primary: Redis = manager.master_for(
+        name, redis_class=SentinelRedis, max_connections=pool_size, **common
+    )
     return primary

@@ -80,7 +80,11 @@ class Services:
             # Serve anyway: readyz says not ready, and NOSCRIPT handling loads them later.
             log.warning("redis_unreachable_at_start", error=repr(exc))
         if database_configured(self.settings):
-            self.db = await Repository.connect(self.settings.database_url, DB_POOL)
+            self.db = await Repository.connect(
+                self.settings.database_url,
+                DB_POOL,
+                connect_args=self.settings.database_connect_args(),
+            )
             self.events = EventService(self.events.store, self.db)
             self.season = Season.over(self.db)
 

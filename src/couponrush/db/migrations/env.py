@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from alembic import context
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from couponrush.settings import DatabaseArgs
 
 _LOCK_ID = 0x636F75706F6E  # "coupon"
 
@@ -23,9 +26,14 @@ def _run(connection: Connection) -> None:
 
 
 async def _online() -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url is not None
-    engine = create_async_engine(url, poolclass=NullPool)
+    url: str = context.config.attributes["database_url"]
+    args: DatabaseArgs = context.config.attributes["connect_args"]
+    # asyncpg connects (URL, password, sslmode) as the runtime does; SQLAlchemy wraps it.
+    engine = create_async_engine(
+        "postgresql+asyncpg://",
+        poolclass=NullPool,
+        async_creator=lambda: asyncpg.connect(url, **args),
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

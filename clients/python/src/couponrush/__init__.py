@@ -1,0 +1,1 @@
+../../../../src/couponrush/__init__.py

@@ -1,0 +1,1 @@
+../../../../../src/couponrush/core/__init__.py

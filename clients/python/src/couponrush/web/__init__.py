@@ -1,0 +1,1 @@
+../../../../../src/couponrush/web/__init__.py

@@ -1,0 +1,1 @@
+../../../../../src/couponrush/web/schemas.py
