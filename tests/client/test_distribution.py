@@ -25,8 +25,10 @@ SERVER = ("fastapi", "starlette", "granian", "redis", "asyncpg", "alembic", "sql
           "confluent_kafka")  # fmt: skip
 SDK = sorted(p.name for p in (ROOT / "src" / "couponrush" / "client").glob("*.py"))
 MODULES = {"couponrush/__init__.py", "couponrush/py.typed", "couponrush/web/__init__.py",
-           "couponrush/web/schemas.py", "couponrush/core/__init__.py",
-           *(f"couponrush/core/{m}.py" for m in ("errors", "retry", "event", "ids")),
+           "couponrush/core/__init__.py",
+           *(f"couponrush/web/{m}.py" for m in ("schemas", "queue_schemas", "season_schemas")),
+           *(f"couponrush/core/{m}.py" for m in ("errors", "retry", "event", "ids", "queue",
+                                                 "admission", "coupon", "season", "tokens")),
            *(f"couponrush/client/{name}" for name in SDK)}  # fmt: skip
 USE = """
 import json, sys

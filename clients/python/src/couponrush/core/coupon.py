@@ -1,0 +1,1 @@
+../../../../../src/couponrush/core/coupon.py

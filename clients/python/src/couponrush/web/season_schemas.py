@@ -1,0 +1,1 @@
+../../../../../src/couponrush/web/season_schemas.py
