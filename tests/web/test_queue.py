@@ -6,9 +6,12 @@ sell-out (docs/fair-opening.md)."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +20,7 @@ from couponrush.core.admission import solve
 from couponrush.core.queue import ticket, verify
 from couponrush.stack.ready import wait_until
 from tests.fixtures.app import AppServer
-from tests.helpers import create_event
+from tests.helpers import create_event, run_cli
 
 
 def _at(delta_s: float) -> datetime:
@@ -39,7 +42,7 @@ def _join(http: httpx.Client, event_id: str, user: str, **extra: Any) -> httpx.R
 
 
 def test_the_order_recomputed_from_the_revealed_seed_is_the_order_served(
-    http: httpx.Client, app_server: AppServer, event_id: str
+    http: httpx.Client, app_server: AppServer, event_id: str, tmp_path: Path
 ) -> None:
     shuffled(app_server, event_id, 5)
     event = http.get(f"/v1/events/{event_id}").json()
@@ -64,6 +67,24 @@ def test_the_order_recomputed_from_the_revealed_seed_is_the_order_served(
     recomputed = {u: order["prequeue"].index(ticket(event_id, u)) + 1 for u in users}
     assert served == recomputed
     assert sorted(served.values()) == list(range(1, 41))
+    _verify_with_the_cli(app_server, event_id, served["u007"], tmp_path)
+
+
+def _verify_with_the_cli(app: AppServer, event_id: str, position: int, tmp_path: Path) -> None:
+    """``couponrush queue verify`` passes the order served and fails a tampered copy."""
+    env = {**os.environ, "COUPONRUSH_VAR_DIR": str(tmp_path / "var")}
+    saved = tmp_path / "order.json"
+    args = ["queue", "verify", event_id, "--url", app.url, "--user", "u007", "--json"]
+    done = run_cli([*args, "--save", str(saved)], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert (report["ok"], report["prequeue"], report["position"]) == (True, 40, position)
+    order = json.loads(saved.read_text())
+    order["prequeue"][3], order["prequeue"][4] = order["prequeue"][4], order["prequeue"][3]
+    saved.write_text(json.dumps(order))
+    tampered = run_cli(["queue", "verify", event_id, "--file", str(saved), "--json"], env)
+    assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+    assert json.loads(tampered.stdout)["first_difference"] == 4
 
 
 def test_a_refresh_keeps_the_place_and_late_arrivals_join_the_end(
