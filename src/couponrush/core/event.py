@@ -100,7 +100,8 @@ def meta_text(at: datetime | None) -> str:
 
 @lru_cache(maxsize=8)
 def _rfc3339_second(second: int) -> str:
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat, not strftime: %Y drops the leading zeros of a year before 1000
+    return datetime.fromtimestamp(second, UTC).replace(tzinfo=None).isoformat()
 
 
 def rfc3339_ms(ms: int) -> str:

@@ -66,7 +66,11 @@ WaveSize = Annotated[
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_TOTAL_STOCK}),
 ]
 WaveEvery = Annotated[float, Field(strict=True, ge=0.1, le=3600, allow_inf_nan=False)]
-ProofBits = Annotated[Stock, Field(ge=0, le=MAX_PROOF_BITS)]
+ProofBits = Annotated[
+    Stock,
+    Field(ge=0, le=MAX_PROOF_BITS),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_PROOF_BITS}),
+]
 
 _OPENING = (
     '"fifo" (first come, first served) or "shuffled": a pre-queue from prequeue_opens_at, '
