@@ -106,6 +106,8 @@ class QueueSnapshot:
             "seed": self.seed if self.opened else None,
             "estimated_wait_s": self.wait_s(self.size + 1),
             "proof_bits": self.opening.proof_bits,
+            "admit_per_wave": self.waves.size,
+            "admit_every_s": self.waves.every_ms / 1000,
             "poll_s": POLL_S,
             "as_of": rfc3339_ms(self.now_ms),
         }

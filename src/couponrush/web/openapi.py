@@ -58,7 +58,8 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
         "sold_out": False, "closed": False,
         "commitment": "5d1be7e9dda1ee8896be5b7e34a85ee16452a7b4c5c6a5f0a3e4a1b3d1a2c9f7",
         "seed": "1f3c4e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
-        "estimated_wait_s": 88.0, "proof_bits": 0, "poll_s": 1,
+        "estimated_wait_s": 88.0, "proof_bits": 0, "admit_per_wave": 1100,
+        "admit_every_s": 2.0, "poll_s": 1,
         "as_of": "2030-03-01T09:00:01.250Z"},
     "QueueOrder": {
         "result": "ok", "event_id": "spring-sale",

@@ -1,4 +1,5 @@
-"""The web pages: the storefront at / (the open and upcoming sales) and /e/<event>, the
+"""The web pages: the storefront at / (the open and upcoming sales) and /e/<event> (with a
+shuffled opening's queue, and its check at /verify/<event>), the
 live dashboard's shell at /dashboard/<event>, the operator page at /operator (the events
 and one event's controls, through the API with the operator's token), and their static
 files. Plain files of the package, no build step;
@@ -49,6 +50,13 @@ async def storefront_home() -> Response:
 async def storefront(event_id: str) -> Response:
     del event_id  # the page reads it from its address
     return page("storefront.html")
+
+
+@router.get("/verify/{event_id}")
+async def verify(event_id: str) -> Response:
+    """A shuffled opening's order, recomputed in the browser (docs/fair-opening.md)."""
+    del event_id
+    return page("verify.html")
 
 
 @router.get("/dashboard/{event_id}")

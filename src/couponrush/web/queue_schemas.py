@@ -58,6 +58,8 @@ class QueueState(BaseModel):
     seed: str | None = Field(description="The seed (hex), from the opening on; null before")
     estimated_wait_s: float = Field(ge=0, description="The wait of a newcomer, at the end")
     proof_bits: int = Field(ge=0)
+    admit_per_wave: int = Field(ge=1, description="Positions each wave admits")
+    admit_every_s: float = Field(gt=0, description="Seconds between waves")
     poll_s: int = Field(ge=1, description="Ask again after this long (also Cache-Control)")
     as_of: datetime
 

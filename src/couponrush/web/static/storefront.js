@@ -13,6 +13,7 @@
   };
   let clockOffsetMs = 0; // the server's clock minus ours, from the Date header
   let opensAt = null;
+  let shuffled = false; // a shuffled opening: join its queue and wait before claiming
   let claiming = false;
 
   const now = () => Date.now() + clockOffsetMs;
@@ -128,6 +129,7 @@
     $("remaining").textContent = `${body.remaining} of ${body.total_stock}`;
     $("event-status").textContent = STATUS_TEXT[body.status] || body.status;
     opensAt = body.starts_at ? Date.parse(body.starts_at) : null;
+    shuffled = body.opening === "shuffled";
     tick();
   }
 
@@ -214,9 +216,11 @@
       claiming = true;
       $("claim").disabled = true;
       saved.set("couponrush.user", user.value.trim());
-      setStatus("working", "Claiming your coupon…");
+      setStatus("working", shuffled ? "In the queue…" : "Claiming your coupon…");
       try {
-        show(await claim(eventId, user.value.trim()));
+        const queued = shuffled ? await Queue.wait(eventId, user.value.trim()) : { admitted: true };
+        if (queued.admitted) setStatus("working", "Claiming your coupon…");
+        show(queued.admitted ? await claim(eventId, user.value.trim()) : { ...queued.done, attempt: 0 });
       } finally {
         claiming = false;
         $("claim").disabled = false;
