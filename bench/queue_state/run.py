@@ -74,9 +74,16 @@ def report(rows: dict[str, Any], args: Any, document: dict[str, Any]) -> None:
     for phase in ("static", "state", "soldout"):
         print(f"{phase:8} {rps(phase):>10,.0f} req/s   {cpu[phase]:>7.2f} CPU-us per answer")
     print("throughput over static: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
-    doc = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections,
-           "enrolled": ENROLLED, "document_bytes": len(json.dumps(document)),
-           "results": rows, "rps_ratios": ratios, "cpu_us_per_answer": cpu}  # fmt: skip
+    doc = {
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "enrolled": ENROLLED,
+        "document_bytes": len(json.dumps(document)),
+        "results": rows,
+        "rps_ratios": ratios,
+        "cpu_us_per_answer": cpu,
+    }
     print(f"written: {write_result('queue_state', doc, args.out)}")
 
 

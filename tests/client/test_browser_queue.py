@@ -36,8 +36,16 @@ def test_the_queue_view_waits_then_claims_and_the_order_verifies(
     phone: Page, gateway: Gateway, pool: AppPool, event_id: str, shots: Path
 ) -> None:
     starts = datetime.now(UTC) + timedelta(seconds=5)
-    event = create_event(pool, event_id, 2, name="Fair drop", starts_at=starts,
-                         opening="shuffled", admit_per_wave=1, admit_every_s=2)  # fmt: skip
+    event = create_event(
+        pool,
+        event_id,
+        2,
+        name="Fair drop",
+        starts_at=starts,
+        opening="shuffled",
+        admit_per_wave=1,
+        admit_every_s=2,
+    )
     with pool.sdk() as sdk:
         for user in ("queued-1", "queued-2"):  # they join and never claim
             sdk.join_queue(event_id, user)
@@ -77,8 +85,14 @@ def test_the_verify_page_fails_a_seed_that_is_not_the_committed_one(
     create_event(pool, event_id, 1, starts_at=starts, opening="shuffled")
     with pool.sdk() as sdk:
         sdk.join_queue(event_id, "gina")
-    forged = {"result": "ok", "event_id": event_id, "commitment": "00" * 32, "seed": "11" * 32,
-              "prequeue": [ticket(event_id, "gina")], "late": []}  # fmt: skip
+    forged = {
+        "result": "ok",
+        "event_id": event_id,
+        "commitment": "00" * 32,
+        "seed": "11" * 32,
+        "prequeue": [ticket(event_id, "gina")],
+        "late": [],
+    }
     phone.route(f"**/v1/events/{event_id}/queue/order", lambda route: route.fulfill(json=forged))
     phone.goto(f"{gateway.url}/verify/{event_id}")
     expect(phone.locator('#verdict[data-state="failed"]')).to_be_visible()

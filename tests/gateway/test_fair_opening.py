@@ -60,8 +60,15 @@ async def test_a_shuffled_sale_through_the_gateway_keeps_every_invariant(
     try:
         gw = start_gateway(pool, client_rate_per_s=100_000, client_burst=100_000)
         starts = datetime.now(UTC) + timedelta(seconds=OPENS_IN_S)
-        event = create_event(pool, event_id, STOCK, starts_at=starts, opening="shuffled",
-                             admit_per_wave=WAVE, admit_every_s=EVERY_S)  # fmt: skip
+        event = create_event(
+            pool,
+            event_id,
+            STOCK,
+            starts_at=starts,
+            opening="shuffled",
+            admit_per_wave=WAVE,
+            admit_every_s=EVERY_S,
+        )
         arrivals = _arrivals()
         done = await asyncio.gather(
             *(_shopper(gw.url, event_id, u, d) for u, d in arrivals.items())
@@ -79,8 +86,11 @@ async def test_a_shuffled_sale_through_the_gateway_keeps_every_invariant(
     answers = [answer(o) for o in outcomes.values()]
     assert invariants.check(STOCK, answers, winners, stock_left, expect_sold_out=True) == []
     assert verify(event.commitment or "", order.seed, order.prequeue, order.late).ok
-    positions = {u: order.prequeue.index(ticket(event_id, u)) + 1 for u in arrivals if
-                 ticket(event_id, u) in order.prequeue}  # fmt: skip
+    positions = {
+        u: order.prequeue.index(ticket(event_id, u)) + 1
+        for u in arrivals
+        if ticket(event_id, u) in order.prequeue
+    }
     assert set(positions) == {u for u in arrivals if u.startswith("early")}
     issued_at = await _issued_at(redis, event_id)
     opened_ms = int(starts.timestamp() * 1000)
@@ -91,8 +101,10 @@ async def test_a_shuffled_sale_through_the_gateway_keeps_every_invariant(
     told = [at - sold_out_at for o, at in done if o.result == "sold_out"]
     assert max(told) <= TOLD_WITHIN_S, sorted(told)[-5:]
     _state_answered_by_the_cache(gw.access_log(), event_id)
-    print(f"\nsold out told within {max(told):.2f} s; winners' positions "
-          f"{sorted(positions[u] for u in winners)}")  # fmt: skip
+    print(
+        f"\nsold out told within {max(told):.2f} s; winners' positions "
+        f"{sorted(positions[u] for u in winners)}"
+    )
 
 
 async def _issued_at(redis: Redis, event_id: str) -> dict[str, int]:

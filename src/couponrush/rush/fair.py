@@ -1,0 +1,193 @@
+"""``couponrush rush --opening shuffled``: a sale with a pre-queue (docs/fair-opening.md).
+
+Clients arrive at random times over the pre-queue's window and join through the gateway
+(each with its own X-Forwarded-For). At the opening the order is read back and checked
+against the revealed seed; then each wave's clients issue at the moment their wave is
+admitted (clients that poll and act at once), until the sale sells out; the rest are told
+sold_out by the state document. The report: position against arrival time (it should be
+flat: Spearman's rho near 0, the mean position of each tenth of the arrivals near the
+middle), the admission curve (admitted and won over time), and DESIGN §1 checked against
+Redis and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from couponrush.core.queue import ticket, verify
+from couponrush.rush import oracle
+
+RETRIES = 5
+MARGIN_S = 2.0  # between the last arrival and the opening
+
+
+@dataclass(frozen=True)
+class FairPlan:
+    event_id: str
+    clients: int
+    stock: int
+    window_s: float
+    admit_per_wave: int
+    admit_every_s: float
+    connections: int
+
+
+def users(plan: FairPlan) -> list[str]:
+    return [f"q{i:07d}" for i in range(plan.clients)]
+
+
+def _forwarded(i: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"}
+
+
+async def _send(http: httpx.AsyncClient, path: str, user: str, i: int) -> httpx.Response | None:
+    """One client's POST, waiting out 429/503 as Retry-After asks (a bounded number of
+    times); None when no answer came."""
+    for _ in range(RETRIES + 1):
+        try:
+            answer = await http.post(path, json={"user_id": user}, headers=_forwarded(i))
+        except httpx.TransportError:
+            await asyncio.sleep(0.5)
+            continue
+        if answer.status_code not in (429, 503):
+            return answer
+        await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+    return None
+
+
+async def enrol(http: httpx.AsyncClient, plan: FairPlan, start: float) -> dict[str, float]:
+    """Every client joins at its arrival time (uniform over the window, in order); what
+    it joined with: user -> seconds from the window's start at which it was sent."""
+    names = users(plan)
+    offsets = sorted(random.uniform(0, plan.window_s) for _ in names)
+    pending = asyncio.Queue[int]()
+    for i in range(plan.clients):
+        pending.put_nowait(i)
+    sent: dict[str, float] = {}
+    path = f"/v1/events/{plan.event_id}/queue"
+
+    async def worker() -> None:
+        while not pending.empty():
+            i = pending.get_nowait()
+            await asyncio.sleep(max(0.0, start + offsets[i] - time.monotonic()))
+            sent[names[i]] = time.monotonic() - start
+            answer = await _send(http, path, names[i], i)
+            if answer is None or answer.status_code not in (200, 201):
+                sent.pop(names[i], None)
+
+    await asyncio.gather(*(worker() for _ in range(plan.connections)))
+    return sent
+
+
+async def admit(
+    http: httpx.AsyncClient, plan: FairPlan, order: list[str], opened: float
+) -> tuple[list[oracle.Answer], list[dict[str, Any]]]:
+    """Each wave's clients issue when it is admitted, until sold out: their answers and
+    the admission curve (seconds from the opening, admitted up to, won so far)."""
+    answers: list[oracle.Answer] = []
+    curve: list[dict[str, Any]] = []
+    gate = asyncio.Semaphore(plan.connections)
+    path = f"/v1/events/{plan.event_id}/issue"
+    index = {u: i for i, u in enumerate(users(plan))}
+
+    async def one(user: str) -> oracle.Answer:
+        async with gate:
+            got = await _send(http, path, user, index[user])
+        if got is None:
+            return oracle.Answer(user, 0, "network_error")
+        body = got.json()
+        return oracle.Answer(
+            user, got.status_code, body["result"], body.get("slot"), body.get("coupon_code")
+        )
+
+    wave, sold_out = plan.admit_per_wave, False
+    for k in range((len(order) + wave - 1) // wave):
+        await asyncio.sleep(max(0.0, opened + k * plan.admit_every_s - time.monotonic()))
+        batch = order[k * wave : (k + 1) * wave]
+        answers += await asyncio.gather(*(one(u) for u in batch))
+        won = sum(a.result == "issued" for a in answers)
+        curve.append(
+            {
+                "t_s": round(time.monotonic() - opened, 3),
+                "admitted_upto": min(len(order), (k + 1) * wave),
+                "won": won,
+            }
+        )
+        sold_out = any(a.result == "sold_out" for a in answers) or won >= plan.stock
+        if sold_out:
+            break
+    return answers, curve
+
+
+def flatness(arrivals: dict[str, float], positions: dict[str, int]) -> dict[str, Any]:
+    """Position against arrival: Spearman's rho and each tenth's mean relative position."""
+    ranked = sorted(positions, key=lambda u: arrivals[u])
+    n = len(ranked)
+    d2 = sum((positions[u] - 1 - i) ** 2 for i, u in enumerate(ranked))
+    rho = 1 - 6 * d2 / (n * (n * n - 1)) if n > 1 else 0.0
+    tenths = [ranked[n * t // 10 : n * (t + 1) // 10] for t in range(10)]
+    means = [
+        round(sum(positions[u] for u in part) / len(part) / n, 4) if part else None
+        for part in tenths
+    ]
+    bound = 4 / max(1, n - 1) ** 0.5
+    return {
+        "enrolled": n,
+        "spearman_rho": round(rho, 5),
+        "rho_bound": round(bound, 5),
+        "mean_relative_position_by_arrival_tenth": means,
+    }
+
+
+async def sale(url: str, admin_token: str, plan: FairPlan) -> dict[str, Any]:
+    """The whole sale; the report's figures (the invariants are checked by the caller)."""
+    limits = httpx.Limits(max_connections=plan.connections)
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as http:
+        start = time.monotonic()
+        opens_at = datetime.now(UTC) + timedelta(seconds=plan.window_s + MARGIN_S)
+        opened = start + plan.window_s + MARGIN_S
+        body = {
+            "event_id": plan.event_id,
+            "name": f"Fair sale {plan.event_id}",
+            "total_stock": plan.stock,
+            "starts_at": opens_at.isoformat(),
+            "opening": "shuffled",
+            "admit_per_wave": plan.admit_per_wave,
+            "admit_every_s": plan.admit_every_s,
+        }
+        created = await http.post(
+            "/v1/events", json=body, headers={"Authorization": f"Bearer {admin_token}"}
+        )
+        created.raise_for_status()
+        arrivals = await enrol(http, plan, start)
+        await asyncio.sleep(max(0.0, opened - time.monotonic()) + 0.05)
+        order = (await http.get(f"/v1/events/{plan.event_id}/queue/order")).json()
+        by_ticket = {ticket(plan.event_id, u): u for u in arrivals}
+        served = [by_ticket[t] for t in order["prequeue"] + order["late"]]
+        answers, curve = await admit(http, plan, served, opened)
+        state = (await http.get(f"/v1/events/{plan.event_id}/queue/state")).json()
+    told = {a.user_id for a in answers}
+    rest = [
+        oracle.Answer(u, 410, "sold_out") for u in served if u not in told and state["sold_out"]
+    ]
+    checked = verify(created.json()["commitment"], order["seed"], order["prequeue"], order["late"])
+    prequeue = {u: i + 1 for i, u in enumerate(served[: checked.prequeue])}
+    return {
+        "plan": plan.__dict__,
+        "verified": checked.ok,
+        "prequeue": checked.prequeue,
+        "late": checked.late,
+        "position_vs_arrival": flatness(arrivals, prequeue),
+        "arrivals": arrivals,
+        "positions": prequeue,
+        "admission_curve": curve,
+        "answers": answers + rest,
+        "sold_out": state["sold_out"],
+    }

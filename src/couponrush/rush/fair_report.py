@@ -1,0 +1,101 @@
+"""The report of ``couponrush rush --opening shuffled`` (rush/fair.py): DESIGN §1 checked
+against Redis and the database, the figures as JSON, and a plot of position against
+arrival time beside the admission curve."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from couponrush.db.repository import Repository
+from couponrush.rush import oracle
+from couponrush.rush.verify import persisted_breaches, redis_truth
+from couponrush.stack.state import StackState
+
+DRAIN_DEADLINE_S = 60.0
+PLOTTED = 5_000  # points of the scatter
+
+
+async def _rows(database_url: str, event_id: str, expected: int) -> list[Any]:
+    db = await Repository.connect(database_url)
+    try:
+        deadline = time.monotonic() + DRAIN_DEADLINE_S
+        rows = await db.issuances(event_id)
+        while len(rows) < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            rows = await db.issuances(event_id)
+        return rows
+    finally:
+        await db.close()
+
+
+def breaches(
+    state: StackState, event_id: str, stock: int, answers: list[oracle.Answer]
+) -> list[str]:
+    winners, left = redis_truth(state.redis_url, event_id, state.redis_mode)
+    found = oracle.check(stock, answers, winners, left, expect_sold_out=True)
+    if state.database_url:
+        told = [a for a in answers if a.result == "issued"]
+        found += persisted_breaches(
+            told, asyncio.run(_rows(state.database_url, event_id, len(winners)))
+        )
+    return found
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arrivals, positions = result["arrivals"], result["positions"]
+    shown = random.sample(sorted(positions), min(PLOTTED, len(positions)))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.scatter([arrivals[u] for u in shown], [positions[u] for u in shown], s=2, alpha=0.4)
+    flat = result["position_vs_arrival"]
+    left.set(
+        xlabel="arrival in the pre-queue window (s)",
+        ylabel="position",
+        title=f"position vs arrival: rho {flat['spearman_rho']}, n {flat['enrolled']:,}",
+    )
+    curve = result["admission_curve"]
+    xs = [c["t_s"] for c in curve]
+    right.step(xs, [c["admitted_upto"] for c in curve], where="post", label="admitted up to")
+    right.step(xs, [c["won"] for c in curve], where="post", label="coupons won")
+    right.set(
+        xlabel="seconds after the opening", ylabel="positions / coupons", title="admission curve"
+    )
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write(result: dict[str, Any], found: list[str], folder: Path, console: Console) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / "fair-opening.png"
+    plot(result, png)
+    kept = {k: v for k, v in result.items() if k not in ("arrivals", "positions", "answers")}
+    results = dict(Counter(a.result for a in result["answers"]))
+    doc = {**kept, "results": results, "breaches": found, "invariants_hold": not found}
+    (folder / "fair-opening.json").write_text(json.dumps(doc, indent=2))
+    flat = result["position_vs_arrival"]
+    console.print(
+        f"order verified from the revealed seed: {result['verified']} ({result['prequeue']:,}"
+        f" in the pre-queue, {result['late']:,} after the opening)"
+    )
+    console.print(
+        f"position vs arrival: Spearman rho {flat['spearman_rho']} (bound "
+        f"{flat['rho_bound']}); mean relative position by arrival tenth "
+        f"{flat['mean_relative_position_by_arrival_tenth']}"
+    )
+    console.print(f"answers: {results}; waves: {len(result['admission_curve'])}")
+    console.print("invariants hold" if not found else f"[red]{len(found)} breaches[/]: {found[:5]}")
+    console.print(f"report: {folder / 'fair-opening.json'}  figure: {png}")
