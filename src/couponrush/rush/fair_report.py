@@ -66,9 +66,18 @@ def plot(result: dict[str, Any], path: Path) -> None:
         title=f"position vs arrival: rho {flat['spearman_rho']}, n {flat['enrolled']:,}",
     )
     curve = result["admission_curve"]
-    xs = [c["t_s"] for c in curve]
-    right.step(xs, [c["admitted_upto"] for c in curve], where="post", label="admitted up to")
-    right.step(xs, [c["won"] for c in curve], where="post", label="coupons won")
+    right.step(
+        [0.0] + [c["t_s"] for c in curve],
+        [0] + [c["admitted_upto"] for c in curve],
+        where="post",
+        label="admitted up to",
+    )
+    right.step(
+        [0.0] + [c["won_t_s"] for c in curve],
+        [0] + [c["won"] for c in curve],
+        where="post",
+        label="coupons won",
+    )
     right.set(
         xlabel="seconds after the opening", ylabel="positions / coupons", title="admission curve"
     )
