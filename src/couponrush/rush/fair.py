@@ -63,9 +63,12 @@ async def _send(http: httpx.AsyncClient, path: str, user: str, i: int) -> httpx.
     return None
 
 
-async def enrol(http: httpx.AsyncClient, plan: FairPlan, start: float) -> dict[str, float]:
-    """Every client joins at its arrival time (uniform over the window, in order); what
-    it joined with: user -> seconds from the window's start at which it was sent."""
+async def enrol(
+    http: httpx.AsyncClient, plan: FairPlan, start: float
+) -> tuple[dict[str, float], dict[int, int]]:
+    """Every client joins at its arrival time (uniform over the window, in order): who
+    joined, user -> seconds from the window's start at which it was sent; and the joins'
+    answers by status."""
     names = users(plan)
     offsets = sorted(random.uniform(0, plan.window_s) for _ in names)
     pending = asyncio.Queue[int]()
@@ -86,8 +89,7 @@ async def enrol(http: httpx.AsyncClient, plan: FairPlan, start: float) -> dict[s
                 sent.pop(names[i], None)
 
     await asyncio.gather(*(worker() for _ in range(plan.connections)))
-    print(f"joins by status: {dict(joins)}", flush=True)
-    return sent
+    return sent, dict(joins)
 
 
 async def admit(
@@ -132,26 +134,6 @@ async def admit(
     return answers, curve
 
 
-def flatness(arrivals: dict[str, float], positions: dict[str, int]) -> dict[str, Any]:
-    """Position against arrival: Spearman's rho and each tenth's mean relative position."""
-    ranked = sorted(positions, key=lambda u: arrivals[u])
-    n = len(ranked)
-    d2 = sum((positions[u] - 1 - i) ** 2 for i, u in enumerate(ranked))
-    rho = 1 - 6 * d2 / (n * (n * n - 1)) if n > 1 else 0.0
-    tenths = [ranked[n * t // 10 : n * (t + 1) // 10] for t in range(10)]
-    means = [
-        round(sum(positions[u] for u in part) / len(part) / n, 4) if part else None
-        for part in tenths
-    ]
-    bound = 4 / max(1, n - 1) ** 0.5
-    return {
-        "enrolled": n,
-        "spearman_rho": round(rho, 5),
-        "rho_bound": round(bound, 5),
-        "mean_relative_position_by_arrival_tenth": means,
-    }
-
-
 async def _create(http: httpx.AsyncClient, plan: FairPlan, token: str) -> tuple[str, float]:
     """The event, opening when the window and a margin have passed: its commitment, and
     its opening on this process's monotonic clock."""
@@ -185,7 +167,7 @@ async def sale(url: str, admin_token: str, plan: FairPlan) -> dict[str, Any]:
         answers, curve = await admit(
             http, plan, [by_ticket[t] for t in at_opening["prequeue"]], opened
         )
-        arrivals = await enrolling
+        arrivals, joins = await enrolling
         order = (await http.get(f"/v1/events/{plan.event_id}/queue/order")).json()
         state = (await http.get(f"/v1/events/{plan.event_id}/queue/state")).json()
     served = [by_ticket[t] for t in order["prequeue"] + order["late"]]
@@ -198,8 +180,8 @@ async def sale(url: str, admin_token: str, plan: FairPlan) -> dict[str, Any]:
         "verified": checked.ok and order["prequeue"] == at_opening["prequeue"],
         "prequeue": checked.prequeue,
         "late": checked.late,
-        "position_vs_arrival": flatness(arrivals, prequeue),
         "arrivals": arrivals,
+        "joins_by_status": joins,
         "positions": prequeue,
         "admission_curve": curve,
         "answers": answers + (rest if state["sold_out"] else []),

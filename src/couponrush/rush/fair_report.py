@@ -1,6 +1,8 @@
 """The report of ``couponrush rush --opening shuffled`` (rush/fair.py): DESIGN §1 checked
-against Redis and the database, the figures as JSON, and a plot of position against
-arrival time beside the admission curve."""
+against Redis and the database, position against arrival time (it should be flat:
+Spearman's rho near 0, the mean relative position of each tenth of the arrivals near
+0.5), the figures as JSON, and a plot of position against arrival beside the admission
+curve (positions admitted and coupons won over time)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,26 @@ def breaches(
     return found
 
 
+def flatness(arrivals: dict[str, float], positions: dict[str, int]) -> dict[str, Any]:
+    """Position against arrival: Spearman's rho and each tenth's mean relative position."""
+    ranked = sorted(positions, key=lambda u: arrivals[u])
+    n = len(ranked)
+    d2 = sum((positions[u] - 1 - i) ** 2 for i, u in enumerate(ranked))
+    rho = 1 - 6 * d2 / (n * (n * n - 1)) if n > 1 else 0.0
+    tenths = [ranked[n * t // 10 : n * (t + 1) // 10] for t in range(10)]
+    means = [
+        round(sum(positions[u] for u in part) / len(part) / n, 4) if part else None
+        for part in tenths
+    ]
+    bound = 4 / max(1, n - 1) ** 0.5
+    return {
+        "enrolled": n,
+        "spearman_rho": round(rho, 5),
+        "rho_bound": round(bound, 5),
+        "mean_relative_position_by_arrival_tenth": means,
+    }
+
+
 def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -59,7 +81,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     shown = random.sample(sorted(positions), min(PLOTTED, len(positions)))
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     left.scatter([arrivals[u] for u in shown], [positions[u] for u in shown], s=2, alpha=0.4)
-    flat = result["position_vs_arrival"]
+    flat = flatness(arrivals, positions)
     left.set(
         xlabel="arrival in the pre-queue window (s)",
         ylabel="position",
@@ -92,10 +114,11 @@ def write(result: dict[str, Any], found: list[str], folder: Path, console: Conso
     png = folder / "fair-opening.png"
     plot(result, png)
     kept = {k: v for k, v in result.items() if k not in ("arrivals", "positions", "answers")}
+    kept["position_vs_arrival"] = flatness(result["arrivals"], result["positions"])
     results = dict(Counter(a.result for a in result["answers"]))
     doc = {**kept, "results": results, "breaches": found, "invariants_hold": not found}
     (folder / "fair-opening.json").write_text(json.dumps(doc, indent=2))
-    flat = result["position_vs_arrival"]
+    flat = kept["position_vs_arrival"]
     console.print(
         f"order verified from the revealed seed: {result['verified']} ({result['prequeue']:,}"
         f" in the pre-queue, {result['late']:,} after the opening)"
@@ -105,6 +128,7 @@ def write(result: dict[str, Any], found: list[str], folder: Path, console: Conso
         f"{flat['rho_bound']}); mean relative position by arrival tenth "
         f"{flat['mean_relative_position_by_arrival_tenth']}"
     )
+    console.print(f"joins by status: {result['joins_by_status']}")
     console.print(f"answers: {results}; waves: {len(result['admission_curve'])}")
     console.print("invariants hold" if not found else f"[red]{len(found)} breaches[/]: {found[:5]}")
     console.print(f"report: {folder / 'fair-opening.json'}  figure: {png}")
