@@ -95,43 +95,49 @@ async def enrol(
 async def admit(
     http: httpx.AsyncClient, plan: FairPlan, order: list[str], opened: float
 ) -> tuple[list[oracle.Answer], list[dict[str, Any]]]:
-    """Each wave's clients issue when it is admitted, until sold out: their answers and
-    the admission curve (seconds from the opening, admitted up to, won so far)."""
+    """Each wave's clients issue when it is admitted (a wave does not wait for the one
+    before), until an answer says sold out: their answers and the admission curve
+    (when each wave was admitted, up to which position, and when its wins were in)."""
     answers: list[oracle.Answer] = []
     curve: list[dict[str, Any]] = []
     gate = asyncio.Semaphore(plan.connections)
     path = f"/v1/events/{plan.event_id}/issue"
     index = {u: i for i, u in enumerate(users(plan))}
 
-    async def one(user: str) -> oracle.Answer:
+    async def one(user: str) -> None:
         async with gate:
             got = await _send(http, path, user, index[user])
-        if got is None:
-            return oracle.Answer(user, 0, "network_error")
-        body = got.json()
-        return oracle.Answer(
-            user, got.status_code, body["result"], body.get("slot"), body.get("coupon_code")
+        body: dict[str, Any] = got.json() if got is not None else {"result": "network_error"}
+        answers.append(
+            oracle.Answer(
+                user,
+                got.status_code if got else 0,
+                body["result"],
+                body.get("slot"),
+                body.get("coupon_code"),
+            )
         )
 
-    wave, sold_out = plan.admit_per_wave, False
-    for k in range((len(order) + wave - 1) // wave):
-        await asyncio.sleep(max(0.0, opened + k * plan.admit_every_s - time.monotonic()))
-        batch = order[k * wave : (k + 1) * wave]
+    async def wave(k: int, batch: list[str]) -> None:
         admitted_s = time.monotonic() - opened
-        answers += await asyncio.gather(*(one(u) for u in batch))
-        won = sum(a.result == "issued" for a in answers)
+        await asyncio.gather(*(one(u) for u in batch))
         curve.append(
             {
                 "t_s": round(admitted_s, 3),
-                "admitted_upto": min(len(order), (k + 1) * wave),
+                "admitted_upto": k * size + len(batch),
                 "won_t_s": round(time.monotonic() - opened, 3),
-                "won": won,
+                "won": sum(a.result == "issued" for a in answers),
             }
         )
-        sold_out = any(a.result == "sold_out" for a in answers) or won >= plan.stock
-        if sold_out:
+
+    size, waves = plan.admit_per_wave, []
+    for k in range((len(order) + size - 1) // size):
+        await asyncio.sleep(max(0.0, opened + k * plan.admit_every_s - time.monotonic()))
+        if any(a.result == "sold_out" for a in answers):
             break
-    return answers, curve
+        waves.append(asyncio.create_task(wave(k, order[k * size : (k + 1) * size])))
+    await asyncio.gather(*waves)
+    return answers, sorted(curve, key=lambda c: c["t_s"])
 
 
 async def _create(http: httpx.AsyncClient, plan: FairPlan, token: str) -> tuple[str, float]:

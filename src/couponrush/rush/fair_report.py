@@ -88,6 +88,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         title=f"position vs arrival: rho {flat['spearman_rho']}, n {flat['enrolled']:,}",
     )
     curve = result["admission_curve"]
+    done = sorted(curve, key=lambda c: c["won_t_s"])  # the waves' wins, as they came in
     right.step(
         [0.0] + [c["t_s"] for c in curve],
         [0] + [c["admitted_upto"] for c in curve],
@@ -95,8 +96,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         label="admitted up to",
     )
     right.step(
-        [0.0] + [c["won_t_s"] for c in curve],
-        [0] + [c["won"] for c in curve],
+        [0.0] + [c["won_t_s"] for c in done],
+        [0] + [c["won"] for c in done],
         where="post",
         label="coupons won",
     )
