@@ -65,10 +65,10 @@ async def _send(http: httpx.AsyncClient, path: str, user: str, i: int) -> httpx.
 
 async def enrol(
     http: httpx.AsyncClient, plan: FairPlan, start: float
-) -> tuple[dict[str, float], dict[int, int]]:
+) -> tuple[dict[str, float], dict[int, int], list[str]]:
     """Every client joins at its arrival time (uniform over the window, in order): who
-    joined, user -> seconds from the window's start at which it was sent; and the joins'
-    answers by status."""
+    joined, user -> seconds from the window's start at which it was sent; the joins'
+    answers by status; and who was told sold_out on joining (the queue had closed)."""
     names = users(plan)
     offsets = sorted(random.uniform(0, plan.window_s) for _ in names)
     pending = asyncio.Queue[int]()
@@ -76,6 +76,7 @@ async def enrol(
         pending.put_nowait(i)
     sent: dict[str, float] = {}
     joins: Counter[int] = Counter()
+    closed: list[str] = []
     path = f"/v1/events/{plan.event_id}/queue"
 
     async def worker() -> None:
@@ -87,9 +88,11 @@ async def enrol(
             joins[answer.status_code if answer else 0] += 1
             if answer is None or answer.status_code not in (200, 201):
                 sent.pop(names[i], None)
+            if answer is not None and answer.status_code == 410:
+                closed.append(names[i])
 
     await asyncio.gather(*(worker() for _ in range(plan.connections)))
-    return sent, dict(joins)
+    return sent, dict(joins), closed
 
 
 async def admit(
@@ -173,12 +176,13 @@ async def sale(url: str, admin_token: str, plan: FairPlan) -> dict[str, Any]:
         answers, curve = await admit(
             http, plan, [by_ticket[t] for t in at_opening["prequeue"]], opened
         )
-        arrivals, joins = await enrolling
+        arrivals, joins, closed = await enrolling
         order = (await http.get(f"/v1/events/{plan.event_id}/queue/order")).json()
         state = (await http.get(f"/v1/events/{plan.event_id}/queue/state")).json()
     served = [by_ticket[t] for t in order["prequeue"] + order["late"]]
     told = {a.user_id for a in answers}
     rest = [oracle.Answer(u, 410, "sold_out") for u in served if u not in told]
+    rest += [oracle.Answer(u, 410, "sold_out") for u in closed]
     checked = verify(commitment, order["seed"], order["prequeue"], order["late"])
     prequeue = {u: i + 1 for i, u in enumerate(served[: checked.prequeue])}
     return {
