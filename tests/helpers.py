@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 from redis.asyncio import Redis
 
 from couponrush.client import Client
@@ -71,6 +72,14 @@ async def poll(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
         await asyncio.sleep(0.05)
+
+
+def pipeline_retries(port: int, stage: str = "") -> float:
+    """The retries a pipeline process counted (of one ``stage``, or all), from its /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    prefix = "couponrush_pipeline_retries_total" + (f'{{stage="{stage}"}}' if stage else "")
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
 
 
 async def db_rows(db: Any, event_id: str) -> dict[str, tuple[int, str]]:

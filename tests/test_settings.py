@@ -56,6 +56,19 @@ def test_jwt_algorithms_are_the_asymmetric_families_only() -> None:
             Settings(jwt_algorithms=["RS256", symmetric])
 
 
+def test_the_kafka_topic_wants_no_more_in_sync_copies_than_copies() -> None:
+    with pytest.raises(ValidationError, match="kafka_min_insync_replicas"):
+        Settings(kafka_replication_factor=1, kafka_min_insync_replicas=2)
+    found = Settings()
+    assert (found.kafka_partitions, found.kafka_replication_factor) == (12, 3)
+    assert found.kafka_min_insync_replicas == 2
+
+
+def test_the_poll_interval_is_at_least_the_consumers_session() -> None:
+    with pytest.raises(ValidationError, match="kafka_max_poll_interval_ms"):
+        Settings(kafka_max_poll_interval_ms=5_999)
+
+
 def test_a_secret_comes_from_its_file_less_the_line_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

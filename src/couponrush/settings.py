@@ -170,6 +170,20 @@ class Settings(BaseSettings):
     kafka_sasl_password_file: Path | None = None
     kafka_ssl_ca_file: Path | None = None
     kafka_topic: str = "coupon.issued"
+    # The topic as the pipeline creates it when it is missing, and checks it at every start
+    # (a topic that disagrees is refused): as compose runs it, 12 partitions (room for 12
+    # consumers), 3 copies of each, a write acknowledged once 2 of them hold it.
+    kafka_partitions: int = Field(default=12, ge=1, le=10_000)
+    kafka_replication_factor: int = Field(default=3, ge=1, le=16)
+    kafka_min_insync_replicas: int = Field(default=2, ge=1, le=16)
+    # How long the relay's producer tries to deliver a message before the batch fails and
+    # is sent again by a new producer (librdkafka's message.timeout.ms).
+    kafka_delivery_timeout_ms: int = Field(default=10_000, ge=1_000, le=600_000)
+    # A consumer that does not poll for this long leaves its group. While a batch waits on
+    # the database it keeps polling with its partitions paused, so an outage of any length
+    # keeps it in; this bounds only a consumer that is truly stuck. At least the session
+    # timeout (6 s).
+    kafka_max_poll_interval_ms: int = Field(default=300_000, ge=6_000, le=86_400_000)
     consumer_group: str = "couponrush-db"
     relay_group: str = "couponrush-relay"
     consumer_batch: int = Field(default=500, ge=1, le=50_000)
@@ -186,6 +200,9 @@ class Settings(BaseSettings):
     stack_redis_port: int = Field(default=0, ge=0, le=65535)
     stack_pg_port: int = Field(default=0, ge=0, le=65535)
     stack_kafka_port: int = Field(default=0, ge=0, le=65535)
+    # Apache Kafka brokers of the local stack in Kafka mode (3: as compose, replication 3,
+    # min.insync.replicas 2).
+    stack_kafka_brokers: int = Field(default=1, ge=1, le=9)
     # The local stack also runs a Prometheus and the Redis and PostgreSQL exporters.
     stack_prometheus: bool = True
     log_level: str = "info"
@@ -276,6 +293,12 @@ class Settings(BaseSettings):
             raise ValueError("edge_poll_ms must be at most half of soldout_lease_ms")
         if self.operator_timeout_s <= self.fence_wait_s:
             raise ValueError("operator_timeout_s must exceed the fence's wait (the lease + 0.5 s)")
+        return self
+
+    @model_validator(mode="after")
+    def _in_sync_within_copies(self) -> Settings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError("kafka_min_insync_replicas must be at most kafka_replication_factor")
         return self
 
     @property

@@ -35,7 +35,13 @@ def test_pipeline_processes_load_no_plotting_and_no_load_harness(
     )
     if role == "relay":
         bootstrap = request.getfixturevalue("kafka_bootstrap")
-        env.update(COUPONRUSH_QUEUE="kafka", COUPONRUSH_KAFKA_BOOTSTRAP=bootstrap)
+        env.update(
+            COUPONRUSH_QUEUE="kafka",
+            COUPONRUSH_KAFKA_BOOTSTRAP=bootstrap,
+            COUPONRUSH_KAFKA_TOPIC="imports.issued",
+            COUPONRUSH_KAFKA_REPLICATION_FACTOR="1",
+            COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS="1",
+        )
     log = tmp_path / f"{role}.log"
     proc = spawn([sys.executable, "-X", "importtime", "-m", "couponrush", role], log, env)
     try:

@@ -26,7 +26,8 @@ from tests.deploy.metric_names import (
 PROMTOOL = "/usr/bin/promtool"
 ALERT_NAMES = {"OutboxBacklogHigh", "ConsumerStalled", "DeadLettersPresent", "ReconcileBreach",
                "RedisDown", "RedisMemoryHigh", "IssueServerErrors", "Overload503Ratio",
-               "IssueLatencyP99High"}  # fmt: skip
+               "IssueLatencyP99High", "KafkaConsumerLagGrowing", "KafkaConsumerStalled",
+               "KafkaConsumerMissing"}  # fmt: skip
 DOCS = ROOT / "docs" / "observability.md"
 
 

@@ -11,10 +11,11 @@ import pytest
 from redis.asyncio import Redis
 
 from couponrush.rush.burst import burst_users, run_burst
+from couponrush.stack.procs import free_port
 from tests.fixtures.app import AppServer
 from tests.fixtures.pipeline import Pipeline
 from tests.fixtures.postgres import PgServer
-from tests.helpers import create_event, dead_letters, poll, row_count
+from tests.helpers import create_event, dead_letters, pipeline_retries, poll, row_count
 from tests.pipeline.test_end_to_end import assert_persisted
 
 TOTAL, USERS = 1_000, 5_000
@@ -47,7 +48,7 @@ async def test_database_down_for_ten_seconds(
     db_app: AppServer, pipeline: Pipeline, db: Any, redis: Redis, pg: PgServer, event_id: str
 ) -> None:
     create_event(db_app, event_id, TOTAL)
-    pipeline.start("consume", "stream", "--metrics-port", str(metrics_port := _port()))
+    pipeline.start("consume", "stream", "--metrics-port", str(metrics_port := free_port()))
     pg.stop()
     down_at = time.monotonic()
     try:
@@ -64,16 +65,4 @@ async def test_database_down_for_ten_seconds(
     assert pipeline.alive()
     await assert_persisted(db, redis, pipeline, event_id, TOTAL, answers)
     assert await dead_letters(redis, event_id) == []
-    assert _retries(metrics_port) > 0
-
-
-def _port() -> int:
-    from couponrush.stack.procs import free_port
-
-    return free_port()
-
-
-def _retries(port: int) -> float:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("couponrush_pipeline_retries_total"))  # fmt: skip
+    assert pipeline_retries(metrics_port) > 0

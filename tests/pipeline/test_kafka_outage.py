@@ -1,10 +1,8 @@
-"""The relay's publisher against a real broker that goes away for longer than a message may
-wait: once it is back, a batch gets through again (the producer that failed is replaced)."""
+"""The relay's publisher against real brokers that all go away for longer than a message may
+wait: once they are back, a batch gets through again (the producer that failed is replaced)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable
 
@@ -14,8 +12,9 @@ from confluent_kafka import Producer
 from couponrush.core.errors import BrokerUnavailable
 from couponrush.core.win import Win
 from couponrush.pipeline import kafka
+from couponrush.pipeline.kafka_topic import TopicSpec, ensure_topic
 from tests.fakes import delivery
-from tests.fixtures.kafka import Broker
+from tests.fixtures.kafka import KafkaCluster
 
 TOPIC = "outage.issued"
 TIMEOUT_MS = 1500  # a message's delivery timeout, well under the outage
@@ -27,13 +26,13 @@ def wins(first: int, count: int) -> list[Win]:
 
 
 def publisher(bootstrap: str, made: list[Producer]) -> kafka.KafkaPublisher:
-    conf = {**kafka.producer_conf(bootstrap), "message.timeout.ms": TIMEOUT_MS}
+    conf = kafka.producer_conf(bootstrap, TIMEOUT_MS)
 
     def make() -> Producer:
         made.append(Producer(conf))
         return made[-1]
 
-    return kafka.KafkaPublisher(make, TOPIC)
+    return kafka.KafkaPublisher(make, TOPIC, TIMEOUT_MS)
 
 
 async def published_within(pub: kafka.KafkaPublisher, batch: list[Win], deadline_s: float,
@@ -50,20 +49,21 @@ async def published_within(pub: kafka.KafkaPublisher, batch: list[Win], deadline
 
 @pytest.mark.timeout(90)
 async def test_a_batch_gets_through_after_an_outage_longer_than_a_message_waits(
-    own_broker: Broker,
+    kafka_three: KafkaCluster,
 ) -> None:
-    await kafka.ensure_topics(own_broker.bootstrap, TOPIC)
+    await ensure_topic(kafka_three.bootstrap, TopicSpec(TOPIC, 3, 3, 2))
     made: list[Producer] = []
-    pub = publisher(own_broker.bootstrap, made)
+    pub = publisher(kafka_three.bootstrap, made)
     await pub.publish(wins(0, 50))
     failures: list[None] = []
-    os.kill(own_broker.process.pid, signal.SIGSTOP)
+    for node in kafka_three.nodes:
+        kafka_three.pause(node.node_id)
     try:
-        # messages time out in flight while the broker hears nothing
+        # messages time out in flight while the brokers hear nothing
         assert not await published_within(pub, wins(50, 50), 4 * TIMEOUT_MS / 1000,
                                           lambda: failures.append(None))  # fmt: skip
     finally:
-        os.kill(own_broker.process.pid, signal.SIGCONT)
+        kafka_three.heal()
     assert failures, "a batch sent into the outage must fail, not hang"
     later = wins(50, 200)
     assert await published_within(pub, later, 30, lambda: failures.append(None))

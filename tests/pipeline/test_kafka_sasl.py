@@ -59,7 +59,7 @@ class SaslBroker:
         """Ask for the brokers' metadata with these settings (BrokerUnavailable if refused:
         librdkafka keeps trying until the timeout)."""
         security = kafka.security_conf(Settings.model_validate(self.settings(**changes)))
-        conf = kafka.producer_conf(self.bootstrap, security)
+        conf = kafka.producer_conf(self.bootstrap, security=security)
         await kafka.KafkaPublisher(lambda: Producer(conf), "probe").probe(timeout_s)
 
 
@@ -81,6 +81,8 @@ def _properties(port: int, controller: int, data: Path, admin: str) -> str:
         f"log.dirs={data}", "offsets.topic.replication.factor=1",
         "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
+        # As the stack's brokers: the pipeline makes its topic from its settings.
+        "auto.create.topics.enable=false",
     ))  # fmt: skip
 
 

@@ -1,13 +1,16 @@
 """The chaos set check: each kind of breach is seen, and an unacknowledged win is not one;
-the answers that told a win a failover forgot; when wins flow again after a fault."""
+the answers that told a win a failover forgot; when wins flow again after a fault; the
+longest win-to-row wait; a fault whose own check failed fails its scenario."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from couponrush.db.repository import IssuanceRow
 from couponrush.rush.chaos.check import Answer, check
-from couponrush.rush.chaos.scenario import wins_again
+from couponrush.rush.chaos.faults import KAFKA_NETWORK
+from couponrush.rush.chaos.scenario import SHORT, Outcome, wins_again
+from couponrush.rush.chaos.table import markdown
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -65,3 +68,17 @@ def test_wins_flow_again_after_the_last_503_of_the_fault() -> None:
     ]
     assert wins_again(history, fault_s=1.0, until_s=5.0) == 2.1
     assert wins_again(history[:1], fault_s=1.0, until_s=5.0) is None  # no win after it
+
+
+def test_the_longest_wait_and_a_failed_fault_check_are_reported() -> None:
+    late = IssuanceRow("b", 2, "C2", NOW, NOW + timedelta(seconds=14.5))
+    result = check(
+        2, {"a": (1, "C1"), "b": (2, "C2")}, [], [row("a", 1), late], {"a": 1, "b": 2}, {}
+    )
+    assert result.ok
+    assert result.to_json()["longest_win_to_row_s"] == 14.5
+    failed = Outcome(KAFKA_NETWORK[0], SHORT, result, 0, 0.2, fault_failed="no election came")
+    assert not failed.passed
+    assert failed.to_json()["ok"] is False
+    assert failed.to_json()["fault_failed"] == "no election came"
+    assert "**FAILED**" in markdown([failed])

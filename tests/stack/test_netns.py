@@ -1,6 +1,7 @@
-"""`couponrush up --redis sentinel --netns`: each Redis node and sentinel in a network
-namespace of its own, reached from the host; a cut link is really cut and heals; `down`
-removes every namespace, link and bridge, also after the stack's supervisor crashed."""
+"""`couponrush up --redis sentinel --queue kafka --netns`: each Redis node, each sentinel
+and the Kafka broker in a network namespace of its own, reached from the host (the broker
+advertising its bridge address); a cut link is really cut and heals; `down` removes every
+namespace, link and bridge, also after the stack's supervisor crashed."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _left_over(prefix: str) -> list[str]:
 def test_netns_nodes_are_reached_cut_healed_and_removed_after_a_crash(
     stack_env: dict[str, str],
 ) -> None:
-    up = stack_cli(stack_env, "up", "--redis", "sentinel", "--netns")
+    up = stack_cli(stack_env, "up", "--redis", "sentinel", "--queue", "kafka", "--netns")
     assert up.returncode == 0, up.stdout + up.stderr
     var = Path(stack_env["COUPONRUSH_VAR_DIR"]).resolve()
     state, net = load(var / "state.json"), netns.load(var)
@@ -48,10 +49,16 @@ def test_netns_nodes_are_reached_cut_healed_and_removed_after_a_crash(
     addrs = {n["addr"] for n in status["redis_nodes"]}
     assert addrs == {f"{ip}:{port}" for port, ip in state.redis_hosts.items()}
     assert all(n["pid"] and not n["addr"].startswith("127.") for n in status["redis_nodes"])
+    broker = net.members["kafka-1"]
+    assert [b["addr"] for b in status["kafka_brokers"]] == [f"{broker.ip}:{state.kafka_ports[0]}"]
+    assert status["kafka_brokers"][0]["pid"] in netns.pids(broker.ns)
+    assert _advertised(state.kafka_bootstrap) == [f"{broker.ip}:{state.kafka_ports[0]}"]
 
-    # A sale goes through the gateway and the app workers on the host.
+    # A sale goes through the gateway and the app workers on the host, its win through the
+    # relay, the broker in its namespace and the consumer to PostgreSQL.
     assert stack_cli(stack_env, "event", "create", "ns-e1", "--stock", "2").returncode == 0
     assert stack_cli(stack_env, "issue", "ns-e1", "alice").returncode == 0
+    wait_until(lambda: _rows(stack_env, "ns-e1") == 1, "alice's row, through Kafka", 60)
 
     replica_ip, replica_port = (
         state.redis_hosts[state.redis_data_ports[1]],
@@ -77,6 +84,20 @@ def test_netns_nodes_are_reached_cut_healed_and_removed_after_a_crash(
     assert _left_over(net.prefix) == []
     assert not (var / netns.RECORD).exists()
     wait_until(lambda: all(_gone(pid) for pid in inside), "the nodes killed", 10)
+
+
+def _advertised(bootstrap: str) -> list[str]:
+    """The brokers as the cluster's metadata names them to its clients."""
+    from confluent_kafka.admin import AdminClient
+
+    meta = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=10)
+    return [f"{b.host}:{b.port}" for b in meta.brokers.values()]
+
+
+def _rows(env: dict[str, str], event_id: str) -> int:
+    done = stack_cli(env, "reconcile", event_id, "--json")
+    rows: int = json.loads(done.stdout)["db_rows"]
+    return rows
 
 
 def _gone(pid: int) -> bool:

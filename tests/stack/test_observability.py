@@ -127,6 +127,9 @@ def test_status_lists_every_metrics_endpoint_and_prometheus(sale: Sale) -> None:
         _urls(sale.status)
     )
     assert httpx.get(f"{sale.prometheus}/-/ready").status_code == 200
+    brokers = sale.status["kafka_brokers"]
+    assert [(b["node_id"], b["addr"]) for b in brokers] == [(1, brokers[0]["addr"])]
+    assert brokers[0]["pid"] in {p["pid"] for p in sale.status["processes"]}
 
 
 def _scrape(sale: Sale, process: str) -> Scrape:
@@ -175,6 +178,18 @@ def test_the_invariants_hold_and_every_metric_agrees_with_the_sale(sale: Sale) -
     )
     assert set(consumer.by("couponrush_pipeline_retries_total", "stage")) >= {"fetch", "write"}
     assert consumer.sum("couponrush_pipeline_dead_letters_total") == 0
+
+    # The group's lag on each of the topic's partitions, back to 0 once every win has its row.
+    def lag_drained() -> Scrape | None:
+        found = _scrape(sale, "consumer")
+        lag = found.by("couponrush_kafka_consumer_lag", "partition")
+        return found if lag == dict.fromkeys(map(str, range(12)), 0.0) else None
+
+    drained = _until(lag_drained, "the Kafka group's lag back to 0")
+    assert drained.sum("couponrush_kafka_log_end_offset") >= STOCK + 1
+    assert drained.sum("couponrush_kafka_committed_offset") == drained.sum(
+        "couponrush_kafka_log_end_offset"
+    )
     relay = _scrape(sale, "relay")
     assert relay.sum("couponrush_pipeline_relayed_total") == STOCK + 1
     assert relay.sum("couponrush_relay_backlog") == 0

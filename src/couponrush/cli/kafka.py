@@ -25,3 +25,27 @@ def fetch(cache: Cache = None) -> None:
     from couponrush.stack import kafka_dist
 
     typer.echo(kafka_dist.fetch(cache))
+
+
+@kafka_app.command("api-versions")
+def api_versions(
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Brokers to ask (default: the running local stack's)")
+    ] = None,
+) -> None:
+    """What each broker answers to ApiVersions, through Kafka's own BrokerApiVersionsCommand:
+    one block per broker, its address and node id, then every API with its versions."""
+    import subprocess
+
+    from couponrush.stack import kafka, kafka_dist
+
+    if bootstrap is None:
+        from couponrush.cli.stack import running_state
+
+        state = running_state()
+        bootstrap = state.environment().get("COUPONRUSH_KAFKA_BOOTSTRAP")
+        if not bootstrap:
+            raise typer.BadParameter("the local stack runs no Kafka (couponrush up --queue kafka)")
+    tool = "org.apache.kafka.tools.BrokerApiVersionsCommand"
+    argv = kafka.tool_argv(tool, ["--bootstrap-server", bootstrap], kafka_dist.fetch())
+    raise typer.Exit(subprocess.run(argv, check=False).returncode)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,15 @@ RedisMode = Annotated[
                  "or cluster (3 primaries, 2 replicas each)"),
 ]  # fmt: skip
 REDIS_MODES = ("standalone", "sentinel", "cluster")
+KafkaBrokers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=9,
+        help="Apache Kafka brokers in Kafka mode (3: replication 3, "
+        "min.insync.replicas 2, as compose; default: COUPONRUSH_STACK_KAFKA_BROKERS, 1)",
+    ),
+]
 Prometheus = Annotated[
     bool | None,
     typer.Option("--prometheus/--no-prometheus",
@@ -45,9 +54,9 @@ Netns = Annotated[
     bool,
     typer.Option(
         "--netns",
-        help="Each Redis node and sentinel in a network namespace of its own, on a bridge "
-        "the stack makes (needs root and --redis sentinel or cluster): links can then be "
-        "cut and degraded (couponrush chaos)",
+        help="Each Redis node and sentinel (--redis sentinel or cluster) and each Kafka "
+        "broker (--queue kafka) in a network namespace of its own, on a bridge the stack "
+        "makes (needs root): links can then be cut and degraded (couponrush chaos)",
     ),
 ]
 
@@ -59,33 +68,55 @@ def up(
     redis: RedisMode = None,
     prometheus: Prometheus = None,
     netns: Netns = False,
+    kafka_brokers: KafkaBrokers = None,
 ) -> None:
     """Start Redis, PostgreSQL, the app workers, the gateway, the consumer and Prometheus on
-    loopback (state under ./var); with --queue kafka also a Kafka-protocol broker and the
-    relay; with --redis sentinel or cluster a Redis of several nodes, whose dead nodes the
-    stack starts again once a replica took over. Returns once every process is ready, the
-    pipeline included."""
+    loopback (state under ./var); with --queue kafka also Apache Kafka (KRaft; its jars are
+    fetched with Maven on first use) and the relay; with --redis sentinel or cluster a Redis
+    of several nodes, whose dead nodes the stack starts again once a replica took over.
+    Returns once every process is ready, the pipeline included."""
     if queue not in (None, "stream", "kafka"):
         raise typer.BadParameter("queue is stream or kafka")
     if redis not in (None, *REDIS_MODES):
         raise typer.BadParameter(f"redis is one of {', '.join(REDIS_MODES)}")
     with console.status("starting the stack…"):
-        state = local_stack().up(workers, queue, redis, prometheus, netns)
+        state = local_stack().up(
+            workers, queue, redis, prometheus, netns, kafka_brokers=kafka_brokers
+        )
     console.print(f"[green]ready[/] {state.url}  (docs: {state.url}/docs)")
     console.print(f"admin token: {state.admin_token}")
     apps = state.app_urls or state.app_sockets
     console.print(f"redis ({state.redis_mode}): {state.redis_url}")
     console.print(f"database: {state.database_url}  queue: {state.queue}")
+    if state.kafka_ports:
+        console.print(
+            f"kafka ({len(state.kafka_ports)} brokers): "
+            f"{state.environment()['COUPONRUSH_KAFKA_BOOTSTRAP']}"
+        )
     console.print(f"app workers: {', '.join(apps)}")
     console.print(f"prometheus: {state.prometheus_url or 'not running'}")
     if (
         (workers and workers != state.workers)
         or (queue and queue != state.queue)
         or (redis and redis != state.redis_mode)
+        or (kafka_brokers and state.kafka_ports and kafka_brokers != len(state.kafka_ports))
     ):
-        console.print("[yellow]note:[/] the stack was already running with "
-                      f"{state.workers} workers, queue {state.queue} and Redis "
-                      f"{state.redis_mode}; 'couponrush down' first to change them")  # fmt: skip
+        console.print(
+            "[yellow]note:[/] the stack was already running with "
+            f"{state.workers} workers, queue {state.queue}, Redis "
+            f"{state.redis_mode} and {len(state.kafka_ports)} Kafka brokers; "
+            "'couponrush down' first to change them"
+        )
+
+
+def _kafka_brokers(state: StackState, processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """{node_id, addr, pid} of each Kafka node (pid None while it is down)."""
+    pids = {p["name"]: p["pid"] for p in processes}
+    addrs = state.kafka_bootstrap.split(",") if state.kafka_ports else []
+    return [
+        {"node_id": i, "addr": addr, "pid": pids.get(f"kafka-{i}")}
+        for i, addr in enumerate(addrs, 1)
+    ]
 
 
 def _redis_nodes(state: StackState) -> list[dict[str, object]]:
@@ -122,6 +153,7 @@ def status(
     stack = local_stack()
     state = stack.load_state()
     running = state is not None and stack.running()
+    processes = stack.processes() if running else []
     body = {
         "running": running,
         "url": state.url if state else None,
@@ -132,9 +164,10 @@ def status(
         "app_sockets": state.app_sockets if state else [],
         "database_url": state.database_url if state else None,
         "queue": state.queue if state else None,
-        "processes": stack.processes() if running else [],
+        "processes": processes,
         "redis_mode": state.redis_mode if state else None,
         "redis_nodes": _redis_nodes(state) if running and state else [],
+        "kafka_brokers": _kafka_brokers(state, processes) if state else [],
         "metrics": list(state.metrics_urls.values()) if state else [],
         "prometheus_url": state.prometheus_url if state else None,
     }

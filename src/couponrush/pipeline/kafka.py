@@ -1,4 +1,4 @@
-"""Kafka: client settings, topic set-up, and the relay's publisher.
+"""Kafka: client settings, error translation, and the relay's publisher.
 
 The producer is idempotent with acks=all, keyed by user id so that one user's messages
 stay in one partition, in order.
@@ -13,17 +13,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
 
 from couponrush.core.errors import BrokerFatal, BrokerUnavailable, ConfigError
 from couponrush.core.win import Win
 from couponrush.settings import Settings
 
-PARTITIONS = 6
 # librdkafka logs to stderr at this syslog level and above: warnings and worse.
 _LOG_LEVEL = 4
-_FLUSH_S = 15.0  # above the producer's message.timeout.ms
+_FLUSH_MARGIN_S = 5.0  # a flush outlasts the producer's message.timeout.ms by this much
+# A fetch from a leader that went silent (a partition: its packets dropped, no error comes
+# back) waits this long before the consumer asks the other brokers who leads now; with
+# librdkafka's 60 s the partitions of a broker cut off for 30 s had no row for 56 s.
+FETCH_SILENCE_MS = 5_000
+SESSION_TIMEOUT_MS = 6_000  # the consumer's group session (Kafka's least poll interval)
 # librdkafka's security.protocol, sasl.* and ssl.* settings (security_conf).
 Security = Mapping[str, Any] | None
 
@@ -66,49 +68,43 @@ def security_conf(s: Settings) -> dict[str, Any]:
     return conf
 
 
-def producer_conf(bootstrap: str, security: Security = None) -> dict[str, Any]:
-    """Idempotent and acks=all: a retry inside the producer never writes a duplicate."""
+def admin_conf(bootstrap: str, security: Security = None) -> dict[str, Any]:
+    return {"bootstrap.servers": bootstrap, **_logging(), **(security or {})}
+
+
+def producer_conf(
+    bootstrap: str, delivery_timeout_ms: int = 10_000, *, security: Security = None
+) -> dict[str, Any]:
+    """Idempotent and acks=all: a retry inside the producer never writes a duplicate, and a
+    message counts as delivered once min.insync.replicas brokers hold it."""
     return {
-        "bootstrap.servers": bootstrap,
+        **admin_conf(bootstrap, security),
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 5,
-        "message.timeout.ms": 10_000,
-        **_logging(),
-        **(security or {}),
+        "message.timeout.ms": delivery_timeout_ms,
     }
 
 
 def consumer_conf(
-    bootstrap: str, group: str, session_timeout_ms: int = 6000, security: Security = None
+    bootstrap: str,
+    group: str,
+    max_poll_interval_ms: int = 300_000,
+    session_timeout_ms: int = SESSION_TIMEOUT_MS,
+    *,
+    security: Security = None,
 ) -> dict[str, Any]:
     """Offsets are committed by hand, after the database commit, never automatically."""
     return {
-        "bootstrap.servers": bootstrap,
+        **admin_conf(bootstrap, security),
         "group.id": group,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": session_timeout_ms,
-        **_logging(),
-        **(security or {}),
+        "max.poll.interval.ms": max_poll_interval_ms,
+        "socket.timeout.ms": FETCH_SILENCE_MS,
     }
-
-
-def _create_topics(bootstrap: str, topics: list[str], security: Security) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, **_logging(), **(security or {})})
-    futures = admin.create_topics([NewTopic(t, num_partitions=PARTITIONS) for t in topics])
-    for future in futures.values():
-        try:
-            future.result(10)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
-
-
-async def ensure_topics(bootstrap: str, *topics: str, security: Security = None) -> None:
-    with translated():
-        await asyncio.to_thread(_create_topics, bootstrap, list(topics), security)
 
 
 class KafkaPublisher:
@@ -117,10 +113,14 @@ class KafkaPublisher:
     fenced on every later batch after a 30-s broker outage), and a fresh producer id is the
     one way out. What the old one did deliver comes again; the consumer's insert absorbs it."""
 
-    def __init__(self, make: Callable[[], Producer], topic: str) -> None:
+    def __init__(
+        self, make: Callable[[], Producer], topic: str, delivery_timeout_ms: int = 10_000
+    ) -> None:
+        """``delivery_timeout_ms``: the producers' message.timeout.ms."""
         self._make = make
         self._producer = make()
         self._topic = topic
+        self._flush_s = delivery_timeout_ms / 1000 + _FLUSH_MARGIN_S
 
     async def publish(self, wins: Sequence[Win]) -> None:
         """Produce the batch and wait for every delivery report; any failure -> retry all."""
@@ -140,7 +140,7 @@ class KafkaPublisher:
         with translated():
             for win in wins:
                 await self._produce(win, report)
-            left = await asyncio.to_thread(self._producer.flush, _FLUSH_S)
+            left = await asyncio.to_thread(self._producer.flush, self._flush_s)
         if left or failed:
             reason = failed[0] if failed else f"{left} messages unconfirmed"
             raise BrokerUnavailable(f"kafka delivery failed: {reason}")

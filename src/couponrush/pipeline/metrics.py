@@ -6,6 +6,7 @@ Names are documented in docs/observability.md; keep them stable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -78,6 +79,7 @@ class PipelineMetrics:
             registry=of("relay"),
         )
         self.events = EventGauges(of("consumer"), of("consumer", "reconcile"))
+        self.kafka = KafkaGauges(of("consumer"))
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         """/metrics, /readyz and /healthz on ``host:port`` (0 = not at all)."""
@@ -144,3 +146,50 @@ class EventGauges:
             self.reconciled.labels(rec.event_id).set(rec.at_ms / 1000)
             for kind in kinds:
                 self.breaches.labels(rec.event_id, kind).set(rec.breaches.get(kind, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    """One partition of the wins topic as the consumer group stands in it."""
+
+    partition: int
+    end: int  # the log end offset (high watermark): the next message's offset
+    committed: int  # the group's next offset to read; the log start while it has none
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+
+class KafkaGauges:
+    """The consumer group's offsets on the wins topic, per partition (Kafka mode only: in
+    stream mode no series exists)."""
+
+    def __init__(self, r: CollectorRegistry | None) -> None:
+        where = ["topic", "partition"]
+        self.lag = Gauge(
+            "couponrush_kafka_consumer_lag",
+            "Messages of the partition the group has not committed (log end offset "
+            "minus committed offset): wins with no row yet",
+            where,
+            registry=r,
+        )
+        self.end = Gauge(
+            "couponrush_kafka_log_end_offset",
+            "The partition's log end offset (high watermark)",
+            where,
+            registry=r,
+        )
+        self.committed = Gauge(
+            "couponrush_kafka_committed_offset",
+            "The group's committed offset in the partition (after the database commit)",
+            where,
+            registry=r,
+        )
+
+    def show(self, topic: str, partitions: Sequence[PartitionLag]) -> None:
+        for p in partitions:
+            labels = (topic, str(p.partition))
+            self.lag.labels(*labels).set(p.lag)
+            self.end.labels(*labels).set(p.end)
+            self.committed.labels(*labels).set(p.committed)

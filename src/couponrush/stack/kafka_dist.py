@@ -3,7 +3,8 @@
 
 Maven checks every artifact against the checksum the repository publishes
 (``--strict-checksums``); the cache then keeps a SHA-256 manifest of the jars it copied,
-so a later start notices a jar that changed or went missing and fetches again. Offline,
+so a later start notices a jar that changed or went missing, or a changed pom, and
+fetches again. Offline,
 a complete cache (or Maven's own local repository) is enough.
 """
 
@@ -82,7 +83,10 @@ def _copy_dependencies(into: Path) -> None:
 
 
 def _manifest(folder: Path) -> str:
-    lines = [f"{_sha256(jar)}  {jar.name}" for jar in sorted(folder.glob("*.jar"))]
+    """Every jar's digest, and the pom's: a changed list (a new version, a new tool) is
+    fetched again even though each jar of the old one is intact."""
+    lines = [f"{_sha256(pom())}  pom.xml"]
+    lines += [f"{_sha256(jar)}  {jar.name}" for jar in sorted(folder.glob("*.jar"))]
     return "\n".join(lines) + "\n"
 
 

@@ -14,11 +14,20 @@ from typing import Any
 from couponrush.core.errors import StackError
 from couponrush.db import migrate
 from couponrush.settings import Settings
-from couponrush.stack import monitoring, netns, postgres, redis_ha, redis_layout
+from couponrush.stack import (
+    kafka,
+    kafka_cluster,
+    kafka_dist,
+    monitoring,
+    netns,
+    postgres,
+    redis_ha,
+    redis_layout,
+)
 from couponrush.stack.procs import children, free_port, port_is_free
 from couponrush.stack.programs import gateway_config, prepare, programs
 from couponrush.stack.ready import http_ready, wait_until
-from couponrush.stack.state import StackState, load, save
+from couponrush.stack.state import StackState, kafka_folder, kafka_ports, load, save
 from couponrush.stack.supervisor import Supervisor, render_conf
 
 PREFERRED_GATEWAY_PORT = 8080
@@ -49,19 +58,23 @@ class Stack:
         prometheus: bool,
         previous: StackState | None,
         isolated: bool,
+        brokers: int | None = None,
     ) -> StackState:
         s = self.settings
         gateway_port = _port(s.gateway_port, PREFERRED_GATEWAY_PORT)
+        queue = queue or s.queue
         found = redis_layout.choose(
             redis or s.redis_mode,
             s.stack_redis_port,
             previous,
             isolated,
             lambda port: _port(port, 0),
+            queue,
         )
         pg_port = _port(s.stack_pg_port or (previous.pg_port if previous else 0), 0)
-        queue = queue or s.queue
         count = workers or s.workers
+        wanted = brokers or s.stack_kafka_brokers
+        kafka = kafka_ports(wanted, s.stack_kafka_port, previous) if queue == "kafka" else ([], [])
         uds = s.app_transport == "uds"
         run = self.var / "run"
         return StackState(
@@ -77,7 +90,8 @@ class Stack:
             gateway_port=gateway_port,
             pg_port=pg_port,
             queue=queue,
-            kafka_port=_port(s.stack_kafka_port, 0) if queue == "kafka" else 0,
+            kafka_ports=kafka[0],
+            kafka_controller_ports=kafka[1],
             redis_mode=found.mode,
             redis_ports=found.data_ports,
             sentinel_ports=found.sentinel_ports,
@@ -93,12 +107,15 @@ class Stack:
         redis: str | None = None,
         prometheus: bool | None = None,
         isolated: bool = False,
+        kafka_brokers: int | None = None,
     ) -> StackState:
         """Start everything, or return the state of the stack that already runs (starting
         again what was stopped or killed, such as a Redis node of a failover).
 
         ``prometheus``: also the exporters and a Prometheus (default: STACK_PROMETHEUS);
-        ``isolated``: each Redis node and sentinel in a network namespace of its own."""
+        ``isolated``: each Redis node and sentinel (Sentinel, Cluster) and each Kafka node
+        in a network namespace of its own;
+        ``kafka_brokers``: Apache Kafka nodes in Kafka mode (default: STACK_KAFKA_BROKERS)."""
         previous = self.load_state()
         if previous and self.running():
             self._refresh_gateway(previous)
@@ -106,14 +123,20 @@ class Stack:
             return previous
         netns.remove(self.var)  # what a crashed run left behind
         wanted = self.settings.stack_prometheus if prometheus is None else prometheus
-        state = self._choose(workers, queue, redis, wanted, previous, isolated)
+        state = self._choose(workers, queue, redis, wanted, previous, isolated, kafka_brokers)
         prepare(self.var)
+        if state.queue == "kafka":
+            kafka_cluster.prepare(
+                kafka_folder(self.var, len(state.kafka_ports)),
+                state.kafka_nodes(self.var),
+                kafka_dist.fetch(),
+            )
         shutil.rmtree(self.var / "metrics", ignore_errors=True)
         (self.var / "metrics").mkdir()
         save(self.state_file, state)
         net = None
         if state.netns_subnet:
-            members = list(state.redis_members)
+            members = list(state.netns_members)
             net = netns.create(self.var, state.netns_prefix, state.netns_subnet, members)
         found = programs(self.settings, state, self.var, net)
         self.supervisor.start(render_conf(self.var, found, state.environment()))
@@ -148,6 +171,7 @@ class Stack:
         if stopped:
             self.supervisor.start_programs(stopped)
             self.wait_redis(state)
+            self._wait_brokers(state)
 
     def _failure_report(self) -> str:
         """The processes that are not running, each with the end of its log."""
@@ -168,6 +192,7 @@ class Stack:
         wait_until(self.running, "supervisord", 20)
         self.wait_redis(state)
         wait_until(postgres.pg_ready(state.database_url), "PostgreSQL", 60)
+        self._wait_brokers(state)
         postgres.ensure_database(state.database_url)
         migrate.upgrade(state.database_url)
 
@@ -175,6 +200,13 @@ class Stack:
         """Every Redis node and sentinel answers and the topology is whole (roles, links)."""
         layout = (state.redis_mode, state.redis_data_ports, state.sentinel_ports)
         redis_ha.bring_up(*layout, hosts=state.redis_hosts)
+
+    def _wait_brokers(self, state: StackState) -> None:
+        """Every Kafka node answers and the cluster's metadata lists it."""
+        if state.queue == "kafka":
+            nodes = state.kafka_nodes(self.var)
+            ready = kafka_cluster.brokers_ready(kafka.bootstrap(nodes), len(nodes))
+            wait_until(ready, f"{len(nodes)} Apache Kafka broker(s)", 90)
 
     def _wait_ready(self, state: StackState) -> None:
         for url in state.app_urls:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,6 +31,28 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
         return True
+
+
+def ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections take those)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def steady_ports(count: int) -> list[int]:
+    """``count`` distinct free ports below the ephemeral range, for a server that may be
+    started again on its port later (a restarted broker): a port from that range can be
+    taken by any outgoing connection meanwhile."""
+    chosen: set[int] = set()
+    for _ in range(count * 200):
+        port = random.randint(1_024, ephemeral_low() - 1)
+        if port not in chosen and port_is_free(port):
+            chosen.add(port)
+            if len(chosen) == count:
+                return sorted(chosen)
+    raise StackError(f"no {count} free ports below the ephemeral range")
 
 
 def children(pid: int) -> set[int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from couponrush.settings import Settings
-from couponrush.stack import monitoring, nginx, postgres
+from couponrush.stack import kafka, kafka_dist, monitoring, nginx, postgres
 from couponrush.stack.commands import (
     CLI,
     cluster_node_argv,
@@ -17,7 +17,6 @@ from couponrush.stack.commands import (
     redis_argv,
     sentinel_conf,
     sentinel_node_conf,
-    tansu_argv,
 )
 from couponrush.stack.netns import Net
 from couponrush.stack.redis_nodes import Hosts, host_of
@@ -61,12 +60,41 @@ def programs(
     for role, command in (("consumer", "consume"), ("relay", "relay")):
         if role in state.metrics_ports:
             metrics = ["--metrics-port", str(state.metrics_ports[role])]
-            found[role] = Program([*CLI, command, *metrics], autostart=False)
+            found[role] = Program(
+                [*CLI, command, *metrics], autostart=False, env=pipeline_env(settings)
+            )
     found |= monitoring.programs(state, var)
     if state.redis_members:
         # Last, so that `down` stops it first: it would start the nodes being stopped.
         env = {"COUPONRUSH_VAR_DIR": str(var)}
         found["healer"] = Program([*CLI, "heal"], autostart=False, env=env)
+    return found
+
+
+def pipeline_env(settings: Settings) -> dict[str, str]:
+    """The stack's own Kafka tuning for the relay and the consumer (the topic's copies come
+    with the state: they follow the number of brokers)."""
+    names = (
+        "kafka_topic",
+        "kafka_partitions",
+        "kafka_delivery_timeout_ms",
+        "kafka_max_poll_interval_ms",
+    )
+    return {f"COUPONRUSH_{name.upper()}": str(getattr(settings, name)) for name in names}
+
+
+def kafka_programs(state: StackState, var: Path, net: Net | None = None) -> dict[str, Program]:
+    """One program per node, "kafka-<node id>". With several, a killed broker stays down
+    (its partitions are led elsewhere) until `couponrush up` starts it again, as Redis's
+    replicated nodes do; a lone one is restarted at once. With ``net`` each node runs in
+    its member's network namespace (on the address its config names)."""
+    nodes = state.kafka_nodes(var)
+    libs = kafka_dist.libs()
+    found = {}
+    for node in nodes:
+        name = f"kafka-{node.node_id}"
+        argv = _inside(net, name, kafka.broker_argv(node, libs))
+        found[name] = Program(argv, autorestart=len(nodes) == 1)
     return found
 
 
@@ -79,7 +107,7 @@ def stores(state: StackState, var: Path, net: Net | None = None) -> dict[str, Pr
         "postgres": Program(pg_argv, stopsignal="INT"),
     }
     if state.queue == "kafka":
-        found["kafka"] = Program(tansu_argv(state.kafka_port))
+        found.update(kafka_programs(state, var, net))
     return found
 
 

@@ -26,7 +26,8 @@ class RedisLayout:
     def url(self) -> str:
         """COUPONRUSH_REDIS_URL, naming each node where it listens."""
         ports = [*self.data_ports, *self.sentinel_ports]
-        hosts = netns.addresses(self.netns_subnet, ports) if self.netns_subnet else {}
+        inside = self.netns_subnet and self.mode != "standalone"  # a lone server stays home
+        hosts = netns.addresses(self.netns_subnet, ports) if inside else {}
         return redis_nodes.url_of(self.mode, self.data_ports, self.sentinel_ports, hosts)
 
 
@@ -36,11 +37,13 @@ def choose(
     previous: StackState | None,
     isolated: bool,
     pick_port: Callable[[int], int],
+    queue: str = "stream",
 ) -> RedisLayout:
     """``configured``: STACK_REDIS_PORT (0: any); ``pick_port``: a free port, the given
-    one if it is free; ``isolated``: in network namespaces (Sentinel or Cluster only)."""
-    if isolated and mode == "standalone":
-        raise StackError("--netns needs --redis sentinel or cluster")
+    one if it is free; ``isolated``: the stack's members in network namespaces (Redis in
+    Sentinel or Cluster mode; Kafka's nodes with ``queue`` kafka, beside any Redis)."""
+    if isolated and mode == "standalone" and queue != "kafka":
+        raise StackError("--netns needs --redis sentinel or cluster, or --queue kafka")
     same = previous if previous and bool(previous.netns_subnet) == isolated else None
     data, sentinels = _ports(mode, configured, same, pick_port)
     if not isolated:

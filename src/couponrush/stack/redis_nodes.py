@@ -8,14 +8,13 @@ import os
 import random
 import signal
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import redis
 
 from couponrush.core.errors import StackError
 from couponrush.stack.commands import SENTINEL_MASTER
-from couponrush.stack.procs import free_port, port_is_free
+from couponrush.stack.procs import ephemeral_low, free_port, port_is_free
 from couponrush.stack.ready import port_open, wait_until
 
 CLUSTER_BUS_OFFSET = 10_000
@@ -57,7 +56,7 @@ def cluster_ports(count: int) -> list[int]:
     """``count`` free ports whose cluster bus ports (+10000) are free too, all distinct and
     all below the kernel's ephemeral range: a port from that range can be taken by any
     outgoing connection between this check and the node's start."""
-    low = _ephemeral_low()
+    low = ephemeral_low()
     chosen: set[int] = set()
     for _ in range(count * 200):
         port = random.randint(1_024, low - CLUSTER_BUS_OFFSET - 1)
@@ -71,13 +70,6 @@ def cluster_ports(count: int) -> list[int]:
 
 def _with_buses(ports: set[int]) -> set[int]:
     return ports | {p + CLUSTER_BUS_OFFSET for p in ports}
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32_768  # Linux's default
 
 
 def node_pid(port: int, host: str = LOOPBACK) -> int:

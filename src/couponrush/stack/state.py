@@ -8,8 +8,10 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from couponrush.stack.netns import addresses
+from couponrush.stack.kafka import HOST, KafkaNode, cluster, new_ports, replication
+from couponrush.stack.netns import member_ip
 from couponrush.stack.postgres import database_url
+from couponrush.stack.procs import port_is_free
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,10 @@ class StackState:
     gateway_port: int = 0
     pg_port: int = 0
     queue: str = "stream"
-    kafka_port: int = 0
+    # Apache Kafka's nodes in Kafka mode: node i+1 serves clients on kafka_ports[i] and
+    # its controller on kafka_controller_ports[i].
+    kafka_ports: list[int] = field(default_factory=list)
+    kafka_controller_ports: list[int] = field(default_factory=list)
     # The gateway's key to the app's sold-out feed (empty in a state of an older version).
     edge_feed_token: str = ""
     redis_mode: str = "standalone"
@@ -35,9 +40,9 @@ class StackState:
     # Loopback ports of the /metrics endpoints, by process (app: the workers' sum).
     metrics_ports: dict[str, int] = field(default_factory=dict)
     prometheus_port: int = 0
-    # Set when every Redis node and sentinel runs in a network namespace of its own
-    # (`up --netns`, see stack.netns): the prefix of every name made and the /24's first
-    # three numbers; node k of [*redis_data_ports, *sentinel_ports] is .(10 + k).
+    # Set when every Redis node and sentinel (with replicas) and every Kafka node runs in a
+    # network namespace of its own (`up --netns`, see stack.netns): the prefix of every
+    # name made and the /24's first three numbers; member k of netns_members is .(10 + k).
     netns_prefix: str = ""
     netns_subnet: str = ""
 
@@ -58,11 +63,33 @@ class StackState:
         return data | {f"sentinel-{i}": p for i, p in enumerate(self.sentinel_ports)}
 
     @property
+    def netns_members(self) -> dict[str, int]:
+        """Every program in a namespace of its own with `up --netns`, by supervisor name,
+        and its port: the Redis members, then the Kafka nodes ("kafka-<node id>")."""
+        brokers = {f"kafka-{i}": p for i, p in enumerate(self.kafka_ports, 1)}
+        return self.redis_members | brokers
+
+    @property
     def redis_hosts(self) -> dict[int, str]:
         """Where each Redis node and sentinel listens, by port (empty: on loopback)."""
+        return {p: self._member_hosts()[n] for n, p in self.redis_members.items()}
+
+    @property
+    def kafka_hosts(self) -> list[str]:
+        """Where each Kafka node listens, in node order (empty: on loopback)."""
+        found = self._member_hosts()
+        return [found[f"kafka-{i}"] for i in range(1, len(self.kafka_ports) + 1)] if found else []
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """The Kafka nodes as clients name them (COUPONRUSH_KAFKA_BOOTSTRAP)."""
+        hosts = self.kafka_hosts or [HOST] * len(self.kafka_ports)
+        return ",".join(f"{h}:{p}" for h, p in zip(hosts, self.kafka_ports, strict=True))
+
+    def _member_hosts(self) -> dict[str, str]:
         if not self.netns_subnet:
             return {}
-        return addresses(self.netns_subnet, list(self.redis_members.values()))
+        return {n: member_ip(self.netns_subnet, k) for k, n in enumerate(self.netns_members)}
 
     @property
     def app_urls(self) -> list[str]:
@@ -99,8 +126,34 @@ class StackState:
             "COUPONRUSH_ALLOW_UNSIGNED_USERS": "true",
         }
         if self.queue == "kafka":
-            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{self.kafka_port}"
+            copies = replication(len(self.kafka_ports))
+            env["COUPONRUSH_KAFKA_BOOTSTRAP"] = self.kafka_bootstrap
+            env["COUPONRUSH_KAFKA_REPLICATION_FACTOR"] = str(copies.factor)
+            env["COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS"] = str(copies.min_insync)
         return env
+
+    def kafka_nodes(self, var: Path) -> list[KafkaNode]:
+        """The Kafka nodes, their data under var/kafka/cluster-<n> (a stack run with another
+        number of brokers finds its own cluster again, as Redis's nodes keep per port)."""
+        folder = kafka_folder(var, len(self.kafka_ports))
+        return cluster(folder, self.kafka_ports, self.kafka_controller_ports, self.kafka_hosts)
+
+
+def kafka_folder(var: Path, brokers: int) -> Path:
+    return var / "kafka" / f"cluster-{brokers}"
+
+
+def kafka_ports(
+    brokers: int, configured: int, previous: StackState | None
+) -> tuple[list[int], list[int]]:
+    """Client and controller ports of a stack's Kafka nodes: the last run's when it ran as
+    many brokers and they are all free (``configured``: the first client port wanted),
+    else new ones."""
+    if previous and len(previous.kafka_ports) == brokers and not configured:
+        ports = [*previous.kafka_ports, *previous.kafka_controller_ports]
+        if all(port_is_free(p) for p in ports):
+            return previous.kafka_ports, previous.kafka_controller_ports
+    return new_ports(brokers, configured if configured and port_is_free(configured) else 0)
 
 
 def load(path: Path) -> StackState | None:

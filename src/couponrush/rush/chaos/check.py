@@ -26,6 +26,9 @@ class SetCheck:
     # Answers that told a win Redis no longer holds with that slot (a failover forgot it),
     # each as the history has it: when, who, which result code and slot.
     acknowledged_lost: list[Answer] = field(default_factory=list)
+    # The longest a win waited for its row (issued in Redis to persisted in PostgreSQL):
+    # how long the pipeline stood still; None without rows.
+    longest_wait_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -45,6 +48,7 @@ class SetCheck:
             "duplicate_slots": self.duplicate_slots[:20],
             "oversell": self.oversell,
             "reconcile": self.reconcile,
+            "longest_win_to_row_s": self.longest_wait_s,
         }
 
 
@@ -89,6 +93,8 @@ def check(
     result.unacknowledged = sorted(u for u in stored if u not in told and u in maybe)
     result.phantom = sorted(u for u in stored if u not in told and u not in maybe)
     result.duplicate_slots = sorted(_twice([r.slot for r in rows]) | _twice(redis_slots.values()))
+    waits = [(r.persisted_at - r.issued_at).total_seconds() for r in rows]
+    result.longest_wait_s = round(max(waits), 2) if waits else None
     counted = (
         ("clients told a win", len(told)),
         ("database rows", len(rows)),

@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from couponrush.rush.chaos import partitions
+from couponrush.pipeline.kafka import FETCH_SILENCE_MS, SESSION_TIMEOUT_MS
+from couponrush.rush.chaos import kafka_faults, partitions
+from couponrush.rush.chaos.kafka_faults import DELIVERY_TIMEOUT_MS, POLL_INTERVAL_MS
 from couponrush.stack import redis_ha
+from couponrush.stack.kafka import FAILOVER
 from couponrush.stack.local import Stack
 
 # (the stack, the id of the event on sale)
@@ -29,9 +32,13 @@ class Fault:
     heal: Action | None = None  # None: a single blow, nothing to undo
     queue: Queue = "stream"
     redis: str = "standalone"
-    # Each Redis node and sentinel in a network namespace of its own (partitions).
+    # Each Redis node and sentinel (with replicas) and each Kafka broker in a network
+    # namespace of its own (partitions).
     netns: bool = False
-    # A lasting fault lasts at least this long (a partition outlasts a failover).
+    # Apache Kafka brokers of the stack in Kafka mode.
+    kafka_brokers: int = 1
+    # A lasting fault lasts at least this long (a partition outlasts a failover, an outage
+    # the timeout it is meant to pass).
     min_outage_s: float = 0.0
 
     @property
@@ -55,7 +62,7 @@ def start(program: str) -> Action:
 
 
 def pause(program: str, sig: int) -> Action:
-    """SIGSTOP / SIGCONT: the memory-only test broker would forget its topic if stopped."""
+    """SIGSTOP / SIGCONT: the process keeps its connections and answers nothing."""
     return lambda stack, _: os.kill(stack.supervisor.pid(program), sig)
 
 
@@ -63,6 +70,38 @@ def restart(program: str) -> Action:
     def act(stack: Stack, _: str) -> None:
         stack.supervisor.stop_program(program)
         stack.supervisor.start_programs([program])
+
+    return act
+
+
+def kafka(
+    name: str,
+    what: str,
+    inject: Action,
+    heal: Action | None = None,
+    min_outage_s: float = 0.0,
+    netns: bool = False,
+) -> Fault:
+    """A fault of the Kafka pipeline, on three brokers as compose runs them (``netns``:
+    each in a network namespace of its own)."""
+    return Fault(
+        name,
+        what,
+        inject,
+        heal,
+        queue="kafka",
+        netns=netns,
+        kafka_brokers=3,
+        min_outage_s=min_outage_s,
+    )
+
+
+def brokers(sig: int) -> Action:
+    """``sig`` to every Kafka broker of the stack."""
+
+    def act(stack: Stack, _: str) -> None:
+        for name in kafka_faults.broker_programs(stack):
+            os.kill(stack.supervisor.pid(name), sig)
 
     return act
 
@@ -94,6 +133,13 @@ def _healed(stack: Stack, event_id: str) -> None:
 
 # A partition lasts longer than a failover (~2-3 s here), also in the short form.
 _PARTITION_S = 6.0
+# A broker cut off lasts past its fencing (broker.session.timeout.ms), the consumer's fetch
+# timeout and, where it was the group's coordinator, two consumer sessions (the lapsed
+# one, then the rejoin on the new coordinator), with room to spare: the pipeline must
+# flow again while the cut lasts (measured: 7-20 s after the cut).
+_BROKER_CUT_S = (
+    int(FAILOVER["broker.session.timeout.ms"]) + FETCH_SILENCE_MS + 2 * SESSION_TIMEOUT_MS
+) / 1000 + 4
 
 
 NETWORK = (
@@ -114,12 +160,34 @@ NETWORK = (
           partitions.isolate_primary, _healed, redis="cluster", netns=True,
           min_outage_s=_PARTITION_S),
 )  # fmt: skip
+KAFKA = (
+    kafka("relay-kill", "kill -9 the relay", kill("relay")),
+    kafka("broker-down", "every broker unreachable (paused); resumed after the outage",
+          brokers(signal.SIGSTOP), brokers(signal.SIGCONT)),
+    kafka("kafka-leader-kill", "kill -9 the broker leading most of the topic's partitions; "
+          "back after the outage", kafka_faults.kill_leader, node_back),
+    kafka("kafka-leader-pause", "the broker leading most partitions paused past the relay's "
+          f"delivery timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s); resumed after the outage",
+          kafka_faults.pause_leader, kafka_faults.resume_brokers,
+          min_outage_s=DELIVERY_TIMEOUT_MS / 1000 + 3),
+    kafka("kafka-db-outage", "PostgreSQL stopped for longer than the consumer's poll interval "
+          f"({POLL_INTERVAL_MS / 1000:g} s): its group keeps it", stop("postgres"),
+          start("postgres"), min_outage_s=POLL_INTERVAL_MS / 1000 + 2),
+    kafka("consumer-takeover", "a second consumer joins the group; kill -9 of the first "
+          "mid-sale, the second takes its partitions over; it leaves after the outage",
+          kafka_faults.TAKEOVER.join_then_kill_first, kafka_faults.TAKEOVER.leave),
+)  # fmt: skip
+KAFKA_NETWORK = (
+    kafka("kafka-leader-isolated", "the broker leading most partitions cut off from the other "
+          f"brokers and from the relay and the consumer for at least {_BROKER_CUT_S:g} s, past "
+          f"its fencing and the clients' timeouts ({DELIVERY_TIMEOUT_MS / 1000:g}-s delivery, "
+          f"{FETCH_SILENCE_MS / 1000:g}-s fetch); then healed",
+          partitions.isolate_kafka_leader, partitions.heal_kafka_leader,
+          min_outage_s=_BROKER_CUT_S, netns=True),
+)  # fmt: skip
 FAULTS = (
     Fault("app-worker-kill", "kill -9 an app worker", kill("app-0")),
     Fault("consumer-kill", "kill -9 the consumer", kill("consumer")),
-    Fault("relay-kill", "kill -9 the relay (kafka mode)", kill("relay"), queue="kafka"),
-    Fault("broker-down", "the broker unreachable (paused)", pause("kafka", signal.SIGSTOP),
-          pause("kafka", signal.SIGCONT), queue="kafka"),
     Fault("postgres-down", "PostgreSQL stopped", stop("postgres"), start("postgres")),
     Fault("redis-restart", "Redis stopped and started again (AOF)", restart("redis")),
     Fault("gateway-reload", "nginx reloads its configuration", reload_gateway),
@@ -128,4 +196,6 @@ FAULTS = (
     Fault("cluster-failover", "kill -9 the cluster primary owning the event's slot; the stack "
           "starts it again once a replica took over", fail_over, node_back, redis="cluster"),
     *NETWORK,
+    *KAFKA,
+    *KAFKA_NETWORK,
 )  # fmt: skip

@@ -1,9 +1,11 @@
-"""Network faults, Jepsen-style, in a stack whose Redis nodes and sentinels each live in a
-network namespace of their own (`up --netns`): partitions that cut chosen links both ways
-while the rest of the network goes on, and a slow, lossy link; each healed afterwards.
+"""Network faults, Jepsen-style, in a stack whose Redis nodes and sentinels, or Kafka
+nodes, each live in a network namespace of their own (`up --netns`): partitions that cut
+chosen links both ways while the rest of the network goes on, and a slow, lossy link;
+each healed afterwards.
 
-Which node is hit is decided when the fault starts (the primary that holds the event now),
-and remembered for the heal in the stack's folder, since the two run at different times.
+Which node is hit is decided when the fault starts (the primary that holds the event now,
+the broker leading the wins now), and remembered for the heal in the stack's folder, since
+the two run at different times.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 import time
 
 from couponrush.core.errors import StackError
-from couponrush.stack import links, netns, redis_ha, redis_nodes
+from couponrush.rush.chaos.kafka_faults import leader
+from couponrush.stack import kafka_cluster, links, netns, redis_ha, redis_nodes
 from couponrush.stack.local import Stack
 from couponrush.stack.state import StackState
 
@@ -37,10 +40,11 @@ def _remember(stack: Stack, *names: str) -> None:
     (stack.var / _HIT).write_text(json.dumps(names))
 
 
-def _remembered(stack: Stack) -> list[str]:
+def _remembered(stack: Stack, forget: bool = True) -> list[str]:
     path = stack.var / _HIT
     found: list[str] = json.loads(path.read_text()) if path.exists() else []
-    path.unlink(missing_ok=True)
+    if forget:
+        path.unlink(missing_ok=True)
     return found
 
 
@@ -95,3 +99,30 @@ def slow_replica_then_kill_primary(stack: Stack, event_id: str) -> None:
     _remember(stack, _name(state, replica))
     time.sleep(SLOW_FOR_S)  # the lag being injected, not a wait for readiness
     redis_nodes.kill(port, redis_nodes.host_of(hosts, port))
+
+
+def isolate_kafka_leader(stack: Stack, _event_id: str) -> None:
+    """The broker leading the most partitions of the wins topic loses the other brokers
+    (its controller quorum and its followers) and the host (the relay and the consumer):
+    the others fence it and elect new leaders, the clients must find them."""
+    net = _net(stack)[1]
+    lone = leader(stack)
+    brokers = [m for m in net.members if m.startswith("kafka-") and m != lone]
+    links.cut(net, lone, [*brokers, netns.HOST])
+    _remember(stack, lone)
+
+
+def heal_kafka_leader(stack: Stack, event_id: str) -> None:
+    """Heal the cut broker, having asked the others first whether they moved every
+    partition it led: one it still leads (or none leads) means the cut did not take or no
+    election came, and the scenario fails (it would pass unchanged without the fault)."""
+    state, _ = _net(stack)
+    lone = _remembered(stack, forget=False)
+    addrs = enumerate(state.kafka_bootstrap.split(","), 1)
+    others = ",".join(a for i, a in addrs if f"kafka-{i}" not in lone)
+    led = kafka_cluster.leaders(others, stack.settings.kafka_topic)
+    stuck = sorted(p for p, node in led.items() if node == -1 or f"kafka-{node}" in lone)
+    heal(stack, event_id)
+    stack.up()
+    if stuck:
+        raise StackError(f"partitions {stuck} had no leader but {lone} when its cut ended")

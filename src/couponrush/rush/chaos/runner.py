@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from couponrush.pipeline.wiring import stores
-from couponrush.rush.chaos import scenario
+from couponrush.rush.chaos import kafka_faults, scenario
 from couponrush.rush.chaos.faults import Fault
 from couponrush.rush.chaos.scenario import Outcome, Size
 from couponrush.settings import Settings
@@ -30,8 +30,16 @@ def chaos_stack(base: Settings, fault: Fault, keep: list[Path] | None = None) ->
     in ``keep`` meanwhile."""
     folder = Path(tempfile.mkdtemp(prefix="couponrush-chaos-"))
     folder.chmod(0o755)  # PostgreSQL runs as its own account and must reach it
-    settings = base.model_copy(update={"var_dir": folder / "var", "trusted_proxies": [
-        "127.0.0.1/32"], "gateway_port": free_port(), "queue": fault.queue})  # fmt: skip
+    tuning = kafka_faults.TUNING if fault.queue == "kafka" else {}
+    settings = base.model_copy(
+        update={
+            "var_dir": folder / "var",
+            "trusted_proxies": ["127.0.0.1/32"],
+            "gateway_port": free_port(),
+            "queue": fault.queue,
+            **tuning,
+        }
+    )
     stack = Stack(settings)
     try:
         yield stack
@@ -53,7 +61,11 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
             first = members[0]
             with console.status(f"starting a {_describe(kind)} stack…"):
                 state = stack.up(
-                    queue=first.queue, redis=first.redis, prometheus=False, isolated=first.netns
+                    queue=first.queue,
+                    redis=first.redis,
+                    prometheus=False,
+                    isolated=first.netns,
+                    kafka_brokers=first.kafka_brokers,
                 )
             # The stack's own settings (its Redis, database, secret), as its programs get them.
             pointed = Settings.model_validate(_fields(state.environment()))
@@ -77,12 +89,13 @@ async def _one(stack: Stack, state: StackState, settings: Settings, fault: Fault
         return await scenario.run(stack, state, settings, st, fault, size)
 
 
-def _kind(fault: Fault) -> tuple[str, str, str]:
-    return fault.queue, fault.redis, "netns" if fault.netns else "loopback"
+def _kind(fault: Fault) -> tuple[str, str, str, str]:
+    brokers = f"{fault.kafka_brokers} brokers" if fault.queue == "kafka" else ""
+    return fault.queue, fault.redis, "netns" if fault.netns else "loopback", brokers
 
 
-def _describe(kind: tuple[str, str, str]) -> str:
-    return "/".join(kind)
+def _describe(kind: tuple[str, str, str, str]) -> str:
+    return "/".join(part for part in kind if part)
 
 
 def _fields(env: dict[str, str]) -> dict[str, str]:
@@ -91,13 +104,14 @@ def _fields(env: dict[str, str]) -> dict[str, str]:
 
 
 def _line(outcome: Outcome) -> str:
-    verdict = "[green]ok[/]" if outcome.check.ok else "[red]BREACH[/]"
+    verdict = "[green]ok[/]" if outcome.ok else f"[red]BREACH[/] {outcome.fault_failed}"
     recovered = outcome.recovered_after_s
     done = "not in time" if recovered is None else f"after {recovered:.1f} s"
-    flowing = outcome.wins_again_s
+    flowing, waited = outcome.wins_again_s, outcome.check.longest_wait_s
     return (
         f"  {verdict}: told {outcome.check.told}, rows {outcome.check.rows}, "
         f"acknowledged then lost {len(outcome.check.acknowledged_lost)}, "
         f"503s {outcome.shed_503}, wins again after "
-        f"{'-' if flowing is None else f'{flowing:.1f} s'}, recovered {done}"
+        f"{'-' if flowing is None else f'{flowing:.1f} s'}, recovered {done}, "
+        f"longest win-to-row {'-' if waited is None else f'{waited:.1f} s'}"
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from couponrush.client import AsyncClient, RetryPolicy
+from couponrush.core.errors import StackError
 from couponrush.pipeline import recovery
 from couponrush.pipeline.failures import is_retryable
 from couponrush.pipeline.wiring import Stores, signer_for
@@ -51,10 +52,16 @@ class Outcome:
     history: list[Answer] = field(default_factory=list)
     # When the fault began and ended, in the history's clock (seconds since the opening).
     window_s: tuple[float, float] = (0.0, 0.0)
+    # Why the fault's own check failed (its heal found it did not act): a failed scenario.
+    fault_failed: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.check.ok and not self.fault_failed
 
     @property
     def passed(self) -> bool:
-        return self.check.ok and self.recovered_after_s is not None
+        return self.ok and self.recovered_after_s is not None
 
     @property
     def outage_s(self) -> float:
@@ -72,6 +79,8 @@ class Outcome:
             "fault_from_s": round(self.window_s[0], 2),
             "fault_until_s": round(self.window_s[1], 2),
             **self.check.to_json(),
+            "ok": self.ok,
+            "fault_failed": self.fault_failed or None,
         }
 
 
@@ -108,7 +117,7 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     )
     opening = time.time() + runner.START_DELAY_S
     burst = asyncio.create_task(asyncio.to_thread(runner.run, plan, state.url, False, opening))
-    fault_s, healed_s = await _inject(stack, fault, size, event, opening)
+    fault_s, healed_s, failed = await _inject(stack, fault, size, event, opening)
     recovered = await _recovery(state.url, stores, f"{event}-probe", size.deadline_s)
     merged = await burst
     end_s = healed_s + (recovered if recovered is not None else size.deadline_s)
@@ -119,21 +128,24 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     result = await _settled_check(stores, settings, plan, merged, history, size.deadline_s)
     flowing = wins_again(history, fault_s, end_s)
     window = (fault_s, healed_s)
-    return Outcome(fault, size, result, shed, recovered, flowing, history, window)
+    return Outcome(fault, size, result, shed, recovered, flowing, history, window, failed)
 
 
 async def _inject(
     stack: Stack, fault: Fault, size: Size, event: str, opening: float
-) -> tuple[float, float]:
+) -> tuple[float, float, str]:
     """The fault, ``fault_at_s`` after the opening, and its heal after its outage; when
-    each happened, in seconds since the opening."""
+    each happened, in seconds since the opening, and why the heal's check failed ("")."""
     await asyncio.sleep(max(0.0, opening + size.fault_at_s - time.time()))
-    fault_s = time.time() - opening
+    fault_s, failed = time.time() - opening, ""
     await asyncio.to_thread(fault.inject, stack, event)
     if fault.heal is not None:
         await asyncio.sleep(outage_of(fault, size))
-        await asyncio.to_thread(fault.heal, stack, event)
-    return fault_s, time.time() - opening
+        try:
+            await asyncio.to_thread(fault.heal, stack, event)
+        except StackError as exc:  # healed, but the fault did not do what it should
+            failed = str(exc)
+    return fault_s, time.time() - opening, failed
 
 
 def wins_again(history: list[Answer], fault_s: float, until_s: float) -> float | None:
