@@ -4,7 +4,6 @@ the order, which only grows at its end once the seed is out)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,14 +11,11 @@ from couponrush.core.admission import QueueSnapshot
 from couponrush.core.errors import EventNotFound, NoQueue
 from couponrush.core.event import meta_ms, opening_of
 from couponrush.core.queue import prequeue_member, ticket, ticket_of
-from couponrush.store import live
 from couponrush.store.client import RedisClient, translated
 from couponrush.store.keys import event_keys
 from couponrush.store.scripts import Scripts, run
 
 _CHUNK = 10_000
-# Feed reads in flight at once: a few of the app pool's connections, never all of them.
-_AT_ONCE = 4
 # queue.lua's reply after the outcome, position, size, now, total and stock.
 _FIELDS = (
     "starts_at",
@@ -100,22 +96,6 @@ class QueueStore:
                 for member, score in found:
                     (late if score else prequeue).append(ticket_of(_text(member)))
         return state, prequeue, late
-
-    async def states(self) -> list[QueueSnapshot]:
-        """The state of every live event with a queue, a few at a time."""
-        with translated():
-            ids = sorted(e for e, _ in await live.members(self._redis))
-        found: list[QueueSnapshot | None] = []
-        for start in range(0, len(ids), _AT_ONCE):
-            chunk = ids[start : start + _AT_ONCE]
-            found += await asyncio.gather(*(self._state_or_none(e) for e in chunk))
-        return [s for s in found if s is not None]
-
-    async def _state_or_none(self, event_id: str) -> QueueSnapshot | None:
-        try:
-            return await self.state(event_id)
-        except (EventNotFound, NoQueue):
-            return None
 
     async def _seed(self, event_id: str) -> str:
         seed = self._seeds.get(event_id)

@@ -1,6 +1,7 @@
 """A shuffled opening's queue: join it, read one's place, the state document everyone
 polls, and the published order (docs/fair-opening.md). The gateway answers the state
-document itself from what it learnt (web/feed.py), so most polls never come here."""
+document from a one-second cache of its own (docs/gateway.md), so most polls never come
+here."""
 
 from __future__ import annotations
 

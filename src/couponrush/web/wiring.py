@@ -59,7 +59,7 @@ class Services:
     identity: Identity | None
     request_ids: RequestIds
     lifecycle: Lifecycle
-    # Shuffled openings' queues (web/queue_routes.py, and the gateway's feed).
+    # Shuffled openings' queues (web/queue_routes.py).
     queues: QueueStore
     # Event creation and the season's routes; the issue path never touches the database.
     db: Repository | None = None
