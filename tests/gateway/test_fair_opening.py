@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from redis.asyncio import Redis
 
 from couponrush.client import AsyncClient, Client, IssueOutcome
@@ -20,7 +21,7 @@ from couponrush.core.queue import ticket, verify
 from couponrush.rush import oracle as invariants
 from couponrush.rush.burst import answer
 from couponrush.store.keys import decode_participant, event_keys
-from tests.gateway.conftest import GatewayFactory, start_pool, stop_pool
+from tests.gateway.conftest import AppPool, GatewayFactory, start_pool, stop_pool
 from tests.helpers import create_event, redis_truth
 
 EARLY, LATE, STOCK, WAVE, EVERY_S = 48, 12, 12, 5, 0.5
@@ -75,6 +76,7 @@ async def test_a_shuffled_sale_through_the_gateway_keeps_every_invariant(
         )
         async with AsyncClient(gw.url) as client:
             order = await client.queue_order(event_id)
+        gw_answers = await _other_answers(pool, gw.url, event_id)
     finally:
         stop_pool(pool)
     outcomes = {o.user_id: o for o, _ in done}
@@ -101,10 +103,22 @@ async def test_a_shuffled_sale_through_the_gateway_keeps_every_invariant(
     told = [at - sold_out_at for o, at in done if o.result == "sold_out"]
     assert max(told) <= TOLD_WITHIN_S, sorted(told)[-5:]
     _state_answered_by_the_cache(gw.access_log(), event_id)
+    assert gw_answers["head"] == 200
+    assert gw_answers["no_queue"] == 409  # not kept: on to the app, which says why
     print(
         f"\nsold out told within {max(told):.2f} s; winners' positions "
         f"{sorted(positions[u] for u in winners)}"
     )
+
+
+async def _other_answers(pool: AppPool, url: str, event_id: str) -> dict[str, int]:
+    """A HEAD of the state document, and the state of an event without a queue."""
+    create_event(pool, f"{event_id}-fifo", 1)
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        head = await http.head(f"/v1/events/{event_id}/queue/state")
+        fifo = await http.get(f"/v1/events/{event_id}-fifo/queue/state")
+    assert fifo.json()["result"] == "no_queue"
+    return {"head": head.status_code, "no_queue": fifo.status_code}
 
 
 async def _issued_at(redis: Redis, event_id: str) -> dict[str, int]:
@@ -113,7 +127,8 @@ async def _issued_at(redis: Redis, event_id: str) -> dict[str, int]:
 
 
 def _state_answered_by_the_cache(log: list[dict[str, object]], event_id: str) -> None:
-    """Most polls never reached a worker: about one per second did."""
+    """Most polls never reached a worker: the gateway's workers answer from their copy
+    (lua/couponrush/queue_state.lua), fetched about once a second each."""
     polls = [line for line in log if line["uri"] == f"/v1/events/{event_id}/queue/state"]
     at_app = [line for line in polls if line["upstream"]]
     assert {line["status"] for line in polls} == {200}
