@@ -29,7 +29,7 @@ from bench.edge.run import edge_off, static_410
 from couponrush.rush import command, runner
 from couponrush.rush.plan import RushPlan
 from couponrush.rush.report import goodput
-from couponrush.web.problems import DETAILS, problem
+from couponrush.web.problems import problem
 
 TARGETS = {"edge_over_ceiling": 0.9}
 
@@ -63,7 +63,7 @@ def figures(merged: runner.Merged) -> dict[str, Any]:
 
 
 def ceiling(plan: RushPlan, console: Console, when: str) -> dict[str, Any]:
-    body = orjson.dumps(problem(410, "sold_out", DETAILS["sold_out"], event_id=plan.event_id))
+    body = orjson.dumps(problem(410, "sold_out", event_id=plan.event_id))
     with static_410(body.decode()) as (url, _):
         console.print(f"(a) the generator against nginx's static 410, {when}")
         return figures(runner.run(plan, url.split("/v1/")[0]))

@@ -1,8 +1,9 @@
-"""The SDK's own distribution (clients/python): its wheel holds the SDK, the API's schemas
-and the core modules they use, and asks for httpx and pydantic only; installed into a
-fresh virtual environment that sees nothing else (offline: the wheel built here, its
-requirements linked from this environment), it imports nothing of the server and issues
-a coupon against real app workers."""
+"""The SDK's own distribution (clients/python): its wheel holds the SDK, the API's schemas,
+the Korean and English catalogues and the core modules they use, and asks for httpx and
+pydantic only; installed into a fresh virtual environment that sees nothing else
+(offline: the wheel built here, its requirements linked from this environment), it
+imports nothing of the server, issues a coupon against real app workers and says the
+answer in Korean."""
 
 from __future__ import annotations
 
@@ -24,15 +25,24 @@ SERVER = ("fastapi", "starlette", "granian", "redis", "asyncpg", "alembic", "sql
           "supervisor", "uvloop", "typer", "structlog", "prometheus_client",
           "confluent_kafka")  # fmt: skip
 SDK = sorted(p.name for p in (ROOT / "src" / "couponrush" / "client").glob("*.py"))
-MODULES = {"couponrush/__init__.py", "couponrush/py.typed", "couponrush/web/__init__.py",
-           "couponrush/core/__init__.py",
-           *(f"couponrush/web/{m}.py" for m in ("schemas", "queue_schemas", "season_schemas")),
-           *(f"couponrush/core/{m}.py" for m in ("errors", "retry", "event", "ids", "queue",
-                                                 "admission", "coupon", "season", "tokens")),
-           *(f"couponrush/client/{name}" for name in SDK)}  # fmt: skip
+CORE = ("errors", "retry", "event", "ids", "coupon", "season", "tokens", "queue", "admission")
+MODULES = {
+    "couponrush/__init__.py",
+    "couponrush/py.typed",
+    "couponrush/web/__init__.py",
+    "couponrush/web/schemas.py",
+    "couponrush/web/season_schemas.py",
+    "couponrush/web/queue_schemas.py",
+    "couponrush/web/i18n.py",
+    "couponrush/web/static/i18n/en.json",
+    "couponrush/web/static/i18n/ko.json",
+    "couponrush/core/__init__.py",
+    *(f"couponrush/core/{m}.py" for m in CORE),
+    *(f"couponrush/client/{name}" for name in SDK),
+}
 USE = """
 import json, sys
-from couponrush.client import Client
+from couponrush.client import Client, messages
 url, token, event = sys.argv[1:]
 with Client(url, admin_token=token) as sdk:
     sdk.create_event(event, 1, name="SDK alone")
@@ -40,7 +50,8 @@ with Client(url, admin_token=token) as sdk:
     held = sdk.get_issuance(event, "alice")
 server = sorted(m for m in sys.modules if m.split(".")[0] in {names})
 print(json.dumps({{"won": won.result, "lost": lost.result, "code": held.coupon_code,
-                  "told": won.coupon.coupon_code, "server": server}}))
+                  "told": won.coupon.coupon_code, "server": server,
+                  "ko": lost.message("ko")}}))
 """
 
 
@@ -156,6 +167,7 @@ def test_installed_alone_it_imports_nothing_of_the_server_and_issues(
     found = json.loads(done.stdout)
     assert (found["won"], found["lost"], found["server"]) == ("issued", "sold_out", [])
     assert found["code"] == found["told"]
+    assert found["ko"] == "이 이벤트의 쿠폰이 모두 발급되었습니다."  # the catalogue came along
     probe = f"import importlib.util as u; print([m for m in {SERVER} if u.find_spec(m)])"
     visible = subprocess.run(
         [python, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True

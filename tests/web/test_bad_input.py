@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -10,6 +12,7 @@ from tests.helpers import create_event
 
 J = {"Content-Type": "application/json"}
 EV = "bad-input-event"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 ISSUE = f"/v1/events/{EV}/issue"
 
 CASES: list[tuple[str, str, str, bytes, dict[str, str], int, str]] = [
@@ -87,3 +90,33 @@ def test_server_is_healthy_and_nothing_was_issued_after_bad_input(http: httpx.Cl
     assert http.get(f"/v1/events/{EV}").json()["issued"] == 0
     ok = http.post(ISSUE, json={"user_id": "good-user"})
     assert ok.status_code in (200, 201)
+
+
+@pytest.mark.usefixtures("bad_input_event")
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "headers", "status", "result"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
+def test_korean_gets_the_same_codes_in_korean(
+    http: httpx.Client,
+    name: str,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    result: str,
+) -> None:
+    korean = {**headers, "Accept-Language": "ko-KR,ko;q=0.9,en;q=0.8"}
+    response = http.request(method, path, content=body, headers=korean)
+    english = http.request(method, path, content=body, headers=headers)
+    problem, same = response.json(), english.json()
+    assert (response.status_code, problem["result"]) == (status, result)
+    assert response.headers["content-language"] == "ko"
+    assert english.headers["content-language"] == "en"
+    assert HANGUL.search(problem["title"])
+    assert HANGUL.search(problem["detail"])
+    assert {k: v for k, v in problem.items() if k not in ("title", "detail")} == {
+        k: v for k, v in same.items() if k not in ("title", "detail")
+    }

@@ -92,6 +92,8 @@ def test_health_readiness_metrics_and_docs(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     issue = spec["paths"]["/v1/events/{event_id}/issue"]["post"]
     assert {"200", "201", "404", "409", "410", "422", "429", "503"} <= set(issue["responses"])
+    assert "Accept-Language" in [p["name"] for p in issue["parameters"] if p["in"] == "header"]
+    assert "Content-Language" in issue["responses"]["410"]["headers"]
     assert "/v1/events/{event_id}/issuances/{user_id}" in spec["paths"]
 
 

@@ -159,7 +159,13 @@ async def _post(endpoint: IssueEndpoint, body: bytes,
     async def read(limit: int, expected: int | None) -> bytes:
         return body
 
-    head = (b"application/json", str(len(body)).encode(), given.get(b"x-request-id"), None)
+    head = (
+        b"application/json",
+        str(len(body)).encode(),
+        given.get(b"x-request-id"),
+        None,
+        given.get(b"accept-language"),
+    )
     reply, request_id = await endpoint.answer("POST", head, read, "e1")
     status, _, payload, found = reply
     sent = {k.encode(): v.encode() for k, v in found} | {b"x-request-id": request_id.encode()}

@@ -7,9 +7,13 @@ overall deadline; every try of a call carries the same ``X-Request-ID``. Issuing
 idempotent per user, which makes this safe: a winner's retry gets the same coupon.
 
 ``issue`` returns an ``IssueOutcome`` (no exception for ``sold_out``, ``not_open`` or
-``closed``); misuse raises a typed ``Rejected`` (400/401/403/404/409/422).
+``closed``); misuse raises a typed ``Rejected`` (400/401/403/404/409/422). Errors and
+outcomes carry the API's ``result`` code and say it in English or Korean
+(``error.message("ko")``, ``messages.message(result, lang)``); pass
+``headers={"Accept-Language": "ko"}`` for the server's own details in Korean.
 """
 
+from couponrush.client import messages
 from couponrush.client.aio import AsyncClient
 from couponrush.client.errors import (
     ApiError,
@@ -43,4 +47,5 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Unauthorized",
+    "messages",
 ]

@@ -1,13 +1,16 @@
 """What the SDK raises: misuse is permanent, a retry budget spent on overload is not.
 
 Every class is under the package's one exception root (``couponrush.core.errors``), so
-``isinstance(exc, RetryableError)`` tells whether trying again later can help.
+``isinstance(exc, RetryableError)`` tells whether trying again later can help. Programs
+compare ``result`` (a code that never changes); ``message(lang)`` and ``title(lang)`` say
+it to a person in English or Korean (client/messages.py: the server's catalogues).
 """
 
 from __future__ import annotations
 
 import httpx
 
+from couponrush.client import messages
 from couponrush.core.errors import CouponrushError, PermanentError, RetryableError
 from couponrush.core.retry import RETRYABLE_STATUSES
 from couponrush.web.schemas import Problem
@@ -24,6 +27,15 @@ class ApiError(CouponrushError):
         self.detail = detail
         self.request_id = request_id
         self.problem = problem
+
+    def title(self, lang: str = "en") -> str:
+        """The result code's short name in ``lang`` ("en" or "ko")."""
+        return messages.title(self.result, lang)
+
+    def message(self, lang: str = "en") -> str:
+        """What the result code means in ``lang``; the server's detail for a code the
+        catalogues do not know."""
+        return messages.message(self.result, lang, self.detail)
 
 
 class Rejected(ApiError, PermanentError):

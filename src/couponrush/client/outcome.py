@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from couponrush.client import messages
 from couponrush.web.schemas import IssueResponse, Problem
 
 WIN_RESULTS = frozenset({"issued", "already_issued"})
@@ -80,6 +81,10 @@ class IssueOutcome:
     def final(self) -> bool:
         """A definite answer, not a give-up."""
         return self.won or self.result in NO_COUPON_RESULTS
+
+    def message(self, lang: str = "en") -> str:
+        """What the outcome means to the shopper, in ``lang`` ("en" or "ko")."""
+        return messages.message(self.result, lang)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -37,10 +37,11 @@ from couponrush.web import (
     queue_routes,
 )
 from couponrush.web.frames import FrameReader
+from couponrush.web.i18n import LANGUAGE, Detail, say
 from couponrush.web.lifecycle import status_of
 from couponrush.web.live import LiveHub
 from couponrush.web.openapi import finish, issue_doc
-from couponrush.web.problems import DETAILS, problem_for_errors
+from couponrush.web.problems import problem_for_errors
 from couponrush.web.routes import ProblemResponse, problem_response, router
 from couponrush.web.wiring import Services
 
@@ -53,8 +54,9 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        status, body = problem_for_errors(exc.errors())
-        return ProblemResponse(body, status)
+        lang = LANGUAGE.get()
+        status, body = problem_for_errors(exc.errors(), lang)
+        return ProblemResponse(body, status, headers={"Content-Language": lang})
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -81,14 +83,14 @@ def _install_season_handlers(app: FastAPI) -> None:
         return problem_response(status_of(exc), exc.result, exc.detail)
 
     async def on_not_found(_: Request, exc: Exception) -> Response:
-        what = "coupon with this code" if isinstance(exc, CouponNotFound) else "event with this id"
-        return problem_response(404, "not_found", f"No {what}.")
+        coupon = isinstance(exc, CouponNotFound)
+        return problem_response(404, "not_found", say("no_coupon") if coupon else None)
 
     async def on_bad_cursor(_: Request, exc: Exception) -> Response:
-        return problem_response(422, "invalid", "cursor: not one this API gave (start without)")
+        return problem_response(422, "invalid", say("bad_cursor"))
 
     async def on_no_queue(_: Request, exc: Exception) -> Response:
-        return problem_response(409, "no_queue", DETAILS["no_queue"])
+        return problem_response(409, "no_queue")
 
     app.add_exception_handler(Refused, on_refused)
     app.add_exception_handler(EventNotFound, on_not_found)
@@ -97,11 +99,11 @@ def _install_season_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NoQueue, on_no_queue)
 
 
-def _unavailable_detail(exc: Exception) -> str:
+def _unavailable_detail(exc: Exception) -> Detail | str:
     """What a 503 says: which store is away, never a library's class name."""
     if isinstance(exc, (DatabaseUnavailable, NoDatabase)):
         return str(exc)
-    return "Redis is unavailable or failing over; try again after Retry-After."
+    return say("redis_unavailable")
 
 
 async def _flush_metrics(services: Services) -> None:

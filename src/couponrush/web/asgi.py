@@ -15,6 +15,7 @@ from couponrush import logs
 from couponrush.core.errors import BodyTooLarge
 from couponrush.settings import Settings
 from couponrush.web.api import create_api
+from couponrush.web.i18n import LANGUAGE, language, say
 from couponrush.web.issue import IssueEndpoint
 from couponrush.web.metrics import Metrics
 from couponrush.web.problems import (
@@ -57,6 +58,7 @@ class CouponrushApp:
                 await self._issue_route(scope, receive, send, event_id)
                 return
             send = self._ids.tagged(scope, send)
+            LANGUAGE.set(language(_header(scope, b"accept-language")))
             if scope["method"] in _BODY_METHODS and self._takes_it(scope):
                 await self._guarded(scope, receive, send)
                 return
@@ -64,7 +66,7 @@ class CouponrushApp:
 
     async def _issue_route(self, scope: Scope, receive: Receive, send: Send, event_id: str) -> None:
         """The issue route under ASGI (granian runs it under RSGI: web/rsgi.py)."""
-        content_type = length = raw_id = authorization = None
+        content_type = length = raw_id = authorization = accept = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
@@ -74,11 +76,13 @@ class CouponrushApp:
                 raw_id = value
             elif name == b"authorization":
                 authorization = value
+            elif name == b"accept-language":
+                accept = value
 
         async def read(limit: int, expected: int | None) -> bytes:
             return await read_body(receive, limit, expected)
 
-        head = (content_type, length, raw_id, authorization)
+        head = (content_type, length, raw_id, authorization, accept)
         reply, request_id = await self.issue.answer(scope["method"], head, read, event_id)
         status, _, payload, headers = reply
         raw = [(k.encode(), v.encode()) for k, v in headers]
@@ -101,9 +105,7 @@ class CouponrushApp:
             await self.api(scope, receive, send)
             return
         if not is_json_content_type(content_type):
-            await send_problem(
-                send, 415, "unsupported_media_type", "Send Content-Type: application/json."
-            )
+            await send_problem(send, 415, "unsupported_media_type")
             return
         try:
             if length and (not length.isdigit() or int(length) > self._max_body):
@@ -111,7 +113,7 @@ class CouponrushApp:
             body = await read_body(receive, self._max_body, int(length) if length else None)
         except BodyTooLarge:
             await send_problem(
-                send, 413, "payload_too_large", f"The body is over {self._max_body} bytes."
+                send, 413, "payload_too_large", say("body_over", limit=self._max_body)
             )
             return
         replayed = False
@@ -124,6 +126,15 @@ class CouponrushApp:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.api(scope, replay, send)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The last value of a request header (None when absent)."""
+    found = None
+    for key, value in scope["headers"]:
+        if key == name:
+            found = value
+    return found
 
 
 def build_app(settings: Settings) -> CouponrushApp:

@@ -3,7 +3,8 @@ learns"). Each gateway polls it every ``edge_poll_ms``; the gateway refuses /int
 outside, and the feed wants its own bearer token (``edge_feed_token``; unset: closed).
 
     GET /internal/edge/soldout      {"events": [{"event_id", "fingerprint"}, ...]}
-    GET /internal/edge/soldout/{E}  {"event_id", "fingerprint", "winners": [user_id, ...]}
+    GET /internal/edge/soldout/{E}  {"event_id", "fingerprint", "winners": [user_id, ...],
+                                     "answers": {lang: the 410 body the app answers, ...}}
                                     or 404 when E is not sold out (or has too many winners)
 
 A gateway answers from an entry only while the fingerprint it loaded is still listed.
@@ -14,6 +15,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from couponrush.web.auth import bearer_matches
+from couponrush.web.i18n import LANGUAGES
+from couponrush.web.replies import sold_out_body
 from couponrush.web.routes import Bearer, JSONResponse, Svc, problem_response
 from couponrush.web.schemas import EventId
 
@@ -47,5 +50,6 @@ async def sold_out_event(event_id: EventId, svc: Svc, credentials: Bearer) -> Re
     found = await svc.frozen.frozen(event_id)
     if found is None or len(found.winners) > svc.settings.edge_max_winners:
         return problem_response(404, "not_found", "Not sold out.", event_id=event_id)
+    answers = {lang: sold_out_body(event_id, lang).decode() for lang in LANGUAGES}
     return JSONResponse({"event_id": event_id, "fingerprint": found.stamp.fingerprint,
-                         "winners": list(found.winners)})  # fmt: skip
+                         "winners": list(found.winners), "answers": answers})  # fmt: skip

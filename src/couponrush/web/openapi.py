@@ -3,6 +3,8 @@
 Routes declare the problems the app itself gives (``problems``). ``finish`` then adds what
 the gateway in front answers on any route by itself, documents every error as
 ``application/problem+json`` with the Problem schema, and ``Retry-After`` on 429 and 503.
+Every operation takes an optional ``Accept-Language``: a problem's ``title`` and ``detail``
+follow it (web/i18n.py), its ``result`` code does not.
 """
 
 from __future__ import annotations
@@ -38,6 +40,21 @@ _RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again",
         "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "ko or en (the default) for a problem's title and detail; the first of "
+    "the two listed with a q above 0 wins (a header over 256 characters is not read). The "
+    "result code is the same in both.",
+    "schema": {"type": "string"},
+}
+_CONTENT_LANGUAGE = {
+    "Content-Language": {
+        "description": "The language of the title and detail: ko or en",
+        "schema": {"type": "string", "enum": ["en", "ko"]},
     }
 }
 
@@ -141,6 +158,7 @@ def finish(schema: dict[str, Any], signed_identity: bool) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 if parameter["name"] in _PARAMETER_EXAMPLES:
                     parameter["example"] = _PARAMETER_EXAMPLES[parameter["name"]]
+            operation.setdefault("parameters", []).append(dict(_ACCEPT_LANGUAGE))
             answers = operation.setdefault("responses", {})
             gateway = _GATEWAY_WITH_BODY if method in ("post", "put", "patch") else _GATEWAY
             for status in gateway:
@@ -169,8 +187,11 @@ def _as_problem(status: int, answer: dict[str, Any]) -> None:
     content = answer.setdefault("content", {})
     content.pop("application/json", None)
     content["application/problem+json"] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    answer["headers"] = dict(_CONTENT_LANGUAGE)
     if status in (429, 503):
-        answer["headers"] = _RETRY_AFTER
+        answer["headers"].update(_RETRY_AFTER)
     if status == 405:
-        answer["headers"] = {"Allow": {"description": "The methods this path takes",
-                                       "schema": {"type": "string"}}}  # fmt: skip
+        answer["headers"]["Allow"] = {
+            "description": "The methods this path takes",
+            "schema": {"type": "string"},
+        }

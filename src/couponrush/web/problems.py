@@ -1,5 +1,11 @@
 """RFC 9457 problem bodies, the one table of result -> HTTP status, and the raw-ASGI
-senders used by the lean routes."""
+senders used by the lean routes.
+
+A body is in the request's language (web/i18n.py): its ``title`` names the result code
+(in English it stays the status's reason phrase, as it always was) and its ``detail`` is
+the code's, or a ``Detail`` naming a value; a detail given as plain English text (an
+exception's) stays as it is in English and is the code's own detail in other languages.
+The ``result`` code and every other member are the same in every language."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any
 import orjson
 
 from couponrush.core.errors import BodyTooLarge
+from couponrush.web.i18n import DEFAULT, LANGUAGE, Detail, catalogue, say
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -20,36 +27,36 @@ _PHRASES = {s.value: s.phrase for s in HTTPStatus}
 JSON = b"application/json"
 PROBLEM_JSON = b"application/problem+json"
 
-# Every result code of the issue route and the status it is answered with.
+# Every result code the app answers with and its status: the issue route's first, then
+# the other routes'. Each has a title and a detail in every catalogue (a test holds them).
 STATUS = {
     "issued": 201, "already_issued": 200, "not_found": 404, "not_open": 409, "closed": 409,
     "sold_out": 410, "rate_limited": 429, "unavailable": 503, "overloaded": 503,
     "invalid": 422, "malformed_json": 400, "payload_too_large": 413,
     "unsupported_media_type": 415, "method_not_allowed": 405, "unauthorized": 401,
-    "forbidden": 403, "not_admitted": 409, "no_queue": 409, "bad_proof": 422,
+    "forbidden": 403,
+    "exists": 409, "already_started": 409, "stock_lowered": 409, "not_finished": 409,
+    "archived": 409, "already_redeemed": 409, "revoked": 409, "bad_signature": 409,
+    "http_error": 500, "not_admitted": 409, "no_queue": 409, "bad_proof": 422,
 }  # fmt: skip
-DETAILS = {
-    "not_found": "No event with this id.",
-    "not_open": "The event has not opened yet.",
-    "closed": "The event has closed.",
-    "sold_out": "All coupons of this event have been issued.",
-    "rate_limited": "Slow down: this user is over its request rate.",
-    "not_admitted": "Not admitted yet: the queue has not reached your place (join it first "
-    "with POST /v1/events/{event_id}/queue); try again after Retry-After.",
-    "no_queue": "This event opens first come, first served: it has no queue; issue directly.",
-    # The queue routes' own details of shared result codes (not_open, not_found), by name.
-    "bad_proof": "This queue wants a proof of work: a proof whose SHA-1 of "
-    "commitment:user_id:proof starts with proof_bits zero bits.",
-    "queue_not_open": "The queue has not opened yet.",
-    "queue_not_revealed": "The order is published at the opening, with the seed.",
-    "not_queued": "This user is not in the queue.",
-}
 
 
-def problem(status: int, result: str, detail: str, **extra: Any) -> dict[str, Any]:
+def problem(
+    status: int,
+    result: str,
+    detail: Detail | str | None = None,
+    lang: str = DEFAULT,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The body of a problem in ``lang``; ``detail`` None is the result code's own."""
+    texts = catalogue(lang)
+    if isinstance(detail, Detail):
+        detail = detail.text(lang)
+    elif detail is None or lang != DEFAULT:
+        detail = texts.detail(result)
     body: dict[str, Any] = {
         "type": f"urn:couponrush:problem:{result}",
-        "title": _PHRASES[status],
+        "title": _PHRASES[status] if lang == DEFAULT else texts.title(result),
         "status": status,
         "detail": detail,
         "result": result,
@@ -92,11 +99,15 @@ async def send_problem(
     send: Send,
     status: int,
     result: str,
-    detail: str,
+    detail: Detail | str | None = None,
     headers: Sequence[tuple[bytes, bytes]] = (),
     **extra: Any,
 ) -> None:
-    await send_json(send, status, problem(status, result, detail, **extra), headers, PROBLEM_JSON)
+    """A problem in the request's language (LANGUAGE), with its Content-Language."""
+    lang = LANGUAGE.get()
+    body = problem(status, result, detail, lang, **extra)
+    tagged = (*headers, (b"content-language", lang.encode()))
+    await send_json(send, status, body, tagged, PROBLEM_JSON)
 
 
 def is_json_content_type(value: bytes | None) -> bool:
@@ -143,11 +154,11 @@ def error_list(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def problem_for_errors(errors: Sequence[Any]) -> tuple[int, dict[str, Any]]:
+def problem_for_errors(errors: Sequence[Any], lang: str = DEFAULT) -> tuple[int, dict[str, Any]]:
     if any(e.get("type") == "json_invalid" for e in errors):
-        return 400, problem(400, "malformed_json", "The body is not valid JSON.")
+        return 400, problem(400, "malformed_json", None, lang)
     listed = error_list(errors)
     first = listed[0] if listed else {"loc": [], "msg": "invalid"}
     where = ".".join(p for p in first["loc"] if p not in ("body",)) or "body"
-    detail = f"{where}: {first['msg']}"
-    return 422, problem(422, "invalid", detail, errors=listed)
+    detail = say("invalid_field", where=where, message=first["msg"])
+    return 422, problem(422, "invalid", detail, lang, errors=listed)

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Response
 from couponrush.core.admission import POLL_S, QueueSnapshot
 from couponrush.core.event import rfc3339_ms
 from couponrush.store.queue import Place
+from couponrush.web.i18n import say
 from couponrush.web.openapi import problems
-from couponrush.web.problems import DETAILS, STATUS
+from couponrush.web.problems import STATUS
 from couponrush.web.queue_schemas import QueueJoin, QueueOrder, QueuePlace, QueueState
 from couponrush.web.responses import JSONResponse, problem_response
 from couponrush.web.routes import Bearer, Svc, not_the_holder
@@ -33,26 +34,26 @@ def _refusal(event_id: str, place: Place) -> Response | None:
     result = _REFUSALS.get(place.outcome)
     if result == "closed" and state.ends_at_ms is not None:
         return problem_response(
-            409, result, DETAILS[result], event_id=event_id, ends_at=rfc3339_ms(state.ends_at_ms)
+            409, result, None, event_id=event_id, ends_at=rfc3339_ms(state.ends_at_ms)
         )
     if result is not None:
-        return problem_response(STATUS[result], result, DETAILS[result], event_id=event_id)
+        return problem_response(STATUS[result], result, None, event_id=event_id)
     if place.outcome == "NOT_OPEN":
         opens = state.document()["prequeue_opens_at"]
         return problem_response(
-            409, "not_open", DETAILS["queue_not_open"], event_id=event_id, prequeue_opens_at=opens
+            409, "not_open", say("queue_not_open"), event_id=event_id, prequeue_opens_at=opens
         )
     if place.outcome == "BAD_PROOF":
         return problem_response(
             422,
             "bad_proof",
-            DETAILS["bad_proof"],
+            None,
             event_id=event_id,
             proof_bits=state.opening.proof_bits,
             commitment=state.commitment,
         )
     if place.outcome == "ABSENT":
-        return problem_response(404, "not_found", DETAILS["not_queued"], event_id=event_id)
+        return problem_response(404, "not_found", say("not_queued"), event_id=event_id)
     return None
 
 
@@ -122,7 +123,7 @@ def _unrevealed(event_id: str, state: QueueSnapshot) -> Response:
     return problem_response(
         409,
         "not_open",
-        DETAILS["queue_not_revealed"],
+        say("queue_not_revealed"),
         event_id=event_id,
         starts_at=rfc3339_ms(state.opened_ms),
     )

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
+from couponrush.web.i18n import LANGUAGE, Detail
 from couponrush.web.problems import problem
 
 
@@ -21,6 +22,10 @@ class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
 
 
-def problem_response(status: int, result: str, detail: str, **extra: Any) -> ProblemResponse:
-    headers = extra.pop("headers", None)
-    return ProblemResponse(problem(status, result, detail, **extra), status, headers=headers)
+def problem_response(
+    status: int, result: str, detail: Detail | str | None = None, **extra: Any
+) -> ProblemResponse:
+    """A problem in the request's language (web/i18n.LANGUAGE), saying which it is."""
+    lang = LANGUAGE.get()
+    headers = {**(extra.pop("headers", None) or {}), "Content-Language": lang}
+    return ProblemResponse(problem(status, result, detail, lang, **extra), status, headers=headers)

@@ -12,9 +12,11 @@ from couponrush.core.errors import EventExists, NotAuthenticated, NotYours
 from couponrush.core.event import EventView, from_ms
 from couponrush.core.outcome import already_issued
 from couponrush.web.auth import draft, permitted
+from couponrush.web.i18n import say
 from couponrush.web.identity import Identity
-from couponrush.web.issue import claimed_user, win_body
+from couponrush.web.issue import claimed_user
 from couponrush.web.openapi import problems
+from couponrush.web.replies import win_body
 from couponrush.web.responses import JSONResponse, ProblemResponse, problem_response
 from couponrush.web.schemas import CreateEventRequest, EventId, EventResponse, IssueResponse, UserId
 from couponrush.web.wiring import Services
@@ -98,9 +100,7 @@ async def create_event(body: CreateEventRequest, svc: Svc, credentials: Bearer) 
             view, created = await svc.events.create(event)
         except EventExists:
             await svc.audit(audit.ended(409, "exists"))
-            return problem_response(
-                409, "exists", f"Event {event.event_id!r} exists with another definition."
-            )
+            return problem_response(409, "exists", say("event_exists", event_id=event.event_id))
     await svc.audit(audit.ended(201 if created else 200, "created" if created else "ok"))
     if created:
         return JSONResponse(event_body(view, "created"), 201)
@@ -138,11 +138,7 @@ async def get_issuance(
     held = await svc.events.issuance(event_id, user_id)
     if held is None:
         return problem_response(
-            404,
-            "not_found",
-            "This user holds no coupon of this event.",
-            event_id=event_id,
-            user_id=user_id,
+            404, "not_found", say("no_issuance"), event_id=event_id, user_id=user_id
         )
     return JSONResponse(win_body(svc.signer, event_id, user_id, already_issued(*held)))
 
@@ -177,7 +173,7 @@ async def readyz(svc: Svc) -> Response:
         return problem_response(
             503,
             "unavailable",
-            "Redis is not reachable.",
+            say("redis_unreachable"),
             headers={"Retry-After": str(svc.settings.retry_after_s)},
         )
     return JSONResponse({"result": "ok"})

@@ -62,6 +62,7 @@ class RsgiApp:
             _first(headers, "content-length"),
             _request_id(headers),
             _last(headers, "authorization"),
+            _last(headers, "accept-language"),
         )
         read = partial(_read_body, proto)
         try:

@@ -7,12 +7,13 @@
 -- second S of the clock (they expire after 2 s).
 --
 -- admit(rate) -> true when the request may go on
--- refuse()      sends 503 overloaded and ends the request: the same answer, byte for byte,
---               as the gateway's /_gw/503 location, made here without the internal
---               redirect, its location and its variables (a refusal costs a fraction of a
---               request: docs/gateway.md)
+-- refuse()      sends 503 overloaded and ends the request, in the client's language
+--               (couponrush.lang): the same answer, byte for byte, as the gateway's
+--               /_gw/503 location, made here without the internal redirect, its location
+--               and its variables (a refusal costs a fraction of a request: docs/gateway.md)
 
 local config = require("couponrush.config")
+local lang = require("couponrush.lang")
 
 local gateway = ngx.shared.couponrush_gateway
 local floor = math.floor
@@ -47,9 +48,15 @@ function M.admit(rate)
     return false
 end
 
-local BODY = '{"type":"urn:couponrush:problem:overloaded","title":"Service Unavailable",'
-    .. '"status":503,"detail":"At capacity; try again after Retry-After.",'
-    .. '"result":"overloaded"}'
+-- By language; the texts are the catalogues' (web/static/i18n), a test holds them equal.
+local BODIES = {
+    en = '{"type":"urn:couponrush:problem:overloaded","title":"Service Unavailable",'
+        .. '"status":503,"detail":"At capacity; try again after Retry-After.",'
+        .. '"result":"overloaded"}',
+    ko = '{"type":"urn:couponrush:problem:overloaded","title":"처리 한도 초과",'
+        .. '"status":503,"detail":"처리 한도에 도달했습니다. Retry-After에 적힌 시간이 지난 뒤 '
+        .. '다시 시도하세요.","result":"overloaded"}',
+}
 
 -- Retry-After in retry_after .. retry_after + retry_spread, by the last hex digit of
 -- nginx's random request id (as the RETRY_LATER map picks it for the gateway's other 503s).
@@ -60,13 +67,16 @@ local function retry_after()
 end
 
 function M.refuse()
+    local chosen = lang.pick(ngx.var.http_accept_language)
+    local body = BODIES[chosen]
     ngx.status = ngx.HTTP_SERVICE_UNAVAILABLE
     local header = ngx.header
     header["Content-Type"] = "application/problem+json"
-    header["Content-Length"] = #BODY
+    header["Content-Length"] = #body
+    header["Content-Language"] = chosen
     header["X-Rejected-By"] = "gateway"
     header["Retry-After"] = retry_after()
-    ngx.print(BODY)
+    ngx.print(body)
     return ngx.exit(ngx.HTTP_OK)
 end
 

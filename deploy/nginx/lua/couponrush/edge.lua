@@ -1,17 +1,19 @@
 -- couponrush/edge.lua: the sold-out edge. POST /v1/events/{E}/issue for an event known
 -- sold out, from a caller that is not one of its winners, is answered here with the app's
--- own 410 body (web/issue.py and web/problems.py, byte for byte), without touching the app.
+-- own 410 body in the caller's language (the app hands the bodies over with the winners,
+-- couponrush.feed: byte for byte what web/issue.py answers), without touching the app.
 --
 -- Safety rule: answer only when sure the app would answer exactly that 410. A winner, an
 -- event not known sold out or not verified within the lease, anything the app would refuse
 -- first (method, media type, body) or might read differently: the request goes on.
 --
--- decide() -> E when the edge answers for event E, else nil and why ("winner", "stale",
---             "unsure", or nil when the event is not known sold out at all); its only side
---             effect is reading the body.
--- answer(E)   sends the 410 and ends the request.
+-- decide() -> the 410 body and its language when the edge answers, else nil and why
+--             ("winner", "stale", "unsure", or nil when the event is not known sold out
+--             at all); its only side effect is reading the body.
+-- answer(body, lang)   sends the 410 and ends the request.
 
 local config = require("couponrush.config")
+local lang = require("couponrush.lang")
 local soldout = require("couponrush.soldout")
 local monotonic_msec = require("resty.core.time").monotonic_msec
 
@@ -40,38 +42,23 @@ local function is_json(value)
         or (sub(media, 1, 12) == "application/" and sub(media, -5) == "+json")
 end
 
--- E -> the 410 body, per worker
-local bodies = {}
-
-local function body_410(e)
-    local body = bodies[e]
-    if not body then
-        -- problems.problem(410, "sold_out", DETAILS["sold_out"], event_id=E) as orjson
-        -- writes it; E matches EVENT_ID_RE, so it needs no escaping.
-        body = '{"type":"urn:couponrush:problem:sold_out","title":"Gone","status":410,'
-            .. '"detail":"All coupons of this event have been issued.",'
-            .. '"result":"sold_out","event_id":"' .. e .. '"}'
-        bodies[e] = body
-    end
-    return body
-end
-
--- The user id of a request the app would take to its sold-out cache, else nil.
+-- The user id and the Accept-Language (nil: none) of a request the app would take to its
+-- sold-out cache, else nil.
 local function caller()
     if ngx.req.get_method() ~= "POST" then
         return nil
     end
-    -- The app reads the last Content-Type: two of them, or more headers than read, and
-    -- the edge is not sure which.
+    -- The app reads the last Content-Type and Accept-Language: two of either, or more
+    -- headers than read, and the edge is not sure which.
     local headers, truncated = ngx.req.get_headers(100)
-    local ctype = headers["content-type"]
-    if truncated or type(ctype) ~= "string" or not is_json(ctype) then
+    local ctype, accept = headers["content-type"], headers["accept-language"]
+    if truncated or type(ctype) ~= "string" or not is_json(ctype) or type(accept) == "table" then
         return nil
     end
     ngx.req.read_body()
     local body = ngx.req.get_body_data()
     local m = body and re_match(body, BODY_RE, "jo")
-    return m and m[1]
+    return m and m[1], accept
 end
 
 function M.decide()
@@ -87,7 +74,7 @@ function M.decide()
     if monotonic_msec() - verified_ms > config.lease_ms then
         return nil, "stale"
     end
-    local user = caller()
+    local user, accept = caller()
     local winners = user and soldout.winners(e, fp)
     if not winners then
         return nil, "unsure"
@@ -95,15 +82,20 @@ function M.decide()
     if winners[user] then
         return nil, "winner"
     end
-    return e
+    local chosen = lang.pick(accept)
+    local body = soldout.answer(e, fp, chosen)
+    if not body then -- an app that hands over no answers (older), or mid-swap
+        return nil, "unsure"
+    end
+    return body, chosen
 end
 
-function M.answer(e)
-    local body = body_410(e)
+function M.answer(body, chosen)
     ngx.status = 410
     local header = ngx.header
     header["Content-Type"] = "application/problem+json"
     header["Content-Length"] = #body
+    header["Content-Language"] = chosen
     header["X-Rejected-By"] = "gateway"
     ngx.print(body)
     return ngx.exit(ngx.HTTP_OK)

@@ -3,7 +3,8 @@
 -- One worker of each gateway polls the app's internal feed every poll_ms, over the
 -- gateway's own feed listener (lua/gateway.conf.template) and through it any app worker:
 --   GET /internal/edge/soldout      {"events": [{"event_id", "fingerprint"}, ...]}
---   GET /internal/edge/soldout/{E}  {"event_id", "fingerprint", "winners": [...]} or 404
+--   GET /internal/edge/soldout/{E}  {"event_id", "fingerprint", "winners": [...],
+--                                    "answers": {lang: the app's 410 body}} or 404
 -- A listed event whose fingerprint the edge holds is verified again, as of the moment the
 -- poll was sent; a new or changed one is loaded; one no longer listed is dropped. A
 -- failed poll verifies nothing, so the edge stops answering once the lease has passed.
@@ -47,7 +48,8 @@ local function load(e)
         soldout.drop(e)
         return
     end
-    local ok, err = soldout.store(e, fp, users, sent)
+    local bodies = type(doc.answers) == "table" and doc.answers or nil
+    local ok, err = soldout.store(e, fp, users, sent, bodies)
     if not ok then
         ngx.log(ngx.ERR, "couponrush edge: no room for ", e, ": ", err)
     end

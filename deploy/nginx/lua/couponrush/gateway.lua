@@ -32,20 +32,22 @@ function M.init_worker()
     end
 end
 
--- The event the edge answers for, or nil; counted, and failing open.
+-- The 410 body the edge answers with and its language, or nil; counted, and failing open.
 local function edge_decision()
-    local ok, e, why = pcall(edge.decide)
+    local ok, body, why = pcall(edge.decide)
     if not ok then
         metrics.count("errors")
-        ngx.log(ngx.ERR, "couponrush edge: ", e)
+        ngx.log(ngx.ERR, "couponrush edge: ", body)
         return nil
     end
-    if e then
+    if body then
         metrics.count("edge:answers")
-    elseif why then
+        return body, why
+    end
+    if why then
         metrics.count("edge:pass:" .. why)
     end
-    return e
+    return nil
 end
 
 -- A queue's state document from this worker's copy (couponrush.queue_state), failing
@@ -61,9 +63,12 @@ local function queue_state_answered()
 end
 
 function M.access()
-    local e = config.edge and edge_decision()
-    if e then
-        return edge.answer(e)
+    local body, lang
+    if config.edge then
+        body, lang = edge_decision()
+    end
+    if body then
+        return edge.answer(body, lang)
     end
     if config.edge and queue_state_answered() then
         return

@@ -4,11 +4,14 @@
 --                                                 poll sent at verified_ms (the monotonic
 --                                                 clock) found it
 --   "wl:" .. E  ->  FP .. "\n" .. user1 .. "\n" .. user2 ...   the winners of FP
+--   "an:" .. E  ->  FP .. "\n" .. lang .. "\t" .. body .. "\n" ...   the app's 410 body
+--                                                 of E in each language (one line each)
 --
--- Written by the poller only (couponrush.feed), winners before the flag that points at
--- them, and with safe_set: nothing live is ever evicted, an event that does not fit is
--- simply not answered at the edge. Each worker turns a winners list into a Lua set once
--- per fingerprint. A flag whose FP differs from its winners' (mid-swap) is not used.
+-- Written by the poller only (couponrush.feed), winners and answers before the flag that
+-- points at them, and with safe_set: nothing live is ever evicted, an event that does not
+-- fit is simply not answered at the edge. Each worker turns a winners list into a Lua set
+-- (and the answers into a table) once per fingerprint. A flag whose FP differs from its
+-- winners' or answers' (mid-swap) is not used.
 
 local state = ngx.shared.couponrush_edge
 local find, sub, concat = string.find, string.sub, table.concat
@@ -17,6 +20,8 @@ local M = {}
 
 -- E -> { fp = FP, set = { [user] = true } }, per worker
 local sets = {}
+-- E -> { fp = FP, bodies = { [lang] = body } }, per worker
+local answers = {}
 
 -- The flag of E: its fingerprint and verified time, or nil.
 function M.flag(e)
@@ -54,10 +59,45 @@ function M.winners(e, fp)
     return set
 end
 
--- Store a sold-out state: its winners, then the flag. False (and E dropped) without room.
-function M.store(e, fp, users, verified_ms)
+-- The app's 410 body of E in language LANG, if it is that of fingerprint FP; else nil.
+function M.answer(e, fp, lang)
+    local cached = answers[e]
+    if not cached or cached.fp ~= fp then
+        local blob = state:get("an:" .. e)
+        if not blob or sub(blob, 1, #fp + 1) ~= fp .. "\n" then
+            return nil
+        end
+        local bodies = {}
+        for line in blob:sub(#fp + 2):gmatch("[^\n]+") do
+            local tab = find(line, "\t", 1, true)
+            if tab then
+                bodies[sub(line, 1, tab - 1)] = sub(line, tab + 1)
+            end
+        end
+        cached = { fp = fp, bodies = bodies }
+        answers[e] = cached
+    end
+    return cached.bodies[lang]
+end
+
+local function answers_blob(fp, bodies)
+    local lines = { fp }
+    for lang, body in pairs(bodies or {}) do
+        if type(lang) == "string" and type(body) == "string" and not find(body, "\n", 1, true) then
+            lines[#lines + 1] = lang .. "\t" .. body
+        end
+    end
+    return concat(lines, "\n")
+end
+
+-- Store a sold-out state: its winners and answers (lang -> the app's 410 body), then the
+-- flag. False (and E dropped) without room.
+function M.store(e, fp, users, verified_ms, bodies)
     local blob = #users > 0 and (fp .. "\n" .. concat(users, "\n")) or fp
     local ok, err = state:safe_set("wl:" .. e, blob)
+    if ok then
+        ok, err = state:safe_set("an:" .. e, answers_blob(fp, bodies))
+    end
     if ok then
         ok, err = state:safe_set("so:" .. e, fp .. "\t" .. verified_ms)
     end
@@ -80,6 +120,7 @@ end
 function M.drop(e)
     state:delete("so:" .. e)
     state:delete("wl:" .. e)
+    state:delete("an:" .. e)
 end
 
 -- Every event with a flag, live or lapsed.

@@ -4,14 +4,11 @@
 
 (() => {
   const HISTORY = 120;
-  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed", archived: "Over" };
+  const { t, number } = I18n;
   const $ = (id) => document.getElementById(id);
   const eventId = decodeURIComponent(location.pathname.split("/")[2] || "");
   const history = [];
   let source = null;
-
-  const number = (value, digits = 0) => (value === null || value === undefined
-    ? "n/a" : Number(value).toLocaleString("en", { maximumFractionDigits: digits }));
 
   function setConn(state, text) {
     $("conn").dataset.state = state;
@@ -24,7 +21,7 @@
     $("logout").hidden = true;
     $("login").hidden = false;
     $("login-status").textContent = message || "";
-    setConn("off", "not connected");
+    setConn("off", t("dashboard.not_connected"));
     $("token-input").focus();
   }
 
@@ -36,28 +33,28 @@
     });
     $("token-input").value = "";
     if (response.ok) connect();
-    else showLogin(response.status === 401 ? "That is not the admin token." : `Login failed (HTTP ${response.status}).`);
+    else showLogin(response.status === 401 ? t("dashboard.not_the_token") : t("dashboard.login_failed", { status: response.status }));
   }
 
   async function logout() {
     await fetch("/dashboard/-/session", { method: "DELETE" });
-    showLogin("Logged out.");
+    showLogin(t("common.logged_out"));
   }
 
   function connect() {
     $("login").hidden = true;
     $("board").hidden = false;
     $("logout").hidden = false;
-    setConn("off", "connecting…");
+    setConn("off", t("dashboard.connecting"));
     source = new EventSource(`/dashboard/${encodeURIComponent(eventId)}/stream`);
-    source.onopen = () => setConn("live", "live");
+    source.onopen = () => setConn("live", t("dashboard.live"));
     source.onmessage = (message) => render(JSON.parse(message.data));
-    source.addEventListener("expired", () => showLogin("Your session ended: log in again."));
+    source.addEventListener("expired", () => showLogin(t("dashboard.session_ended")));
     source.onerror = async () => {
-      setConn("off", "reconnecting…");
+      setConn("off", t("dashboard.reconnecting"));
       if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
       const session = await fetch("/dashboard/-/session", { cache: "no-store" });
-      if (!session.ok) showLogin("Please log in.");
+      if (!session.ok) showLogin(t("dashboard.please_log_in"));
       else setTimeout(connect, 5000); // refused for now (too many viewers): try again
     };
   }
@@ -68,29 +65,29 @@
       return;
     }
     const ev = frame.event, throttled = frame.throttled_per_s;
-    document.title = `${ev.name} · dashboard`;
+    document.title = t("dashboard.event_title", { name: ev.name });
     $("event-id").textContent = ev.event_id;
     $("event-name").textContent = ev.name;
-    $("remaining").textContent = `${number(ev.remaining)} / ${number(ev.total_stock)}`;
+    $("remaining").textContent = t("dashboard.remaining", { remaining: number(ev.remaining), total: number(ev.total_stock) });
     $("remaining").dataset.value = ev.remaining;
     $("issued").textContent = number(ev.issued);
     $("issued").dataset.value = ev.issued;
-    $("event-status").textContent = STATUS_TEXT[ev.status] || ev.status;
+    $("event-status").textContent = t(`event_status.${ev.status}`);
     $("issued-rate").textContent = number(frame.issued_per_s, 1);
     $("app-429").textContent = number(throttled.app_429, 1);
     $("app-503").textContent = number(throttled.app_503, 1);
     const gateway = [throttled.gateway_429, throttled.gateway_503];
-    $("gateway-throttled").textContent = gateway.every((v) => v === null) ? "n/a" : gateway.map((v) => number(v, 1)).join(" / ");
+    $("gateway-throttled").textContent = gateway.every((v) => v === null) ? t("common.not_available") : gateway.map((v) => number(v, 1)).join(" / ");
     $("backlog").textContent = number(frame.outbox.backlog);
     $("backlog").dataset.value = frame.outbox.backlog ?? "";
-    $("consumer-lag").textContent = frame.consumer_lag_s === null ? "n/a" : `${number(frame.consumer_lag_s, 1)} s`;
+    $("consumer-lag").textContent = frame.consumer_lag_s === null ? t("common.not_available") : t("common.seconds", { value: number(frame.consumer_lag_s, 1) });
     $("dlq").textContent = number(frame.dlq_depth);
     $("dlq").dataset.value = frame.dlq_depth;
     renderMix(frame.results_total);
     history.push([frame.issued_per_s || 0, (throttled.app_429 || 0) + (throttled.app_503 || 0)]);
     if (history.length > HISTORY) history.shift();
     draw();
-    $("updated").textContent = `Updated ${frame.at}`;
+    $("updated").textContent = t("dashboard.updated", { at: I18n.time(frame.at) });
   }
 
   function renderMix(totals) {
@@ -98,7 +95,7 @@
     const all = rows.reduce((sum, [, n]) => sum + n, 0);
     $("mix").replaceChildren(...rows.map(([result, n]) => {
       const row = document.createElement("tr");
-      for (const [text, kind] of [[result, ""], [number(n), "n"], [`${((100 * n) / all).toFixed(1)} %`, "n"]]) {
+      for (const [text, kind] of [[result, ""], [number(n), "n"], [I18n.percent(n / all), "n"]]) {
         const cell = document.createElement("td");
         cell.textContent = text;
         if (kind) cell.className = kind;
@@ -120,7 +117,7 @@
     g.fillStyle = "#5b6670";
     g.font = "12px system-ui, sans-serif";
     g.beginPath(); g.moveTo(0, height - 1); g.lineTo(width, height - 1); g.stroke();
-    g.fillText(`${number(top, 1)} / s`, 4, 12);
+    g.fillText(t("common.per_second", { value: number(top, 1) }), 4, 12);
     for (const [index, color] of [[0, "#1b6e3a"], [1, "#b3261e"]]) {
       g.strokeStyle = color;
       g.lineWidth = 2;
@@ -139,5 +136,5 @@
   $("event-id").textContent = eventId;
   fetch("/dashboard/-/session", { cache: "no-store" })
     .then((response) => (response.ok ? connect() : showLogin()))
-    .catch(() => showLogin("The server cannot be reached."));
+    .catch(() => showLogin(t("dashboard.unreachable")));
 })();

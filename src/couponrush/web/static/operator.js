@@ -6,19 +6,21 @@
   const KEY = "couponrush.operator-token";
   const PAGE = 20;
   const $ = (id) => document.getElementById(id);
+  const { t, number } = I18n;
+  const refusal = (answer, status) => t("operator.refused", { result: answer.result || status, detail: answer.detail || "" });
   let cursor = null;
   let selected = null;
 
   const token = () => sessionStorage.getItem(KEY);
 
   async function api(method, path, body) {
-    const headers = { Authorization: `Bearer ${token()}`, "X-Request-ID": Retry.requestId("op-") };
+    const headers = { ...I18n.headers, Authorization: `Bearer ${token()}`, "X-Request-ID": Retry.requestId("op-") };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method, cache: "no-store", headers, body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (response.status === 401) {
-      showLogin("Your token was refused: log in again.");
+      showLogin(t("operator.token_refused"));
       throw new Error("unauthorized");
     }
     return response;
@@ -47,7 +49,7 @@
     } catch {
       return;
     }
-    $("who").textContent = `${me.name} (${me.scope})`;
+    $("who").textContent = t("operator.who", { name: me.name, scope: me.scope });
     $("login").hidden = true;
     $("events").hidden = false;
     $("logout").hidden = false;
@@ -87,8 +89,9 @@
     const first = document.createElement("td");
     first.append(name);
     tr.dataset.event = event.event_id;
-    tr.append(first, cell(event.status), cell(`${event.remaining} / ${event.total_stock}`, "n"),
-      cell(String(event.issued), "n"), cell(event.ends_at || "never"));
+    const left = t("operator.remaining", { remaining: number(event.remaining), total: number(event.total_stock) });
+    tr.append(first, cell(t(`operator.statuses.${event.status}`)), cell(left, "n"),
+      cell(number(event.issued), "n"), cell(event.ends_at ? I18n.dateTime(event.ends_at) : t("operator.never")));
     return tr;
   }
 
@@ -104,8 +107,8 @@
     selected = event.event_id;
     $("event-id").textContent = event.event_id;
     $("event-name").textContent = event.name;
-    $("event-status").textContent = event.status;
-    $("event-left").textContent = `${event.remaining} of ${event.total_stock}`;
+    $("event-status").textContent = t(`operator.statuses.${event.status}`);
+    $("event-left").textContent = t("operator.left_of_total", { remaining: number(event.remaining), total: number(event.total_stock) });
     $("live-link").href = `/dashboard/${encodeURIComponent(event.event_id)}`;
   }
 
@@ -116,11 +119,11 @@
   }
 
   async function act(method, suffix, body, done) {
-    say("working", "Working…");
+    say("working", t("operator.working"));
     const response = await api(method, `/v1/events/${encodeURIComponent(selected)}${suffix}`, body);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
-      say("error", `${answer.result || response.status}: ${answer.detail || ""}`);
+      say("error", refusal(answer, response.status));
       return;
     }
     show(answer);
@@ -129,11 +132,11 @@
   }
 
   async function download(format) {
-    say("working", "Exporting…");
+    say("working", t("operator.exporting"));
     const response = await api("GET", `/v1/events/${encodeURIComponent(selected)}/winners?format=${format}`);
     if (!response.ok) {
       const answer = await response.json().catch(() => ({}));
-      say("error", `${answer.result || response.status}: ${answer.detail || ""}`);
+      say("error", refusal(answer, response.status));
       return;
     }
     const link = document.createElement("a");
@@ -141,25 +144,26 @@
     link.download = `${selected}-winners.${format}`;
     link.click();
     URL.revokeObjectURL(link.href);
-    say("issued", `Exported the winners as ${format}.`);
+    say("issued", t("operator.exported", { format }));
   }
 
   $("login-form").addEventListener("submit", login);
-  $("logout").addEventListener("click", () => showLogin("Logged out."));
+  $("logout").addEventListener("click", () => showLogin(t("common.logged_out")));
   $("status-filter").addEventListener("change", reload);
   $("more").addEventListener("click", more);
-  $("close").addEventListener("click", () => act("POST", "/close", undefined, "Closed: issuing has ended."));
-  $("archive").addEventListener("click", () => act("POST", "/archive", undefined, "Archived."));
+  $("close").addEventListener("click", () => act("POST", "/close", undefined, t("operator.closed")));
+  $("archive").addEventListener("click", () => act("POST", "/archive", undefined, t("operator.archived")));
   $("extend-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const ends = new Date(`${$("extend-input").value}Z`).toISOString();
-    act("PATCH", "", { ends_at: ends }, `Extended to ${ends}.`);
+    // The input is read in the zone its label names (UTC, or Asia/Seoul for Korean).
+    const ends = new Date(`${$("extend-input").value}${I18n.format.input_offset}`).toISOString();
+    act("PATCH", "", { ends_at: ends }, t("operator.extended", { when: I18n.dateTime(ends) }));
   });
   $("topup-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const current = await (await api("GET", `/v1/events/${encodeURIComponent(selected)}`)).json();
     const total = current.total_stock + Number($("topup-input").value);
-    act("PATCH", "", { total_stock: total }, `Topped up to ${total} coupons.`);
+    act("PATCH", "", { total_stock: total }, t("operator.topped_up", { total: number(total) }));
   });
   $("export-csv").addEventListener("click", () => download("csv"));
   $("export-jsonl").addEventListener("click", () => download("jsonl"));

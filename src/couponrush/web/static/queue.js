@@ -6,11 +6,12 @@
 
 const Queue = (() => {
   const $ = (id) => document.getElementById(id);
+  const { t } = I18n;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   async function call(path, options = {}) {
     try {
-      const response = await fetch(path, { cache: "no-store", ...options });
+      const response = await fetch(path, { cache: "no-store", ...options, headers: { ...I18n.headers, ...(options.headers || {}) } });
       const body = await response.json().catch(() => ({}));
       return { status: response.status, body, retryAfter: Retry.retryAfterSeconds(response.headers.get("Retry-After")) };
     } catch {
@@ -40,10 +41,10 @@ const Queue = (() => {
 
   function show(eventId, place, state) {
     $("queue").hidden = false;
-    $("queue-position").textContent = place.position == null ? "drawn at the opening" : `${place.position} of ${state.enrolled}`;
-    $("queue-wait").textContent = state.sold_out ? "–" : `about ${Math.ceil(place.wait)} s`;
+    $("queue-position").textContent = place.position == null ? t("storefront.queue_drawn") : t("storefront.queue_position", { position: I18n.number(place.position), enrolled: I18n.number(state.enrolled) });
+    $("queue-wait").textContent = state.sold_out ? "–" : t("storefront.queue_about", { seconds: I18n.number(Math.ceil(place.wait)) });
     $("queue-commitment").textContent = state.commitment;
-    $("queue-seed").textContent = state.seed || "revealed at the opening";
+    $("queue-seed").textContent = state.seed || t("storefront.queue_unrevealed");
     $("queue-verify").hidden = !state.seed;
     $("queue-verify").href = `/verify/${encodeURIComponent(eventId)}`;
   }

@@ -5,7 +5,8 @@
 (() => {
   const MAX_ATTEMPTS = 20;
   const DEADLINE_MS = 60_000;
-  const STATUS_TEXT = { scheduled: "Not open yet", open: "Open", sold_out: "Sold out", closed: "Closed", archived: "Over" };
+  const { t } = I18n;
+  const statusText = (status) => (status ? t(`event_status.${status}`) : status);
   const $ = (id) => document.getElementById(id);
   const saved = {
     get: (key) => { try { return localStorage.getItem(key); } catch { return null; } },
@@ -53,10 +54,10 @@
 
   function opensText(event) {
     if (event.status === "scheduled" && event.starts_at) {
-      return `Opens ${new Date(event.starts_at).toLocaleString()}`;
+      return t("storefront.opens_at", { when: I18n.dateTime(event.starts_at) });
     }
-    if (event.status === "sold_out") return "Sold out";
-    return `${event.remaining} of ${event.total_stock} coupons left`;
+    if (event.status === "sold_out") return statusText("sold_out");
+    return t("storefront.left_of_total", { remaining: I18n.number(event.remaining), total: I18n.number(event.total_stock) });
   }
 
   async function listSales() {
@@ -64,7 +65,7 @@
     for (const status of ["open", "scheduled", "sold_out"]) params.append("status", status);
     let page;
     try {
-      const response = await fetch(`/v1/events?${params}`, { cache: "no-store" });
+      const response = await fetch(`/v1/events?${params}`, { cache: "no-store", headers: I18n.headers });
       if (!response.ok) return; // busy or no list here: the id form still works
       page = await response.json();
     } catch {
@@ -80,7 +81,7 @@
       name.textContent = event.name;
       const when = document.createElement("span");
       when.className = "when";
-      when.textContent = `${STATUS_TEXT[event.status] || event.status} · ${opensText(event)}`;
+      when.textContent = t("storefront.sale_line", { status: statusText(event.status), when: opensText(event) });
       link.append(name, when);
       const item = document.createElement("li");
       item.dataset.event = event.event_id;
@@ -111,7 +112,7 @@
   async function loadEvent(eventId) {
     let response;
     try {
-      response = await fetch(`/v1/events/${encodeURIComponent(eventId)}`, { cache: "no-store" });
+      response = await fetch(`/v1/events/${encodeURIComponent(eventId)}`, { cache: "no-store", headers: I18n.headers });
     } catch {
       return; // the next refresh tries again
     }
@@ -120,14 +121,14 @@
     if (response.status === 429 || response.status === 503) return; // busy: next refresh
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
-      $("event-name").textContent = response.status === 404 ? "No such sale" : "Sale unavailable";
-      if (!claiming) setStatus("error", body.detail || `HTTP ${response.status}`);
+      $("event-name").textContent = t(response.status === 404 ? "storefront.no_such_sale" : "storefront.sale_unavailable");
+      if (!claiming) setStatus("error", body.detail || t("common.http_status", { status: response.status }));
       return;
     }
-    document.title = `${body.name} · couponrush`;
+    document.title = t("storefront.event_title", { name: body.name });
     $("event-name").textContent = body.name;
-    $("remaining").textContent = `${body.remaining} of ${body.total_stock}`;
-    $("event-status").textContent = STATUS_TEXT[body.status] || body.status;
+    $("remaining").textContent = t("storefront.remaining", { remaining: I18n.number(body.remaining), total: I18n.number(body.total_stock) });
+    $("event-status").textContent = statusText(body.status);
     opensAt = body.starts_at ? Date.parse(body.starts_at) : null;
     shuffled = body.opening === "shuffled";
     tick();
@@ -138,7 +139,7 @@
     const left = opensAt === null ? 0 : opensAt - now();
     if (left > 0) {
       countdown.hidden = false;
-      countdown.textContent = `Opens in ${clock(left)}`;
+      countdown.textContent = t("storefront.opens_in", { clock: clock(left) });
     } else if (!countdown.hidden) {
       countdown.hidden = true;
       loadEvent(eventFromPath());
@@ -147,10 +148,11 @@
 
   async function waitOut(seconds, attempt, status) {
     const until = Date.now() + seconds * 1000;
-    const why = status === 429 ? "Busy (too many requests)" : status === 503 ? "Busy" : "No connection";
+    const why = t(status === 429 ? "storefront.busy_rate" : status === 503 ? "storefront.busy" : "storefront.offline");
     while (Date.now() < until) {
       const left = Math.ceil((until - Date.now()) / 1000);
-      setStatus("busy", `${why}, retrying in ${left} s`, [["detail", `Try ${attempt + 1} of ${MAX_ATTEMPTS}. Your place is safe: retrying never gives you a second coupon.`]]);
+      const detail = t("storefront.try_of", { attempt: I18n.number(attempt + 1), max: I18n.number(MAX_ATTEMPTS) });
+      setStatus("busy", t("storefront.retrying", { why, seconds: I18n.number(left) }), [["detail", detail]]);
       await sleep(Math.min(250, until - Date.now()));
     }
   }
@@ -163,7 +165,7 @@
       try {
         const response = await fetch(`/v1/events/${encodeURIComponent(eventId)}/issue`, {
           method: "POST", cache: "no-store", body: JSON.stringify({ user_id: userId }),
-          headers: { "Content-Type": "application/json", "X-Request-ID": requestId },
+          headers: { ...I18n.headers, "Content-Type": "application/json", "X-Request-ID": requestId },
         });
         status = response.status;
         body = await response.json().catch(() => ({}));
@@ -181,26 +183,24 @@
   }
 
   function show({ status, body, attempt, gaveUp }) {
-    const tries = attempt ? ` (after ${attempt + 1} tries)` : "";
+    const tries = attempt ? I18n.plural("storefront.after_tries", attempt + 1) : "";
     const code = ["code", body.coupon_code || ""];
+    const slot = I18n.number(body.slot);
+    const final = (state) => setStatus(state, t(`storefront.${state}_title`), [["detail", t(`storefront.${state}_detail`)]]);
     if (gaveUp) {
-      setStatus("gave_up", "Still busy", [["detail", `We tried ${attempt + 1} times. Please try again in a moment.`]]);
+      setStatus("gave_up", t("storefront.gave_up_title"), [["detail", I18n.plural("storefront.gave_up_detail", attempt + 1)]]);
     } else if (body.result === "issued") {
-      setStatus("issued", "You got a coupon!", [code, ["detail", `Coupon no. ${body.slot}${tries}. Show this code at checkout.`]]);
+      setStatus("issued", t("storefront.issued_title"), [code, ["detail", t("storefront.issued_detail", { slot, tries })]]);
     } else if (body.result === "already_issued") {
-      setStatus("already_issued", "You already have this coupon", [code, ["detail", `No. ${body.slot}: the same code as before.`]]);
-    } else if (body.result === "sold_out") {
-      setStatus("sold_out", "Sold out", [["detail", "Every coupon of this sale has been claimed."]]);
+      setStatus("already_issued", t("storefront.already_title"), [code, ["detail", t("storefront.already_detail", { slot })]]);
+    } else if (["sold_out", "closed", "not_found"].includes(body.result)) {
+      final(body.result);
     } else if (body.result === "not_open") {
       if (body.starts_at) opensAt = Date.parse(body.starts_at);
-      setStatus("not_open", "Not open yet", [["detail", "Press again when the countdown ends."]]);
+      final("not_open");
       tick();
-    } else if (body.result === "closed") {
-      setStatus("closed", "This sale has closed", [["detail", "Coupons can no longer be claimed."]]);
-    } else if (body.result === "not_found") {
-      setStatus("not_found", "No such sale", [["detail", "Check the address of the sale."]]);
     } else {
-      setStatus("error", "That did not work", [["detail", body.detail || `HTTP ${status}`]]);
+      setStatus("error", t("storefront.error_title"), [["detail", body.detail || t("common.http_status", { status })]]);
     }
   }
 
@@ -216,10 +216,10 @@
       claiming = true;
       $("claim").disabled = true;
       saved.set("couponrush.user", user.value.trim());
-      setStatus("working", shuffled ? "In the queue…" : "Claiming your coupon…");
+      setStatus("working", t(shuffled ? "storefront.in_queue" : "storefront.claiming"));
       try {
         const queued = shuffled ? await Queue.wait(eventId, user.value.trim()) : { admitted: true };
-        if (queued.admitted) setStatus("working", "Claiming your coupon…");
+        if (queued.admitted) setStatus("working", t("storefront.claiming"));
         show(queued.admitted ? await claim(eventId, user.value.trim()) : { ...queued.done, attempt: 0 });
       } finally {
         claiming = false;

@@ -6,6 +6,8 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const { t } = I18n;
+  const answer = (ok) => t(ok ? "verify.yes" : "verify.no");
   const utf8 = (text) => new TextEncoder().encode(text);
   const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
   const bytes = (text) => new Uint8Array(text.match(/../g).map((h) => parseInt(h, 16)));
@@ -23,30 +25,31 @@
   }
 
   async function check(eventId) {
-    const response = await fetch(`/v1/events/${encodeURIComponent(eventId)}/queue/order`, { cache: "no-store" });
+    const response = await fetch(`/v1/events/${encodeURIComponent(eventId)}/queue/order`, { cache: "no-store", headers: I18n.headers });
     const order = await response.json().catch(() => ({}));
     if (!response.ok) {
       $("verdict").dataset.state = "unavailable";
-      $("verdict").textContent = order.detail || `HTTP ${response.status}`;
+      $("verdict").textContent = order.detail || t("common.http_status", { status: response.status });
       return;
     }
     $("seed").textContent = order.seed;
     $("commitment").textContent = order.commitment;
     const committed = hex(await crypto.subtle.digest("SHA-256", bytes(order.seed))) === order.commitment;
-    line(`SHA-256 of the seed is the commitment: ${committed ? "yes" : "NO"}`);
+    line(t("verify.commitment_ok", { answer: answer(committed) }));
     const again = await recompute(order.seed, order.prequeue);
     const differs = again.findIndex((t, i) => t !== order.prequeue[i]);
-    line(`The pre-queue of ${order.prequeue.length} is in the seed's order: ${differs < 0 ? "yes" : `NO (from place ${differs + 1})`}`);
-    line(`Joined after the opening, at the end: ${order.late.length}`);
+    const inOrder = differs < 0 ? answer(true) : t("verify.differs", { place: I18n.number(differs + 1) });
+    line(t("verify.order_ok", { count: I18n.number(order.prequeue.length), answer: inOrder }));
+    line(t("verify.late", { count: I18n.number(order.late.length) }));
     const user = (() => { try { return localStorage.getItem("couponrush.user"); } catch { return null; } })();
     if (user) {
       const mine = hex(await crypto.subtle.digest("SHA-256", utf8(`${eventId}:${user}`)));
       const at = [...order.prequeue, ...order.late].indexOf(mine);
-      line(`${user}: ${at < 0 ? "not in the queue" : `position ${at + 1}`}`);
+      line(at < 0 ? t("verify.user_absent", { user }) : t("verify.user_place", { user, position: I18n.number(at + 1) }));
     }
     const ok = committed && differs < 0;
     $("verdict").dataset.state = ok ? "verified" : "failed";
-    $("verdict").textContent = ok ? "Verified: the order is the one the seed gives." : "NOT verified.";
+    $("verdict").textContent = t(ok ? "verify.verified" : "verify.failed");
   }
 
   const match = location.pathname.match(/^\/verify\/([^/]+)\/?$/);
