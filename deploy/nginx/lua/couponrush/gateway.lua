@@ -5,11 +5,12 @@
 -- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on
 -- access()         access phase of every proxied request, after the per-client bucket:
 --                  the sold-out edge may answer 410 (couponrush.edge), or a queue's
---                  state document from this worker's copy (couponrush.queue_state); else the global
---                  rate bound may answer 503 overloaded (couponrush.admit); what the
---                  app's server would refuse with an empty answer gets a JSON 431 or 400
---                  (couponrush.request); else on to the app. A Lua error in the edge
---                  fails open: the request goes on.
+--                  state document come from this worker's copy (couponrush.queue_state);
+--                  else the global rate bound may answer 503 overloaded
+--                  (couponrush.admit); what the app's server would refuse with an empty
+--                  answer gets a JSON 431 or 400 (couponrush.request); else on to the
+--                  app. A Lua error in the edge or the copy fails open: the request goes
+--                  on.
 -- log()            log phase: counts the response (couponrush.metrics)
 -- metrics()        content of GET /gateway/metrics: Prometheus text
 
