@@ -5,7 +5,7 @@
 -- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on
 -- access()         access phase of every proxied request, after the per-client bucket:
 --                  the sold-out edge may answer 410 (couponrush.edge), or a queue's
---                  state document come from this worker's copy (couponrush.queue_state);
+--                  state document from this worker's copy (couponrush.queue_state);
 --                  else the global rate bound may answer 503 overloaded
 --                  (couponrush.admit); what the app's server would refuse with an empty
 --                  answer gets a JSON 431 or 400 (couponrush.request); else on to the
