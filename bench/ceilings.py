@@ -67,7 +67,7 @@ def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:
         check=True,
         capture_output=True,
     )
-    keys = [*event_keys(event_id).script_keys, bucket_key(event_id, "x")]
+    keys = [*event_keys(event_id).issue_keys, bucket_key(event_id, "x")]
     argv = [
         need("redis-benchmark"),
         "-p",
@@ -83,7 +83,7 @@ def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:
         "--csv",
         "EVALSHA",
         script.sha,
-        "5",
+        str(len(keys)),
         *keys,
         "0",
         "1",

@@ -16,12 +16,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.ceilings import static_nginx
 from bench.common import (
+    POST_LUA,
     WrkResult,
     arguments,
     bench_stack,
@@ -38,10 +40,13 @@ from couponrush.stack.ready import wait_until
 EVENT = "bench-edge"
 
 
-def measured(url: str, pids: list[int], args: Any) -> dict[str, Any]:
-    """wrk at ``url`` and the CPU the ``pids`` spent per answer, in microseconds."""
+def measured(
+    url: str, pids: list[int], args: Any, script: Path | None = POST_LUA
+) -> dict[str, Any]:
+    """wrk at ``url`` (``script``: its requests; None: GET) and the CPU the ``pids`` spent
+    per answer, in microseconds."""
     before = cpu_seconds(pids)
-    result = wrk(url, args.seconds, args.connections, args.threads)
+    result = wrk(url, args.seconds, args.connections, args.threads, script)
     spent = cpu_seconds(pids) - before
     return {"wrk": result, "cpu_us_per_answer": round(spent * 1e6 / max(1, result.requests), 2)}
 

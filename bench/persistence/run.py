@@ -102,7 +102,7 @@ async def scenario(srv: Servers, mode: str, n: int, redis: Redis, db: Any,
 async def issue_all_range(redis: Redis, scripts: Scripts, event_id: str, lo: int, hi: int) -> None:
     """Users lo..hi-1 win, 200 to a run of issue.lua (as an app worker's batch), 2,000 to
     a pipeline; no per-user bucket (rate "0")."""
-    keys = event_keys(event_id).script_keys
+    keys = event_keys(event_id).issue_keys
     for start in range(lo, hi, 2000):
         async with redis.pipeline(transaction=False) as pipe:
             for first in range(start, min(hi, start + 2000), 200):

@@ -25,13 +25,14 @@ SERVER = ("fastapi", "starlette", "granian", "redis", "asyncpg", "alembic", "sql
           "supervisor", "uvloop", "typer", "structlog", "prometheus_client",
           "confluent_kafka")  # fmt: skip
 SDK = sorted(p.name for p in (ROOT / "src" / "couponrush" / "client").glob("*.py"))
-CORE = ("errors", "retry", "event", "ids", "coupon", "season", "tokens")
+CORE = ("errors", "retry", "event", "ids", "coupon", "season", "tokens", "queue", "admission")
 MODULES = {
     "couponrush/__init__.py",
     "couponrush/py.typed",
     "couponrush/web/__init__.py",
     "couponrush/web/schemas.py",
     "couponrush/web/season_schemas.py",
+    "couponrush/web/queue_schemas.py",
     "couponrush/web/i18n.py",
     "couponrush/web/static/i18n/en.json",
     "couponrush/web/static/i18n/ko.json",

@@ -11,6 +11,7 @@ import json
 import secrets
 import shlex
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from couponrush.store.scripts import Scripts
 from tests.deploy.acl import AclServers, acl_servers
 from tests.fixtures.app import AppServer, app_env, running_app
 from tests.fixtures.postgres import PgServer
-from tests.helpers import CLI, create_event, db_rows, run_cli, wait_rows
+from tests.helpers import CLI, create_event, db_rows, poll, run_cli, wait_rows
 
 STOCK, USERS = 60, 200
 
@@ -82,6 +83,7 @@ async def _race(servers: AclServers, pg: PgServer, db: Any, work: Path, event_id
                 url, event_id, burst_users(USERS, USERS), 32, show_progress=False
             )
             await _reads_of_the_app(url, token, feed, event_id)
+            await _a_shuffled_queue(app, f"{event_id}-q")
         winners, stock = await _winners(servers, event_id)
         assert check(STOCK, answers, winners, stock, expect_sold_out=True) == []
         await wait_rows(db, event_id, len(winners))
@@ -114,6 +116,26 @@ async def _reads_of_the_app(url: str, token: str, feed: str, event_id: str) -> N
                     assert '"outbox' in line or "pipeline" in line, line
                     return
     raise AssertionError("no dashboard frame")
+
+
+async def _a_shuffled_queue(app: AppServer, event_id: str) -> None:
+    """A shuffled opening's queue as the app user: join, place, state, order, admission."""
+    starts = datetime.now(UTC) + timedelta(seconds=1.5)
+    create_event(app, event_id, 2, starts_at=starts, opening="shuffled")
+    async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
+        for user in ("q1", "q2", "q1"):
+            joined = await http.post(f"/v1/events/{event_id}/queue", json={"user_id": user})
+            assert joined.status_code in (200, 201), joined.text
+        state = f"/v1/events/{event_id}/queue/state"
+        await poll(lambda: _opened(http, state), "the opening", 10)
+        assert (await http.get(f"/v1/events/{event_id}/queue/order")).status_code == 200
+        assert (await http.get(f"/v1/events/{event_id}/queue/q1")).json()["admitted"]
+        won = await http.post(f"/v1/events/{event_id}/issue", json={"user_id": "q2"})
+        assert won.status_code == 201, won.text
+
+
+async def _opened(http: httpx.AsyncClient, state: str) -> bool:
+    return (await http.get(state)).json()["seed"] is not None
 
 
 async def _winners(servers: AclServers, event_id: str) -> tuple[dict[str, int], int]:

@@ -1,9 +1,11 @@
-"""schemathesis hooks: the API's one rule across fields, which JSON Schema cannot state.
+"""schemathesis hooks: the API's rules across fields, which JSON Schema cannot state.
 
-``ends_at`` must come after ``starts_at`` (the document says so in both fields'
-descriptions). The generator learns that rule here instead of the check being relaxed:
-every request it generates as valid must then be accepted, exactly as on every other
-operation. Negative cases and the document's own examples go out untouched.
+``ends_at`` must come after ``starts_at``; a shuffled opening's fields are for
+``opening: "shuffled"`` only, and its ``prequeue_opens_at`` must come before
+``starts_at`` (the document says so in the fields' descriptions). The generator learns
+these rules here instead of the check being relaxed: every request it generates as valid
+must then be accepted, exactly as on every other operation. Negative cases and the
+document's own examples go out untouched.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from schemathesis.generation.meta import TestPhase
 
 from couponrush.web.schemas import Rfc3339
 
+_QUEUE_FIELDS = ("prequeue_opens_at", "admit_per_wave", "admit_every_s", "proof_bits")
 _TIME = TypeAdapter(Rfc3339)  # the app's own reading of a time, so both sides agree
 
 
@@ -37,15 +40,30 @@ def map_case(
         return case
     if meta.phase.name == TestPhase.EXAMPLES or not isinstance(body, dict):
         return case
+    # A new body: the generated one may be a value schemathesis keeps and draws again.
+    case.body = _opening(_window(body))
+    return case
+
+
+def _window(body: dict[str, Any]) -> dict[str, Any]:
     starts, ends = _instant(body.get("starts_at")), _instant(body.get("ends_at"))
     if starts is None or ends is None or ends > starts:
-        return case
-    # A new body: the generated one may be a value schemathesis keeps and draws again.
+        return body
     if ends < starts:
-        case.body = {**body, "starts_at": body["ends_at"], "ends_at": body["starts_at"]}
-    else:  # the same instant: a window of no length, so one that never closes instead
-        case.body = {k: v for k, v in body.items() if k != "ends_at"}
-    return case
+        return {**body, "starts_at": body["ends_at"], "ends_at": body["starts_at"]}
+    # the same instant: a window of no length, so one that never closes instead
+    return {k: v for k, v in body.items() if k != "ends_at"}
+
+
+def _opening(body: dict[str, Any]) -> dict[str, Any]:
+    """A first-come-first-served body without the shuffled opening's fields; a shuffled one
+    without a pre-queue that would open at or after the sale."""
+    if body.get("opening") != "shuffled":
+        return {k: v for k, v in body.items() if k not in _QUEUE_FIELDS or not v}
+    prequeue, starts = _instant(body.get("prequeue_opens_at")), _instant(body.get("starts_at"))
+    if prequeue is None or (starts is not None and prequeue < starts):
+        return body
+    return {k: v for k, v in body.items() if k != "prequeue_opens_at"}
 
 
 schemathesis.hook(map_case)

@@ -28,7 +28,7 @@ async def issue_many(
 ) -> list[list[Any]]:
     """One run of issue.lua for several users (their buckets only with a rate)."""
     buckets = [bucket_key(event_id, u) for u in users] if rate != "0" else []
-    keys = (*event_keys(event_id).script_keys, *buckets)
+    keys = (*event_keys(event_id).issue_keys, *buckets)
     args = [a for u in users for a in (u, f"rid-{u}")]
     sha = scripts.issue.sha
     replies: list[list[Any]] = await redis.evalsha(sha, len(keys), *keys, rate, burst, *args)

@@ -88,7 +88,9 @@ def test_no_string_is_written_in_the_html(name: str) -> None:
     assert [t.strip() for t in parser.found if re.search(r"[A-Za-z]{2}", t)] == []
 
 
-@pytest.mark.parametrize("script", ["storefront.js", "dashboard.js", "operator.js"])
+@pytest.mark.parametrize(
+    "script", ["storefront.js", "dashboard.js", "operator.js", "queue.js", "verify.js"]
+)
 def test_no_string_is_written_in_the_scripts(script: str) -> None:
     source = (STATIC / script).read_text()
     code = re.sub(r"(^|\s)//.*$", "", source, flags=re.MULTILINE)  # comments

@@ -36,13 +36,31 @@ def event_create(
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     starts_at: Annotated[str | None, typer.Option(help="RFC 3339; default now")] = None,
     ends_at: Annotated[str | None, typer.Option(help="RFC 3339; default never")] = None,
+    opening: Annotated[
+        str, typer.Option(help='"fifo" or "shuffled": a pre-queue (docs/fair-opening.md)')
+    ] = "fifo",
+    prequeue_opens_at: Annotated[
+        str | None, typer.Option(help="shuffled: RFC 3339; default at once")
+    ] = None,
+    admit_per_wave: Annotated[int | None, typer.Option(help="shuffled: places a wave")] = None,
+    admit_every_s: Annotated[float | None, typer.Option(help="shuffled: wave interval")] = None,
+    proof_bits: Annotated[int, typer.Option(help="shuffled: a join's proof of work")] = 0,
 ) -> None:
     """Create an event on the running stack."""
     state = running_state()
     opens, closes = when(starts_at, "--starts-at"), when(ends_at, "--ends-at")
+    queue = {
+        "opening": opening,
+        "prequeue_opens_at": when(prequeue_opens_at, "--prequeue-opens-at"),
+        "admit_per_wave": admit_per_wave,
+        "admit_every_s": admit_every_s,
+        "proof_bits": proof_bits,
+    }
     with Client(state.url, admin_token=state.admin_token) as sdk:
         try:
-            created = sdk.create_event(event_id, stock, name=name, starts_at=opens, ends_at=closes)
+            created = sdk.create_event(
+                event_id, stock, name=name, starts_at=opens, ends_at=closes, **queue
+            )
         except ApiError as exc:
             raise refused(exc) from exc
     print_json(created.model_dump(mode="json"))
@@ -65,12 +83,18 @@ def issue(
     as_json: AsJson = False,
     url: Url = None,
     request_id: Annotated[str | None, typer.Option(help="X-Request-ID of every try")] = None,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Join a shuffled opening's queue and wait first")
+    ] = False,
 ) -> None:
     """Claim a coupon, waiting out 429/503 as Retry-After asks; print the final outcome
     (exit 0 only for a coupon)."""
     with Client(url or running_state().url) as sdk:
         try:
-            outcome = sdk.issue(event_id, user_id, request_id=request_id)
+            if queue:
+                outcome = sdk.queue_and_issue(event_id, user_id)
+            else:
+                outcome = sdk.issue(event_id, user_id, request_id=request_id)
         except ApiError as exc:
             raise refused(exc) from exc
     if as_json:

@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from couponrush.client import admin, calls
+from couponrush.client import admin, calls, queueing
 from couponrush.client.base import ClientBase
 from couponrush.client.outcome import IssueOutcome
 from couponrush.client.policy import RetryPolicy
+from couponrush.web.queue_schemas import QueueOrder, QueuePlace, QueueState
 from couponrush.web.schemas import EventResponse, IssueResponse
 from couponrush.web.season_schemas import AuditPage, CouponResponse, EventPage, TokenInfo
 
@@ -33,10 +34,20 @@ class AsyncClient(ClientBase):
             transport=transport, **self.http_options(base_url, headers, limits)
         )
 
-    async def create_event(self, event_id: str, total_stock: int, *, name: str | None = None,
-                           starts_at: datetime | None = None,
-                           ends_at: datetime | None = None) -> EventResponse:  # fmt: skip
-        call = calls.create_event(event_id, total_stock, name, starts_at, ends_at, self.token())
+    async def create_event(
+        self,
+        event_id: str,
+        total_stock: int,
+        *,
+        name: str | None = None,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        **opening: Any,
+    ) -> EventResponse:
+        """``opening``: a shuffled opening's fields by the API's names (opening="shuffled",
+        prequeue_opens_at, admit_per_wave, admit_every_s, proof_bits)."""
+        token = self.token()
+        call = calls.create_event(event_id, total_stock, name, starts_at, ends_at, token, opening)
         return await self._run(call)
 
     async def get_event(self, event_id: str) -> EventResponse:
@@ -48,6 +59,54 @@ class AsyncClient(ClientBase):
 
     async def get_issuance(self, event_id: str, user_id: str) -> IssueResponse | None:
         return await self._run(calls.get_issuance(event_id, user_id))
+
+    async def join_queue(
+        self,
+        event_id: str,
+        user_id: str,
+        *,
+        proof: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> QueuePlace:
+        """Join a shuffled opening's queue (again: the same place)."""
+        reply = await self._run(calls.join_queue(event_id, user_id, proof, headers))
+        return calls.model(QueuePlace, reply, 200, 201)
+
+    async def queue_place(
+        self, event_id: str, user_id: str, *, headers: Mapping[str, str] | None = None
+    ) -> QueuePlace:
+        return calls.model(
+            QueuePlace, await self._run(calls.queue_place(event_id, user_id, headers)), 200
+        )
+
+    async def queue_state(self, event_id: str) -> QueueState:
+        return calls.model(QueueState, await self._run(calls.queue_state(event_id)), 200)
+
+    async def queue_order(self, event_id: str) -> QueueOrder:
+        return calls.model(QueueOrder, await self._run(calls.queue_order(event_id)), 200)
+
+    async def queue_and_issue(
+        self,
+        event_id: str,
+        user_id: str,
+        *,
+        max_wait_s: float = 1800.0,
+        headers: Mapping[str, str] | None = None,
+    ) -> IssueOutcome:
+        """Join the queue, wait for admission, issue (client/queueing.py); an event
+        without a queue is issued at once."""
+        run = queueing.steps(event_id, user_id, max_wait_s)
+        answer: Any = None
+        while True:
+            try:
+                step = run.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if step[0] == "sleep":
+                await asyncio.sleep(step[1])
+                answer = None
+            else:
+                answer = await self._run(queueing.call_of(step, event_id, user_id, headers))
 
     async def list_events(
         self, *statuses: str, cursor: str | None = None, limit: int = 20

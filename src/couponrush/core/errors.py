@@ -82,6 +82,10 @@ class Refused(PermanentError):
         self.detail = detail
 
 
+class NoQueue(PermanentError):
+    """The event opens first come, first served: it has no queue to join or read."""
+
+
 class CouponNotFound(PermanentError):
     """No persisted coupon with that code."""
 

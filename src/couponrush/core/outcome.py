@@ -15,6 +15,9 @@ class Outcome:
     # starts_at or ends_at (ms) for not_open / closed
     when_ms: int = 0
     retry_after_ms: int = 0
+    # not_admitted: the user's place in the queue (0: not in it) and the last one admitted
+    position: int = 0
+    admitted_upto: int = 0
 
     @property
     def is_win(self) -> bool:
@@ -52,6 +55,13 @@ def from_reply(reply: list[Any]) -> Outcome:
         return Outcome("closed", when_ms=int(reply[1]))
     if code == "RATE_LIMITED":
         return Outcome("rate_limited", retry_after_ms=int(reply[1]))
+    if code == "NOT_ADMITTED":
+        return Outcome(
+            "not_admitted",
+            retry_after_ms=int(reply[3]),
+            position=int(reply[1]),
+            admitted_upto=int(reply[2]),
+        )
     if code == "NOT_FOUND":
         return NOT_FOUND
     raise ValueError(f"unexpected reply from issue.lua: {reply!r}")

@@ -7,10 +7,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from couponrush.core.event import Event, meta_text, to_ms
+from couponrush.core.errors import Refused
+from couponrush.core.event import Event, meta_text, opening_meta, to_ms
+from couponrush.core.queue import Opening
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +57,15 @@ def retirable(state: Liveness, now_ms: int, linger_ms: int, listed_ms: int) -> b
 def definition(event: Event) -> str:
     """A create request's definition as canonical text: a repeated create with the same
     text is the same request (200), any other is a conflict (409)."""
-    return json.dumps(
-        {
-            "name": event.name,
-            "total_stock": event.total_stock,
-            "starts_at_ms": to_ms(event.starts_at),
-            "ends_at_ms": to_ms(event.ends_at),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    defined: dict[str, Any] = {
+        "name": event.name,
+        "total_stock": event.total_stock,
+        "starts_at_ms": to_ms(event.starts_at),
+        "ends_at_ms": to_ms(event.ends_at),
+    }
+    if event.opening.shuffled:  # a first-come-first-served definition reads as it always did
+        defined["opening"] = {k: v for k, v in opening_meta(event.opening, "").items() if v}
+    return json.dumps(defined, sort_keys=True, separators=(",", ":"))
 
 
 KEEP = "~"
@@ -79,15 +81,36 @@ class Amendment:
     ends_at: datetime | None = None
     total_stock: int | None = None
     given: frozenset[str] = field(default_factory=frozenset)
+    # The opening's fields given (Opening's names), to lay over the event's opening.
+    opening: dict[str, Any] = field(default_factory=dict)
 
-    def script_args(self) -> tuple[str, str, str, str]:
-        """name, starts_at, ends_at, total as amend_event.lua takes them (KEEP = unchanged)."""
-        return (
+    def script_args(self, opening: Opening | None = None, seed: str = "") -> tuple[str, ...]:
+        """name, starts_at, ends_at, total, then the opening's fields (core.event's
+        opening_meta), as amend_event.lua takes them (KEEP = unchanged). ``opening``: the
+        opening after the change (None: unchanged); ``seed``: one for an event that has
+        none yet."""
+        head = (
             self.name or "" if "name" in self.given else KEEP,
             meta_text(self.starts_at) if "starts_at" in self.given else KEEP,
             meta_text(self.ends_at) if "ends_at" in self.given else KEEP,
             str(self.total_stock) if "total_stock" in self.given else KEEP,
         )
+        if opening is None:
+            return (*head, *[KEEP] * 7)
+        return (*head, *opening_meta(opening, seed).values())
+
+    def reopening(self, current: Opening) -> Opening | None:
+        """The event's opening with this change laid over it; None when it names none."""
+        if not self.opening:
+            return None
+        changed = replace(current, **self.opening)
+        if changed.shuffled:
+            return changed
+        extra = [k for k, v in self.opening.items() if k != "mode" and v not in (None, 0)]
+        if extra:
+            name = extra[0].replace("_ms", "_s")  # the API's name of the field
+            raise Refused("invalid", f"{name} is only for a shuffled opening")
+        return Opening()  # first come, first served: nothing else holds
 
 
 class BadCursor(ValueError):

@@ -10,11 +10,14 @@ from datetime import datetime
 
 import asyncpg
 
-from couponrush.core.event import EventStatus
+from couponrush.core.event import Event, EventStatus, opening_record
 from couponrush.db.access import AuditRecord, Executes, insert_audit
 from couponrush.db.repository import translated
 
-_SELECT = "SELECT id, name, total_stock, starts_at, ends_at, created_at, archived_at FROM coupons"
+_SELECT = (
+    "SELECT id, name, total_stock, starts_at, ends_at, created_at, archived_at, opening "
+    "FROM coupons"
+)
 _STARTED = "(starts_at IS NULL OR starts_at <= $1)"
 # The statuses the table can tell by itself ($1 is now); "open" and "sold_out" share one
 # (in the window, not archived) and the stock in Redis tells them apart.
@@ -28,7 +31,7 @@ _WHERE: dict[EventStatus, str] = {
 _EVERY = "$1::timestamptz IS NOT NULL"
 _SAVE = """
 UPDATE coupons SET name = $2, total_stock = $3, starts_at = $4, ends_at = $5,
-       archived_at = CASE WHEN $6 THEN coalesce(archived_at, now()) END
+       archived_at = CASE WHEN $6 THEN coalesce(archived_at, now()) END, opening = $7
 WHERE id = $1
 """
 _NEWEST = " ORDER BY created_at DESC, id DESC LIMIT $2"
@@ -43,6 +46,8 @@ class EventRow:
     ends_at: datetime | None
     created_at: datetime
     archived_at: datetime | None
+    # coupons.opening (core.event.opening_record); None: first come, first served
+    opening: str | None = None
 
 
 def _row(r: asyncpg.Record) -> EventRow:
@@ -54,6 +59,7 @@ def _row(r: asyncpg.Record) -> EventRow:
         r["ends_at"],
         r["created_at"],
         r["archived_at"],
+        r["opening"],
     )
 
 
@@ -118,23 +124,17 @@ class Change:
         self._conn = conn
         self.row = row
 
-    async def save(
-        self,
-        name: str,
-        total: int,
-        starts_at: datetime | None,
-        ends_at: datetime | None,
-        archived: bool,
-    ) -> None:
+    async def save(self, event: Event, archived: bool) -> None:
         assert self.row is not None
         await self._conn.execute(
             _SAVE,
             self.row.event_id,
-            name,
-            total,
-            starts_at,
-            ends_at,
+            event.name,
+            event.total_stock,
+            event.starts_at,
+            event.ends_at,
             archived,
+            opening_record(event),
         )
 
     async def audit(self, record: AuditRecord) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from couponrush.core.errors import CouponMismatch, DatabaseUnavailable
-from couponrush.core.event import Event
+from couponrush.core.event import Event, from_record, opening_record
 from couponrush.core.season import definition
 from couponrush.core.win import ExistingRow, Win
 from couponrush.settings import DatabaseArgs
@@ -56,15 +56,18 @@ JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(event_id, user_id, slot)
 _ENSURE = ("INSERT INTO coupons (id, name, total_stock, starts_at, ends_at) "
            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")  # fmt: skip
 _CREATE = """
-INSERT INTO coupons (id, name, total_stock, starts_at, ends_at, definition)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id
+INSERT INTO coupons (id, name, total_stock, starts_at, ends_at, definition, opening)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
 """
-_DEFINED = "SELECT id, name, total_stock, starts_at, ends_at, definition FROM coupons WHERE id = $1"
+_DEFINED = (
+    "SELECT id, name, total_stock, starts_at, ends_at, opening, definition FROM coupons "
+    "WHERE id = $1"
+)
 _FORGET = """
 DELETE FROM coupons c WHERE c.id = $1
 AND NOT EXISTS (SELECT 1 FROM coupon_issuances i WHERE i.event_id = c.id)
 """
-_COUPON = "SELECT id, name, total_stock, starts_at, ends_at FROM coupons WHERE id = $1"
+_COUPON = "SELECT id, name, total_stock, starts_at, ends_at, opening FROM coupons WHERE id = $1"
 _ISSUANCES = """
 SELECT user_id, slot, coupon_code, issued_at, persisted_at FROM coupon_issuances
 WHERE event_id = $1 AND ($2::text[] IS NULL OR user_id = ANY($2::text[])) ORDER BY slot
@@ -148,6 +151,7 @@ class Repository:
                 event.starts_at,
                 event.ends_at,
                 asked,
+                opening_record(event),
             )
             if inserted is not None:
                 return True
@@ -184,4 +188,5 @@ class Repository:
 
 
 def _event(r: asyncpg.Record) -> Event:
-    return Event(r["id"], r["name"], r["total_stock"], r["starts_at"], r["ends_at"])
+    opening, seed = from_record(r["opening"])
+    return Event(r["id"], r["name"], r["total_stock"], r["starts_at"], r["ends_at"], opening, seed)

@@ -98,7 +98,7 @@ class IssueBatcher:
     def _group(self, loop: asyncio.AbstractEventLoop, event_id: str) -> Group:
         group = Group(
             event_id,
-            [*_keys_of(event_id).script_keys],
+            [*_keys_of(event_id).issue_keys],
             [*self._bucket_args],
             loop.create_future(),
         )

@@ -9,7 +9,15 @@ from typing import Any
 
 from redis.exceptions import WatchError
 
-from couponrush.core.event import Event, EventView, event_from_meta, meta_of, meta_text, view_of
+from couponrush.core.event import (
+    Event,
+    EventView,
+    event_from_meta,
+    meta_of,
+    meta_text,
+    opening_meta,
+    view_of,
+)
 from couponrush.core.ports import Winners
 from couponrush.core.reconcile import Held, Merged, expected_stock, merge
 from couponrush.store import live
@@ -50,13 +58,15 @@ class EventStore:
         keys = event_keys(event.event_id)
         created_at = _now_ms()
         await live.enlist(self._redis, event.event_id, created_at)
-        args = (
+        args: tuple[object, ...] = (
             event.total_stock,
             meta_text(event.starts_at),
             meta_text(event.ends_at),
             event.name,
             created_at,
         )
+        if event.opening.shuffled:
+            args += tuple(opening_meta(event.opening, event.seed).values())
         script = self._scripts.create_event
         reply = await run(self._redis, self._scripts, script, keys.script_keys, args)
         return created_at if reply == "CREATED" else None

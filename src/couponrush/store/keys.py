@@ -39,11 +39,23 @@ class EventKeys:
     # A counter written before each WAIT, so that the WAIT covers what was read, not only
     # what this connection wrote (see store.nodes.ReplicaWait).
     barrier: str
+    # A shuffled opening's queue (docs/fair-opening.md): a sorted set in the order served,
+    # the pre-queue first (score 0, member "order_key:ticket"), then those who joined
+    # after the opening (score: their arrival number, member: the ticket).
+    queue: str
+    # Who is in the queue: user_id -> its member of ``queue``.
+    queue_users: str
 
     @property
     def script_keys(self) -> tuple[str, str, str, str]:
-        """The KEYS order shared by issue.lua and create_event.lua."""
+        """The KEYS order shared by issue.lua, queue.lua, create_event.lua and
+        amend_event.lua."""
         return (self.stock, self.participants, self.meta, self.outbox)
+
+    @property
+    def issue_keys(self) -> tuple[str, str, str, str, str, str]:
+        """issue.lua's and queue.lua's KEYS: the script keys, then the queue's two."""
+        return (*self.script_keys, self.queue, self.queue_users)
 
 
 _TAG_START = len("coupon:{")
@@ -60,6 +72,8 @@ def event_keys(event_id: str) -> EventKeys:
         fence=f"{tag}:fence",
         results=f"{tag}:results",
         barrier=f"{tag}:barrier",
+        queue=f"{tag}:queue",
+        queue_users=f"{tag}:queue:users",
     )
 
 

@@ -8,10 +8,12 @@ write that can bring new wins puts the event back in the live index after it wro
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from couponrush.core.errors import EventNotFound, Refused
-from couponrush.core.event import Event, from_ms, meta_ms
+from couponrush.core.event import Event, from_ms, meta_ms, opening_of
+from couponrush.core.queue import SEED_BYTES
 from couponrush.core.season import Amendment
 from couponrush.store import live
 from couponrush.store.client import RedisClient
@@ -26,7 +28,13 @@ _REFUSALS = {
     "PAST": ("invalid", "ends_at must lie in the future; POST .../close ends a sale now."),
     "WINDOW": ("invalid", "ends_at must be after starts_at."),
     "NOT_FINISHED": ("not_finished", "Only a finished event (closed or sold out) is archived."),
+    "QUEUE_OPEN": (
+        "already_started",
+        "The pre-queue or the sale has opened: the opening and its admission no longer change.",
+    ),
+    "PREQUEUE": ("invalid", "prequeue_opens_at must be before starts_at."),
 }
+_OPENING_FIELDS = ("opening", "prequeue_opens_at", "admit_wave", "admit_every_ms", "proof_bits")
 
 
 class Lifecycle:
@@ -36,13 +44,27 @@ class Lifecycle:
         self._fence = fence
 
     async def amend(self, event_id: str, change: Amendment) -> Event:
+        args = await self._args(event_id, change)
         if change.total_stock is not None and change.total_stock > await self._total(event_id):
             async with self._fence.held(event_id):
-                event = await self._run(event_id, "amend", *change.script_args())
+                event = await self._run(event_id, "amend", *args)
         else:
-            event = await self._run(event_id, "amend", *change.script_args())
+            event = await self._run(event_id, "amend", *args)
         await live.enlist(self._redis, event_id)
         return event
+
+    async def _args(self, event_id: str, change: Amendment) -> tuple[str, ...]:
+        """The script's arguments: the opening the change leads to, read over the event's
+        (the caller holds the event's row lock, so no other change comes in between), and a
+        seed in case it has none yet."""
+        if not change.opening:
+            return change.script_args()
+        meta: Any = await self._redis.hgetall(event_keys(event_id).meta)
+        if not meta:
+            raise EventNotFound(event_id)
+        return change.script_args(
+            change.reopening(opening_of(meta)), secrets.token_bytes(SEED_BYTES).hex()
+        )
 
     async def close(self, event_id: str) -> Event:
         return await self._run(event_id, "close")
@@ -60,7 +82,7 @@ class Lifecycle:
 
     async def _run(self, event_id: str, op: str, *args: str) -> Event:
         keys = event_keys(event_id).script_keys
-        argv = (op, *(args or ("~", "~", "~", "~")))
+        argv = (op, *(args or Amendment().script_args()))
         reply: Any = await run(self._redis, self._scripts, self._scripts.amend_event, keys, argv)
         outcome = str(reply[0])
         if outcome == "NOT_FOUND":
@@ -68,11 +90,14 @@ class Lifecycle:
         if outcome != "OK":
             result, detail = _REFUSALS[outcome]
             raise Refused(result, detail.format(*reply[1:]))
-        total, starts, ends, name = reply[1:]
+        total, starts, ends, name = reply[1:5]
+        opening = dict(zip(_OPENING_FIELDS, (str(v) for v in reply[5:10]), strict=True))
         return Event(
             event_id,
             str(name),
             int(total),
             from_ms(meta_ms(str(starts))),
             from_ms(meta_ms(str(ends))),
+            opening_of(opening),
+            str(reply[10]),
         )

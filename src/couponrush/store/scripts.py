@@ -40,6 +40,7 @@ class Scripts:
     create_event: LuaScript
     amend_event: LuaScript
     count_results: LuaScript
+    queue: LuaScript
 
     @classmethod
     def from_package(cls) -> Scripts:
@@ -48,10 +49,11 @@ class Scripts:
             create_event=load("create_event"),
             amend_event=load("amend_event"),
             count_results=load("count_results"),
+            queue=load("queue"),
         )
 
     def all(self) -> tuple[LuaScript, ...]:
-        return (self.issue, self.create_event, self.amend_event, self.count_results)
+        return (self.issue, self.create_event, self.amend_event, self.count_results, self.queue)
 
 
 def check_sha(script: LuaScript, sha: object) -> None:

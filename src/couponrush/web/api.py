@@ -20,13 +20,22 @@ from couponrush.core.errors import (
     DatabaseUnavailable,
     EventNotFound,
     NoDatabase,
+    NoQueue,
     Refused,
     RetryableError,
 )
 from couponrush.core.season import BadCursor
 from couponrush.settings import Settings
 from couponrush.store import client, results
-from couponrush.web import audit_routes, coupon_routes, dashboard, event_routes, feed, pages
+from couponrush.web import (
+    audit_routes,
+    coupon_routes,
+    dashboard,
+    event_routes,
+    feed,
+    pages,
+    queue_routes,
+)
 from couponrush.web.frames import FrameReader
 from couponrush.web.i18n import LANGUAGE, Detail, say
 from couponrush.web.lifecycle import status_of
@@ -80,10 +89,14 @@ def _install_season_handlers(app: FastAPI) -> None:
     async def on_bad_cursor(_: Request, exc: Exception) -> Response:
         return problem_response(422, "invalid", say("bad_cursor"))
 
+    async def on_no_queue(_: Request, exc: Exception) -> Response:
+        return problem_response(409, "no_queue")
+
     app.add_exception_handler(Refused, on_refused)
     app.add_exception_handler(EventNotFound, on_not_found)
     app.add_exception_handler(CouponNotFound, on_not_found)
     app.add_exception_handler(BadCursor, on_bad_cursor)
+    app.add_exception_handler(NoQueue, on_no_queue)
 
 
 def _unavailable_detail(exc: Exception) -> Detail | str:
@@ -138,6 +151,7 @@ def create_api(services: Services) -> FastAPI:
     app.state.live = live_hub(services)
     app.include_router(router)
     app.include_router(event_routes.router)
+    app.include_router(queue_routes.router)
     app.include_router(coupon_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(dashboard.router)

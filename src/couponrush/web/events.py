@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import secrets
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from couponrush.core.errors import EventExists
-from couponrush.core.event import Event, EventStatus, EventView, to_ms
+from couponrush.core.event import Event, EventStatus, EventView, from_record, to_ms
+from couponrush.core.queue import SEED_BYTES, commitment
 from couponrush.core.season import BadCursor, decode_cursor, encode_cursor
 from couponrush.db.events import EventRow, EventRows
 from couponrush.db.repository import Repository
@@ -34,6 +37,8 @@ class EventService:
         The coupons row first, then Redis: wins can only exist for an event the database
         knows. A row this call wrote is taken back when the Redis step fails, so a 503
         leaves nothing behind; a different definition under the id raises EventExists."""
+        if event.opening.shuffled and not event.seed:
+            event = dataclasses.replace(event, seed=secrets.token_bytes(SEED_BYTES).hex())
         wrote = self._db is not None and await self._db.create_event(event)
         try:
             created_at = await self.store.create(event)
@@ -114,10 +119,14 @@ def _new_view(event: Event, created_at_ms: int | None) -> EventView:
         to_ms(event.ends_at),
         now,
         created_at_ms,
+        opening=event.opening,
+        commitment=commitment(event.seed) if event.seed else "",
+        seed=event.seed,
     )
 
 
 def _row_view(row: EventRow, issued: int, now_ms: int) -> EventView:
+    opening, seed = from_record(row.opening)
     return EventView(
         row.event_id,
         row.name,
@@ -129,6 +138,9 @@ def _row_view(row: EventRow, issued: int, now_ms: int) -> EventView:
         now_ms,
         to_ms(row.created_at),
         archived=row.archived_at is not None,
+        opening=opening,
+        commitment=commitment(seed) if seed else "",
+        seed=seed,
     )
 
 

@@ -39,6 +39,7 @@ from couponrush.web.problems import STATUS, is_json_content_type, problem_for_er
 from couponrush.web.replies import (
     JSON,
     Reply,
+    not_admitted,
     problem_in,
     problem_reply,
     reply,
@@ -198,6 +199,8 @@ class IssueEndpoint:
         if outcome.is_win:
             body = orjson.dumps(win_body(self._signer, event_id, user_id, outcome))
             return reply(STATUS[result], result, body, JSON)
+        if result == "not_admitted":
+            return not_admitted(event_id, outcome, lang)
         if outcome.retry_after_ms:
             seconds = -(-outcome.retry_after_ms // 1000)
             limited = problem_in(429, result, None, lang, event_id=event_id)

@@ -65,13 +65,7 @@ class LifecycleService:
                 refused = exc
                 await change.audit(audit.ended(status_of(exc), exc.result))
             else:
-                await change.save(
-                    event.name,
-                    event.total_stock,
-                    event.starts_at,
-                    event.ends_at,
-                    archived or archiving,
-                )
+                await change.save(event, archived or archiving)
                 await change.audit(audit.ended(200, "ok"))
         if refused is not None:
             raise refused

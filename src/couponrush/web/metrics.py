@@ -33,6 +33,7 @@ ISSUE_RESULTS = (
     "unavailable",
     "overloaded",
     "rate_limited",
+    "not_admitted",
     "invalid",
     "malformed_json",
     "payload_too_large",
@@ -53,6 +54,7 @@ EVENT_RESULTS = frozenset(
         "unavailable",
         "overloaded",
         "rate_limited",
+        "not_admitted",
     )
 )
 # Events whose counts one flush hands on at most (the rest are made-up ids, or a storm).

@@ -22,7 +22,7 @@ _DESCRIPTIONS = {
     "user's coupon)",
     404: "not_found",
     405: "method_not_allowed, with Allow",
-    409: "exists / not_open / closed",
+    409: "exists / not_open / closed / not_admitted (a shuffled opening: with Retry-After)",
     410: "sold_out",
     413: "payload_too_large",
     414: "uri_too_long (the gateway)",
@@ -64,6 +64,26 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
     "EventPatch": {"name": "Spring sale, extended", "ends_at": "2030-03-01T11:00:00Z"},
     "RedeemRequest": {"order_id": "order-1001"},
     "RevokeRequest": {"reason": "order refunded"},
+    "QueueJoin": {"user_id": "alice"},
+    "QueuePlace": {
+        "result": "ok", "event_id": "spring-sale", "user_id": "alice", "position": 1234,
+        "admitted": False, "admitted_upto": 1100, "enrolled": 48210, "estimated_wait_s": 2.0,
+        "starts_at": "2030-03-01T09:00:00Z"},
+    "QueueState": {
+        "result": "ok", "event_id": "spring-sale", "prequeue_opens_at": "2030-03-01T08:45:00Z",
+        "starts_at": "2030-03-01T09:00:00Z", "enrolled": 48210, "admitted_upto": 1100,
+        "sold_out": False, "closed": False,
+        "commitment": "5d1be7e9dda1ee8896be5b7e34a85ee16452a7b4c5c6a5f0a3e4a1b3d1a2c9f7",
+        "seed": "1f3c4e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
+        "estimated_wait_s": 88.0, "proof_bits": 0, "admit_per_wave": 1100,
+        "admit_every_s": 2.0, "poll_s": 1,
+        "as_of": "2030-03-01T09:00:01.250Z"},
+    "QueueOrder": {
+        "result": "ok", "event_id": "spring-sale",
+        "commitment": "5d1be7e9dda1ee8896be5b7e34a85ee16452a7b4c5c6a5f0a3e4a1b3d1a2c9f7",
+        "seed": "1f3c4e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
+        "prequeue": ["9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab"],
+        "late": []},
     "IssueResponse": {
         "result": "issued", "event_id": "spring-sale", "user_id": "alice", "slot": 1,
         "coupon_code": "XYAH-CSYT-XZ6A-KHZD", "issued_at": "2030-03-01T09:00:00.123Z"},
@@ -83,7 +103,12 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
 # a whole request.
 _PARAMETER_EXAMPLES = {"event_id": "spring-sale", "user_id": "alice", "code": "XYAH-CSYT-XZ6A-KHZD"}
 # Where a signed identity (COUPONRUSH_AUTH=jwt) names the user.
-_IDENTITY_PATHS = ("/v1/events/{event_id}/issue", "/v1/events/{event_id}/issuances/{user_id}")
+_IDENTITY_PATHS = (
+    "/v1/events/{event_id}/issue",
+    "/v1/events/{event_id}/issuances/{user_id}",
+    "/v1/events/{event_id}/queue",
+    "/v1/events/{event_id}/queue/{user_id}",
+)
 _USER_TOKEN = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                "description": "Signed by the shop; its sub is the user id"}  # fmt: skip
 # FastAPI's own validation error body: this API answers those as Problems instead.

@@ -1,4 +1,5 @@
-"""The web pages: the storefront at / (the open and upcoming sales) and /e/<event>, the
+"""The web pages: the storefront at / (the open and upcoming sales) and /e/<event> (with a
+shuffled opening's queue, and its check at /verify/<event>), the
 live dashboard's shell at /dashboard/<event>, the operator page at /operator (the events
 and one event's controls, through the API with the operator's token), and their static
 files. Plain files of the package, no build step;
@@ -48,6 +49,7 @@ SECTIONS = {
     "storefront.html": ("meta", "format", "common", "event_status", "storefront", "results"),
     "dashboard.html": ("meta", "format", "common", "event_status", "dashboard"),
     "operator.html": ("meta", "format", "common", "operator", "results"),
+    "verify.html": ("meta", "format", "common", "verify"),
 }
 
 router = APIRouter(include_in_schema=False)
@@ -85,6 +87,13 @@ async def storefront_home(request: Request) -> Response:
 async def storefront(event_id: str, request: Request) -> Response:
     del event_id  # the page reads it from its address
     return page("storefront.html", request)
+
+
+@router.get("/verify/{event_id}")
+async def verify(event_id: str, request: Request) -> Response:
+    """A shuffled opening's order, recomputed in the browser (docs/fair-opening.md)."""
+    del event_id
+    return page("verify.html", request)
 
 
 @router.get("/dashboard/{event_id}")

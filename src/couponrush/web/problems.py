@@ -37,7 +37,7 @@ STATUS = {
     "forbidden": 403,
     "exists": 409, "already_started": 409, "stock_lowered": 409, "not_finished": 409,
     "archived": 409, "already_redeemed": 409, "revoked": 409, "bad_signature": 409,
-    "http_error": 500,
+    "http_error": 500, "not_admitted": 409, "no_queue": 409, "bad_proof": 422,
 }  # fmt: skip
 
 

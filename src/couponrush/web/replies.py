@@ -13,7 +13,7 @@ from couponrush.core.codes import CodeSigner
 from couponrush.core.event import rfc3339_ms
 from couponrush.core.outcome import Outcome
 from couponrush.web.i18n import Detail
-from couponrush.web.problems import problem
+from couponrush.web.problems import STATUS, problem
 
 JSON, PROBLEM_JSON = "application/json", "application/problem+json"
 
@@ -63,3 +63,19 @@ def win_body(signer: CodeSigner, event_id: str, user_id: str, outcome: Outcome) 
         "coupon_code": signer.code(event_id, outcome.slot, user_id),
         "issued_at": rfc3339_ms(outcome.issued_at_ms),
     }
+
+
+def not_admitted(event_id: str, outcome: Outcome, lang: str) -> Reply:
+    """A shuffled opening's refusal: the user's place (null: not in the queue), the last
+    place admitted, and Retry-After until its wave (docs/fair-opening.md)."""
+    seconds = max(1, -(-outcome.retry_after_ms // 1000))
+    refused = problem_in(
+        STATUS["not_admitted"],
+        "not_admitted",
+        None,
+        lang,
+        event_id=event_id,
+        position=outcome.position or None,
+        admitted_upto=outcome.admitted_upto,
+    )
+    return with_headers(refused, ("retry-after", str(seconds)))

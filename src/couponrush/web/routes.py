@@ -45,6 +45,23 @@ Bearer = Annotated[
 ]
 
 
+def _opening_fields(view: EventView) -> dict[str, Any]:
+    """A shuffled opening's fields of the event document (none for first come, first
+    served); the seed only from the opening on."""
+    opening = view.opening
+    if not opening.shuffled:
+        return {}
+    return {
+        "opening": opening.mode,
+        "prequeue_opens_at": opening.prequeue_opens_at,
+        "admit_per_wave": opening.admit_per_wave,
+        "admit_every_s": opening.admit_every_ms / 1000,
+        "proof_bits": opening.proof_bits,
+        "commitment": view.commitment or None,
+        "seed": view.revealed,
+    }
+
+
 def event_body(view: EventView, result: str) -> dict[str, Any]:
     return EventResponse(
         result=result,
@@ -57,6 +74,7 @@ def event_body(view: EventView, result: str) -> dict[str, Any]:
         starts_at=from_ms(view.starts_at_ms),
         ends_at=from_ms(view.ends_at_ms),
         created_at=from_ms(view.created_at_ms),
+        **_opening_fields(view),
     ).model_dump(mode="json")
 
 
@@ -114,7 +132,7 @@ async def get_issuance(
     event_id: EventId, user_id: UserId, svc: Svc, credentials: Bearer
 ) -> Response:
     if svc.identity is not None:  # a coupon code is the holder's alone to read
-        refused = _not_the_holder(svc.identity, credentials, user_id)
+        refused = not_the_holder(svc.identity, credentials, user_id)
         if refused is not None:
             return refused
     held = await svc.events.issuance(event_id, user_id)
@@ -125,7 +143,7 @@ async def get_issuance(
     return JSONResponse(win_body(svc.signer, event_id, user_id, already_issued(*held)))
 
 
-def _not_the_holder(
+def not_the_holder(
     identity: Identity, credentials: HTTPAuthorizationCredentials | None, user_id: str
 ) -> Response | None:
     raw = f"Bearer {credentials.credentials}".encode() if credentials else None

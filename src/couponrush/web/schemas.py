@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -25,6 +26,7 @@ from couponrush.core.ids import (
     USER_ID_RE,
     USER_ID_RULE,
 )
+from couponrush.core.queue import MAX_PROOF_BITS, Opening, OpeningMode
 
 EventId = Annotated[
     str, StringConstraints(strict=True, pattern=EVENT_ID_RE), Field(description=EVENT_ID_RULE)
@@ -56,6 +58,49 @@ def _rfc3339(value: object) -> object:
 
 Stock = Annotated[StrictInt, BeforeValidator(_integral)]
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+# Spelt out for the schema: beside None (a union), the constraints of Stock's validator
+# would not come out as minimum and maximum.
+WaveSize = Annotated[
+    Stock,
+    Field(ge=1, le=MAX_TOTAL_STOCK),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_TOTAL_STOCK}),
+]
+WaveEvery = Annotated[float, Field(strict=True, ge=0.1, le=3600, allow_inf_nan=False)]
+ProofBits = Annotated[
+    Stock,
+    Field(ge=0, le=MAX_PROOF_BITS),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_PROOF_BITS}),
+]
+
+_OPENING = (
+    '"fifo" (first come, first served) or "shuffled": a pre-queue from prequeue_opens_at, '
+    "its order drawn from a committed seed revealed at starts_at, then admission in waves "
+    "(docs/fair-opening.md)"
+)
+_PREQUEUE = (
+    "shuffled only: when joining the queue opens (RFC 3339); absent or null: at once. "
+    "Must be before starts_at (422 invalid otherwise)."
+)
+_WAVE = "shuffled only: positions each wave admits; absent or null: the stock and a tenth"
+_EVERY = "shuffled only: seconds between waves (default 2)"
+_PROOF = "shuffled only: leading zero bits of the proof of work a join must bring (0: none)"
+_QUEUE_FIELDS = ("prequeue_opens_at", "admit_per_wave", "admit_every_s", "proof_bits")
+
+
+def every_ms(seconds: float | None) -> int:
+    return Opening().admit_every_ms if seconds is None else round(seconds * 1000)
+
+
+def opening_error(mode: str | None, starts_at: datetime | None, given: dict[str, object]) -> str:
+    """What is wrong with an opening's fields (those ``given`` beside the mode), or ""."""
+    queue = [k for k in _QUEUE_FIELDS if given.get(k) not in (None, 0)]
+    if mode == "fifo" and queue:
+        return f'{queue[0]} is only for opening "shuffled"'
+    prequeue = given.get("prequeue_opens_at")
+    if isinstance(prequeue, datetime) and (starts_at is None or prequeue >= starts_at):
+        return "prequeue_opens_at must be before starts_at"
+    return ""
+
 
 # Fields are strict one by one (no "42" -> 42); datetimes parse from RFC 3339 text only.
 _STRICT = ConfigDict(extra="forbid")
@@ -88,15 +133,32 @@ class CreateEventRequest(BaseModel):
         description="RFC 3339 with an offset; absent = never closes. Must be after "
         "starts_at when both are given (422 invalid otherwise).",
     )
+    opening: OpeningMode = Field(default="fifo", description=_OPENING)
+    prequeue_opens_at: Rfc3339 | None = Field(default=None, description=_PREQUEUE)
+    admit_per_wave: WaveSize | None = Field(default=None, description=_WAVE)
+    admit_every_s: WaveEvery | None = Field(default=None, description=_EVERY)
+    proof_bits: ProofBits = Field(default=0, description=_PROOF)
 
     @model_validator(mode="after")
     def _window(self) -> CreateEventRequest:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        wrong = opening_error(self.opening, self.starts_at, self.model_dump())
+        if wrong:
+            raise ValueError(wrong)
         return self
 
     def event(self) -> Event:
-        return Event(self.event_id, self.name, self.total_stock, self.starts_at, self.ends_at)
+        opening = Opening(
+            self.opening,
+            self.prequeue_opens_at,
+            self.admit_per_wave,
+            every_ms(self.admit_every_s),
+            self.proof_bits,
+        )
+        return Event(
+            self.event_id, self.name, self.total_stock, self.starts_at, self.ends_at, opening
+        )
 
 
 class IssueResponse(BaseModel):
@@ -119,6 +181,15 @@ class EventResponse(BaseModel):
     starts_at: datetime | None
     ends_at: datetime | None
     created_at: datetime | None = None
+    opening: OpeningMode = "fifo"
+    prequeue_opens_at: datetime | None = None
+    admit_per_wave: int | None = Field(default=None, description="null: the stock and a tenth")
+    admit_every_s: float | None = None
+    proof_bits: int = 0
+    commitment: str | None = Field(
+        default=None, description="shuffled: SHA-256 (hex) of the seed, published at creation"
+    )
+    seed: str | None = Field(default=None, description="shuffled: the seed (hex), from starts_at")
 
 
 # Every result code a problem body can carry: the app's and the gateway's own.
@@ -128,7 +199,7 @@ ProblemResult = Literal[
     "method_not_allowed", "unauthorized", "forbidden", "exists", "bad_request", "timeout",
     "uri_too_long", "headers_too_large", "not_implemented", "version_not_supported",
     "http_error", "already_started", "stock_lowered", "not_finished", "archived",
-    "already_redeemed", "revoked", "bad_signature",
+    "already_redeemed", "revoked", "bad_signature", "not_admitted", "no_queue", "bad_proof",
 ]  # fmt: skip
 
 

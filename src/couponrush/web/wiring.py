@@ -23,6 +23,7 @@ from couponrush.store.events import EventStore
 from couponrush.store.frozen import Fence, FrozenStore
 from couponrush.store.lifecycle import Lifecycle
 from couponrush.store.nodes import Topology, replica_wait
+from couponrush.store.queue import QueueStore
 from couponrush.store.scripts import Scripts, register_everywhere
 from couponrush.web.events import EventService
 from couponrush.web.identity import Identity
@@ -58,6 +59,8 @@ class Services:
     identity: Identity | None
     request_ids: RequestIds
     lifecycle: Lifecycle
+    # Shuffled openings' queues (web/queue_routes.py).
+    queues: QueueStore
     # Event creation and the season's routes; the issue path never touches the database.
     db: Repository | None = None
     season: Season | None = None
@@ -161,4 +164,5 @@ def build(settings: Settings, metrics: Metrics) -> Services:
         identity,
         ids,
         lifecycle,
+        QueueStore(redis, scripts),
     )

@@ -4,11 +4,13 @@
 -- configure(opts)  init_by_lua: the options of couponrush.config
 -- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on
 -- access()         access phase of every proxied request, after the per-client bucket:
---                  the sold-out edge may answer 410 (couponrush.edge); else the global
---                  rate bound may answer 503 overloaded (couponrush.admit); what the
---                  app's server would refuse with an empty answer gets a JSON 431 or 400
---                  (couponrush.request); else on to the app. A Lua error in the edge
---                  fails open: the request goes on.
+--                  the sold-out edge may answer 410 (couponrush.edge), or a queue's
+--                  state document from this worker's copy (couponrush.queue_state);
+--                  else the global rate bound may answer 503 overloaded
+--                  (couponrush.admit); what the app's server would refuse with an empty
+--                  answer gets a JSON 431 or 400 (couponrush.request); else on to the
+--                  app. A Lua error in the edge or the copy fails open: the request goes
+--                  on.
 -- log()            log phase: counts the response (couponrush.metrics)
 -- metrics()        content of GET /gateway/metrics: Prometheus text
 
@@ -17,6 +19,7 @@ local config = require("couponrush.config")
 local edge = require("couponrush.edge")
 local feed = require("couponrush.feed")
 local metrics = require("couponrush.metrics")
+local queue_state = require("couponrush.queue_state")
 local request = require("couponrush.request")
 
 local M = {}
@@ -48,6 +51,18 @@ local function edge_decision()
     return nil
 end
 
+-- A queue's state document from this worker's copy (couponrush.queue_state), failing
+-- open: on a Lua error the request goes on to the app.
+local function queue_state_answered()
+    local ok, answered = pcall(queue_state.answer)
+    if not ok then
+        metrics.count("errors")
+        ngx.log(ngx.ERR, "couponrush queue state: ", answered)
+        return false
+    end
+    return answered
+end
+
 function M.access()
     local body, lang
     if config.edge then
@@ -55,6 +70,9 @@ function M.access()
     end
     if body then
         return edge.answer(body, lang)
+    end
+    if config.edge and queue_state_answered() then
+        return
     end
     if config.rate > 0 and not admit.admit(config.rate) then
         metrics.count("shed")

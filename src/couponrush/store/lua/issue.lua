@@ -7,9 +7,13 @@
 --
 -- KEYS[1]    coupon:{E}:stock         string, coupons left
 -- KEYS[2]    coupon:{E}:participants  hash, user_id -> "slot:issued_at_ms"
--- KEYS[3]    coupon:{E}:meta          hash, total / starts_at / ends_at (ms, "" = none) / name
+-- KEYS[3]    coupon:{E}:meta          hash, total / starts_at / ends_at (ms, "" = none) / name,
+--                                     and a shuffled opening's fields (opening, admit_wave,
+--                                     admit_every_ms, created_at)
 -- KEYS[4]    coupon:{E}:outbox        stream, one entry per win
--- KEYS[4+i]  coupon:{E}:bucket:<user i>  hash, user i's token bucket (tokens, ts); expires.
+-- KEYS[5]    coupon:{E}:queue         sorted set, a shuffled opening's queue in its order
+-- KEYS[6]    coupon:{E}:queue:users   hash, user_id -> its member of the queue
+-- KEYS[6+i]  coupon:{E}:bucket:<user i>  hash, user i's token bucket (tokens, ts); expires.
 --            Only when the rate is not "0" (no bucket is read or written then).
 -- ARGV[1]    token bucket rate, tokens per second ("0" = no per-user limit)
 -- ARGV[2]    token bucket burst (capacity)
@@ -22,6 +26,9 @@
 --   {"NOT_OPEN", starts_at_ms}          before the window
 --   {"CLOSED", ends_at_ms}              after the window
 --   {"SOLD_OUT"}                        no stock left
+--   {"NOT_ADMITTED", position, admitted_upto, wait_ms}
+--                                       a shuffled opening has not admitted this user's
+--                                       position yet (0: not in the queue); wait_ms until it
 --   {"ISSUED", slot, issued_at_ms}      won: stock decremented, participant and outbox written
 --
 -- A winner is answered before the bucket, window and stock checks, so a retry of a win
@@ -29,10 +36,17 @@
 -- token: every later call of its user is answered DUPLICATE before the bucket is read, so
 -- the token would never be looked at. The bucket is the only key that expires: it is
 -- throw-away state, and an expired bucket is a full one.
+--
+-- Admission (docs/fair-opening.md): a shuffled opening admits its queue in waves, wave k
+-- admitting the positions up to wave * (k + 1) at opened + k * every, where opened is
+-- starts_at (or created_at) and wave is admit_wave (or the stock and a tenth). It is
+-- checked here, after the window and the stock, in the same atomic step as the win, so
+-- nobody issues before admission. A first-come-first-served event reads one more meta
+-- field, and nothing else.
 
 local n = (#ARGV - 2) / 2
 local replies = {}
-local meta = redis.call('HMGET', KEYS[3], 'total', 'starts_at', 'ends_at')
+local meta = redis.call('HMGET', KEYS[3], 'total', 'starts_at', 'ends_at', 'opening')
 local total = tonumber(meta[1])
 if not total then
   for i = 1, n do
@@ -55,6 +69,15 @@ local left = tonumber(redis.call('GET', KEYS[1]) or '0')
 local issued = 0
 -- this call's wins: a user named twice gets its win back, as from the participants hash
 local won = {}
+-- the last position admitted; nil for a first-come-first-served event
+local admitted, opened, wave, every = nil, 0, 1, 1
+if meta[4] == 'shuffled' then
+  local q = redis.call('HMGET', KEYS[3], 'admit_wave', 'admit_every_ms', 'created_at')
+  opened = starts_at or tonumber(q[3])
+  wave = tonumber(q[1]) or math.ceil(total * 11 / 10)
+  every = tonumber(q[2])
+  admitted = now < opened and 0 or wave * (1 + math.floor((now - opened) / every))
+end
 
 -- The user's tokens after refilling; nil when the rate is "0".
 local function tokens_of(bucket)
@@ -72,6 +95,17 @@ local function take(bucket, tokens)
   redis.call('PEXPIRE', bucket, math.ceil(burst * 1000 / rate) + 1000)
 end
 
+-- NOT_ADMITTED for a user the queue has not admitted, else nil.
+local function waiting(user)
+  local member = redis.call('HGET', KEYS[6], user)
+  local position = member and (redis.call('ZRANK', KEYS[5], member) + 1) or 0
+  if position > 0 and position <= admitted then
+    return nil
+  end
+  local due = opened + (math.ceil(math.max(position, 1) / wave) - 1) * every
+  return {'NOT_ADMITTED', position, admitted, math.max(0, due - now)}
+end
+
 local function claim(i)
   local user = ARGV[1 + 2 * i]
   local prior = won[user] or redis.call('HGET', KEYS[2], user)
@@ -79,16 +113,17 @@ local function claim(i)
     local sep = string.find(prior, ':', 1, true)
     return {'DUPLICATE', tonumber(string.sub(prior, 1, sep - 1)), tonumber(string.sub(prior, sep + 1))}
   end
-  local bucket = KEYS[4 + i]
+  local bucket = KEYS[6 + i]
   local tokens = tokens_of(bucket)
   if tokens and tokens < 1 then
     return {'RATE_LIMITED', math.ceil((1 - tokens) * 1000 / rate)}
   end
-  if shut or left <= 0 then
+  local refused = shut or (left <= 0 and {'SOLD_OUT'}) or (admitted and waiting(user))
+  if refused then
     if tokens then
       take(bucket, tokens)
     end
-    return shut or {'SOLD_OUT'}
+    return refused
   end
   left = left - 1
   issued = issued + 1

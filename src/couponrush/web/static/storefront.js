@@ -14,6 +14,7 @@
   };
   let clockOffsetMs = 0; // the server's clock minus ours, from the Date header
   let opensAt = null;
+  let shuffled = false; // a shuffled opening: join its queue and wait before claiming
   let claiming = false;
 
   const now = () => Date.now() + clockOffsetMs;
@@ -129,6 +130,7 @@
     $("remaining").textContent = t("storefront.remaining", { remaining: I18n.number(body.remaining), total: I18n.number(body.total_stock) });
     $("event-status").textContent = statusText(body.status);
     opensAt = body.starts_at ? Date.parse(body.starts_at) : null;
+    shuffled = body.opening === "shuffled";
     tick();
   }
 
@@ -214,9 +216,11 @@
       claiming = true;
       $("claim").disabled = true;
       saved.set("couponrush.user", user.value.trim());
-      setStatus("working", t("storefront.claiming"));
+      setStatus("working", t(shuffled ? "storefront.in_queue" : "storefront.claiming"));
       try {
-        show(await claim(eventId, user.value.trim()));
+        const queued = shuffled ? await Queue.wait(eventId, user.value.trim()) : { admitted: true };
+        if (queued.admitted) setStatus("working", t("storefront.claiming"));
+        show(queued.admitted ? await claim(eventId, user.value.trim()) : { ...queued.done, attempt: 0 });
       } finally {
         claiming = false;
         $("claim").disabled = false;

@@ -1,0 +1,1 @@
+../../../../../src/couponrush/core/queue.py

@@ -1,0 +1,1 @@
+../../../../../src/couponrush/web/queue_schemas.py
