@@ -33,8 +33,9 @@ http {{
 
 
 @contextmanager
-def static_nginx(status: int, body: str, content_type: str = "text/plain",
-                 own_session: bool = False) -> Iterator[tuple[str, int]]:  # fmt: skip
+def static_nginx(
+    status: int, body: str, content_type: str = "text/plain", own_session: bool = False
+) -> Iterator[tuple[str, int]]:
     """nginx answering every request with ``status`` and ``body``: its base URL and pid.
 
     ``own_session``: as a stack's servers run (under supervisord), for the benchmarks
@@ -42,8 +43,11 @@ def static_nginx(status: int, body: str, content_type: str = "text/plain",
     with tempfile.TemporaryDirectory(prefix="couponrush-ceiling-") as folder:
         port = free_port()
         conf = Path(folder) / "nginx.conf"
-        conf.write_text(NGINX_STATIC.format(d=folder, port=port, status=status, body=body,
-                                            content_type=content_type))  # fmt: skip
+        conf.write_text(
+            NGINX_STATIC.format(
+                d=folder, port=port, status=status, body=body, content_type=content_type
+            )
+        )
         server = spawn(nginx_argv(conf), Path(folder) / "stdout.log", new_session=own_session)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -53,8 +57,9 @@ def static_nginx(status: int, body: str, content_type: str = "text/plain",
             stop(server, timeout_s=10)
 
 
-def nginx_static(seconds: int, connections: int, threads: int, own_session: bool = False
-                 ) -> WrkResult:  # fmt: skip
+def nginx_static(
+    seconds: int, connections: int, threads: int, own_session: bool = False
+) -> WrkResult:
     with static_nginx(200, "ok", own_session=own_session) as (url, _):
         return wrk(f"{url}/", seconds, connections, threads, script=None)
 

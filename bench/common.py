@@ -53,8 +53,9 @@ class WrkResult:
 Options = Callable[[argparse.ArgumentParser], None]
 
 
-def arguments(doc: str | None, workers: int | None = None,
-              extra: Options | None = None) -> argparse.Namespace:  # fmt: skip
+def arguments(
+    doc: str | None, workers: int | None = None, extra: Options | None = None
+) -> argparse.Namespace:
     """``workers``: the default number of app workers (else one per core); ``extra`` adds a
     benchmark's own options."""
     parser = argparse.ArgumentParser(description=doc)

@@ -18,8 +18,12 @@ Journal = list[str]
 
 def delivery(event_id: str, user: str, slot: int | str, ref: int = 0) -> Delivery:
     """A queued message as a source hands it out (a slot that is no number: poison)."""
-    payload = {"user_id": user, "slot": str(slot), "issued_at": "1700000000000",
-               "request_id": f"r-{user}"}  # fmt: skip
+    payload = {
+        "user_id": user,
+        "slot": str(slot),
+        "issued_at": "1700000000000",
+        "request_id": f"r-{user}",
+    }
     try:
         return Delivery(ref, event_id, payload, parse_entry(event_id, payload))
     except Exception as exc:  # what does not parse travels with its reason
@@ -61,8 +65,11 @@ class FakeRepository:
         self.journal.append("write")
         skipped: dict[Win, list[ExistingRow]] = {}
         for win in wins:
-            in_the_way = [ExistingRow(u, s) for (e, u), s in self.rows.items()
-                          if e == win.event_id and (u == win.user_id or s == win.slot)]  # fmt: skip
+            in_the_way = [
+                ExistingRow(u, s)
+                for (e, u), s in self.rows.items()
+                if e == win.event_id and (u == win.user_id or s == win.slot)
+            ]
             if in_the_way:
                 skipped[win] = in_the_way
             else:
@@ -90,10 +97,24 @@ class FakeCatalog:
 class FakeDeadLetters:
     letters: list[dict[str, Any]] = field(default_factory=list)
 
-    async def put(self, event_id: str, payload: dict[str, str], kind: str, reason: str,
-                  attempts: int, source: str) -> str:  # fmt: skip
-        self.letters.append({"event_id": event_id, "payload": payload, "kind": kind,
-                             "reason": reason, "source": source})  # fmt: skip
+    async def put(
+        self,
+        event_id: str,
+        payload: dict[str, str],
+        kind: str,
+        reason: str,
+        attempts: int,
+        source: str,
+    ) -> str:
+        self.letters.append(
+            {
+                "event_id": event_id,
+                "payload": payload,
+                "kind": kind,
+                "reason": reason,
+                "source": source,
+            }
+        )
         return f"{len(self.letters)}-0"
 
 

@@ -51,10 +51,12 @@ async def redis_truth(redis: Redis, event_id: str) -> tuple[dict[str, int], int]
     return {u: decode_participant(v)[0] for u, v in raw.items()}, int(stock or 0)
 
 
-def run_cli(args: list[str], env: dict[str, str], check: bool = False,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+def run_cli(
+    args: list[str], env: dict[str, str], check: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{args} exited {done.returncode}: {done.stderr}")
     return done

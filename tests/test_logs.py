@@ -19,8 +19,9 @@ logging.getLogger("quiet").debug("below the level")
 
 
 def test_stdlib_and_structlog_lines_are_json_with_the_request_id() -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          timeout=30, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=30, check=True
+    )
     lines = [json.loads(line) for line in (done.stdout + done.stderr).splitlines()]
     by_event = {line["event"]: line for line in lines}
     assert set(by_event) == {"plain stdlib", "bound", "granian line"}

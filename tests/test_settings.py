@@ -48,8 +48,18 @@ def test_metrics_readers_are_cidrs_from_a_comma_list(monkeypatch: pytest.MonkeyP
 
 
 def test_jwt_algorithms_are_the_asymmetric_families_only() -> None:
-    families = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-                "ES512", "EdDSA"]  # fmt: skip
+    families = [
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+    ]
     assert Settings(jwt_algorithms=families).jwt_algorithms == families
     for symmetric in ("HS256", "HS512", "none"):
         with pytest.raises(ValidationError, match="jwt_algorithms"):

@@ -109,8 +109,14 @@ def report(rows: dict[str, Any], args: Any) -> None:
     for phase in ("static", "edge", "app"):
         print(f"{phase:7} {rps(phase):>10,.0f} req/s   {cpu[phase]:>7.2f} CPU-us per answer")
     print("throughput over static: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
-    doc = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections,
-           "results": rows, "rps_ratios": ratios, "cpu_us_per_answer": cpu}  # fmt: skip
+    doc = {
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "results": rows,
+        "rps_ratios": ratios,
+        "cpu_us_per_answer": cpu,
+    }
     print(f"written: {write_result('edge', doc, args.out)}")
 
 

@@ -44,9 +44,15 @@ def main() -> None:
     show("bench/gateway", rows, Console(width=120), TARGETS)
     print("gateway / direct throughput: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
     met = {p: isinstance(rows[p], WrkResult) and rows[p].rps >= t for p, t in TARGETS.items()}
-    doc = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections,
-           "results": rows, "gateway_over_direct": ratios, "targets": TARGETS,
-           "targets_met": met}  # fmt: skip
+    doc = {
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "results": rows,
+        "gateway_over_direct": ratios,
+        "targets": TARGETS,
+        "targets_met": met,
+    }
     print(f"written: {write_result('gateway', doc, args.out)}")
 
 

@@ -67,8 +67,11 @@ def _fail_over(stack: Stack, state: StackState, event_id: str) -> dict[str, floa
     key = event_keys(event_id).stock
     where = (state.redis_mode, state.redis_data_ports, state.sentinel_ports)
     primary = redis_ha.primary_of(*where, key)
-    lagging = [p for p in state.redis_data_ports if p != primary
-               and redis_nodes.info(p, "replication").get("master_port") == primary]  # fmt: skip
+    lagging = [
+        p
+        for p in state.redis_data_ports
+        if p != primary and redis_nodes.info(p, "replication").get("master_port") == primary
+    ]
     for port in lagging:
         redis_nodes.ask(port, "CLIENT", "PAUSE", 10_000, "WRITE")
     time.sleep(LAG_S)  # the lag being measured, not a wait for readiness
@@ -91,8 +94,11 @@ def _lost(state: StackState, event_id: str, load: Load) -> dict[str, Any]:
     """Reconcile with every told win, once the pipeline has written what it will write (a
     row may never come: a lost win's slot was handed out again, and the database holds the
     old owner)."""
-    told = [{"user_id": a.user_id, "slot": a.slot, "coupon_code": a.coupon_code}
-            for a in load.answers if a.result in WIN_RESULTS]  # fmt: skip
+    told = [
+        {"user_id": a.user_id, "slot": a.slot, "coupon_code": a.coupon_code}
+        for a in load.answers
+        if a.result in WIN_RESULTS
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(told, fh)
     env = {**os.environ, **state.environment()}
@@ -110,12 +116,16 @@ def _lost(state: StackState, event_id: str, load: Load) -> dict[str, Any]:
         wait_until(settled, "the pipeline to drain", 60)
     finally:
         Path(fh.name).unlink()
-    return {"told_issued": len(told), "lost_acknowledged": len(report["lost_acknowledged"]),
-            "reconcile_breaches": report["breaches"]}  # fmt: skip
+    return {
+        "told_issued": len(told),
+        "lost_acknowledged": len(report["lost_acknowledged"]),
+        "reconcile_breaches": report["breaches"],
+    }
 
 
-async def measure(stack: Stack, state: StackState, event_id: str,
-                  concurrency: int = 64) -> dict[str, Any]:  # fmt: skip
+async def measure(
+    stack: Stack, state: StackState, event_id: str, concurrency: int = 64
+) -> dict[str, Any]:
     load = Load()
     clients = asyncio.create_task(_clients(state.url, event_id, load, concurrency))
     await asyncio.sleep(LAG_AT_S)  # some seconds of steady load first
@@ -125,7 +135,10 @@ async def measure(stack: Stack, state: StackState, event_id: str,
     after = [(t - killed_at, s) for t, s in load.attempts if t >= killed_at]
     last_503 = max((t for t, s in after if s == 503), default=0.0)
     restored = min((t for t, s in after if s == 201 and t >= last_503), default=None)
-    return {**times, "wins_again_after_s": restored and round(restored, 2),
-            "answers_503": sum(s == 503 for _, s in after),
-            "other_5xx": sum(s >= 500 and s != 503 for _, s in load.attempts),
-            **_lost(state, event_id, load)}  # fmt: skip
+    return {
+        **times,
+        "wins_again_after_s": restored and round(restored, 2),
+        "answers_503": sum(s == 503 for _, s in after),
+        "other_5xx": sum(s >= 500 and s != 503 for _, s in load.attempts),
+        **_lost(state, event_id, load),
+    }

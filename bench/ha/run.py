@@ -64,10 +64,16 @@ def main() -> None:
     for name, found in failovers.items():
         print(f"failover {name}: {found}")
     load = {"seconds": failover.LOAD_S, "replica_lag_s": failover.LAG_S}
-    doc = {"workers": args.workers, "seconds": args.seconds, "connections": args.connections,
-           "results": rows, "over_standalone": ratios, "every_replica_over_wait_1": cost,
-           "failover": failovers,
-           "failover_load": load}  # fmt: skip
+    doc = {
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "results": rows,
+        "over_standalone": ratios,
+        "every_replica_over_wait_1": cost,
+        "failover": failovers,
+        "failover_load": load,
+    }
     print(f"written: {write_result('ha', doc, args.out)}")
 
 

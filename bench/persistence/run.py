@@ -61,10 +61,15 @@ async def measure(db: Any, event_id: str, n: int, timeout_s: float) -> dict[str,
     first = min(r["issued_at"] for r in rows)
     last = max(r["persisted_at"] for r in rows)
     span = max((last - first).total_seconds(), 1e-6)
-    return {"wins": n, "rows_per_s": n / span, "last_row_after_first_win_s": span,
-            "last_win_to_row_s": (newest["persisted_at"] - newest["issued_at"]).total_seconds(),
-            "lag_p50_s": percentile(lags, 0.5), "lag_p99_s": percentile(lags, 0.99),
-            "lag_max_s": max(lags)}  # fmt: skip
+    return {
+        "wins": n,
+        "rows_per_s": n / span,
+        "last_row_after_first_win_s": span,
+        "last_win_to_row_s": (newest["persisted_at"] - newest["issued_at"]).total_seconds(),
+        "lag_p50_s": percentile(lags, 0.5),
+        "lag_p99_s": percentile(lags, 0.99),
+        "lag_max_s": max(lags),
+    }
 
 
 def start_pipeline(srv: Servers, mode: str, secret: str) -> list[subprocess.Popen[bytes]]:
@@ -86,8 +91,9 @@ def start_pipeline(srv: Servers, mode: str, secret: str) -> list[subprocess.Pope
     return [subprocess.Popen([*cli, role], env=env) for role in roles]
 
 
-async def scenario(srv: Servers, mode: str, n: int, redis: Redis, db: Any,
-                   scripts: Scripts) -> dict[str, float]:  # fmt: skip
+async def scenario(
+    srv: Servers, mode: str, n: int, redis: Redis, db: Any, scripts: Scripts
+) -> dict[str, float]:
     event_id = f"bench-{mode}-{n}-{secrets.token_hex(2)}"
     event = Event(event_id, event_id, n + 1, None, None)
     await EventService(EventStore(redis, scripts), Repository(db)).create(event)
@@ -187,8 +193,10 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"persistence-{stamp}.json"
-    body = {"results": results, "targets": {"last_of_1000_s": TARGET_LAST_S,
-                                            "rows_per_s": TARGET_RPS}}  # fmt: skip
+    body = {
+        "results": results,
+        "targets": {"last_of_1000_s": TARGET_LAST_S, "rows_per_s": TARGET_RPS},
+    }
     path.write_text(json.dumps(body, indent=2))
     print(table(results))
     for line in [*ratios(results), *verdicts(results)]:

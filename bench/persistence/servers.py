@@ -48,11 +48,15 @@ def servers() -> Iterator[Servers]:
         with ExitStack() as stack:
             redis_port, pg_port = free_port(), free_port()
             (work / "redis").mkdir()
-            _spawn(stack, redis_argv(redis_port, work / "redis", appendfsync="no"),
-                   work / "redis.log")  # fmt: skip
+            _spawn(
+                stack, redis_argv(redis_port, work / "redis", appendfsync="no"), work / "redis.log"
+            )
             postgres.initdb(work / "pg", fast=True)
-            _spawn(stack, postgres.postgres_argv(pg_port, work / "pg", work / "sock", fast=True),
-                   work / "pg.log")  # fmt: skip
+            _spawn(
+                stack,
+                postgres.postgres_argv(pg_port, work / "pg", work / "sock", fast=True),
+                work / "pg.log",
+            )
             brokers = _kafka(stack, work / "kafka")
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             db_url = postgres.database_url(pg_port)

@@ -71,46 +71,69 @@ def ceiling(plan: RushPlan, console: Console, when: str) -> dict[str, Any]:
 
 def main() -> None:
     args, console = arguments(), Console()
-    plan = RushPlan(event_id="bench-rush-static", clients=args.clients, stock=args.stock,
-                    connections=args.connections, processes=args.processes)  # fmt: skip
+    plan = RushPlan(
+        event_id="bench-rush-static",
+        clients=args.clients,
+        stock=args.stock,
+        connections=args.connections,
+        processes=args.processes,
+    )
     rows: dict[str, Any] = {"ceiling_before": ceiling(plan, console, "before")}
     trust = {"COUPONRUSH_TRUSTED_PROXIES": "127.0.0.1/32", "COUPONRUSH_GATEWAY_ACCESS_LOG": "false"}
     with bench_stack(args.workers, **trust) as (_, state):
-        for phase, title in (("edge_on", "(b) the stack, edge on"),
-                             ("edge_off", "(c) the stack, edge off")):  # fmt: skip
+        for phase, title in (
+            ("edge_on", "(b) the stack, edge on"),
+            ("edge_off", "(c) the stack, edge off"),
+        ):
             if phase == "edge_off":
                 edge_off()
             console.print(title)
             sale = plan.with_event(f"bench-rush-{phase}-{os.urandom(2).hex()}")
             merged, check, gateway = command.sale(state, sale, sale.stock, console)
-            rows[phase] = {**figures(merged), "invariants_ok": check.ok,
-                           "breaches": check.breaches[:10], "gateway": gateway}  # fmt: skip
+            rows[phase] = {
+                **figures(merged),
+                "invariants_ok": check.ok,
+                "breaches": check.breaches[:10],
+                "gateway": gateway,
+            }
     rows["ceiling_after"] = ceiling(plan, console, "after")
-    rows["ceiling"] = max(rows["ceiling_before"], rows["ceiling_after"],
-                          key=lambda row: row["answers_per_s"])  # fmt: skip
+    rows["ceiling"] = max(
+        rows["ceiling_before"], rows["ceiling_after"], key=lambda row: row["answers_per_s"]
+    )
     report(rows, args, console)
 
 
 def report(rows: dict[str, Any], args: argparse.Namespace, console: Console) -> None:
     top = rows["ceiling"]["answers_per_s"]
-    ratios = {f"{p}_over_ceiling": round(rows[p]["answers_per_s"] / top, 3)
-              for p in ("edge_on", "edge_off")}  # fmt: skip
+    ratios = {
+        f"{p}_over_ceiling": round(rows[p]["answers_per_s"] / top, 3)
+        for p in ("edge_on", "edge_off")
+    }
     selling = [rows[p]["wins_per_s_while_selling"] or 0 for p in ("edge_on", "edge_off")]
     ratios["issuing_edge_on_over_off"] = round(selling[0] / max(1, selling[1]), 3)
     for phase in ("ceiling", "edge_on", "edge_off"):
         row = rows[phase]
-        console.print(f"{phase:9} {row['answers_per_s']:>10,.0f} answers/s  all answered after "
-                      f"{row['all_answered_after_s']:>6.1f} s  client wait p99 "
-                      f"{row['client_wait_ms']['p99'] / 1000:>6.2f} s  wins/s while selling "
-                      f"{row['wins_per_s_while_selling'] or 0:>8,.0f}")  # fmt: skip
+        console.print(
+            f"{phase:9} {row['answers_per_s']:>10,.0f} answers/s  all answered after "
+            f"{row['all_answered_after_s']:>6.1f} s  client wait p99 "
+            f"{row['client_wait_ms']['p99'] / 1000:>6.2f} s  wins/s while selling "
+            f"{row['wins_per_s_while_selling'] or 0:>8,.0f}"
+        )
     console.print("ratios: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
     met = {
         "edge_over_ceiling": ratios["edge_on_over_ceiling"] >= TARGETS["edge_over_ceiling"],
         "invariants": all(rows[p]["invariants_ok"] for p in ("edge_on", "edge_off")),
     }
     console.print(f"targets met: {met}")
-    doc = {"clients": args.clients, "stock": args.stock, "connections": args.connections,
-           "results": rows, "ratios": ratios, "targets": TARGETS, "targets_met": met}  # fmt: skip
+    doc = {
+        "clients": args.clients,
+        "stock": args.stock,
+        "connections": args.connections,
+        "results": rows,
+        "ratios": ratios,
+        "targets": TARGETS,
+        "targets_met": met,
+    }
     console.print(f"written: {write_result('rush', doc, args.out)}")
 
 

@@ -238,8 +238,18 @@ class Settings(BaseSettings):
     @classmethod
     def _asymmetric_only(cls, value: list[str]) -> list[str]:
         # A shared-secret algorithm would let anyone holding the verifying key sign.
-        allowed = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384",
-                   "PS512", "EdDSA"}  # fmt: skip
+        allowed = {
+            "RS256",
+            "RS384",
+            "RS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "EdDSA",
+        }
         if not value or set(value) - allowed:
             raise ValueError(f"jwt_algorithms must be among {sorted(allowed)}")
         return value

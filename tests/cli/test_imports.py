@@ -16,16 +16,24 @@ from tests.fixtures.postgres import PgServer
 
 def _imported(stderr: str) -> set[str]:
     """Module names from ``python -X importtime``'s report."""
-    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
-            if line.startswith("import time:") and "|" in line}  # fmt: skip
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
 
 
-@pytest.mark.parametrize(("role", "ready"), [("consume", "consumer_started"),
-                                             ("relay", "relay_started")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("role", "ready"), [("consume", "consumer_started"), ("relay", "relay_started")]
+)
 def test_pipeline_processes_load_no_plotting_and_no_load_harness(
-    role: str, ready: str, redis_url: str, pg: PgServer, tmp_path: Path,
+    role: str,
+    ready: str,
+    redis_url: str,
+    pg: PgServer,
+    tmp_path: Path,
     request: pytest.FixtureRequest,
-) -> None:  # fmt: skip
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
     env.update(
         COUPONRUSH_REDIS_URL=redis_url,
@@ -50,9 +58,12 @@ def test_pipeline_processes_load_no_plotting_and_no_load_harness(
         stop(proc)
     imported = _imported(log.read_text(errors="replace"))
     assert f"couponrush.pipeline.{'consumer' if role == 'consume' else 'relay'}" in imported
-    heavy = sorted(m for m in imported
-                   if m.split(".")[0] in ("matplotlib", "numpy", "PIL", "hdrh")
-                   or m.startswith("couponrush.rush"))  # fmt: skip
+    heavy = sorted(
+        m
+        for m in imported
+        if m.split(".")[0] in ("matplotlib", "numpy", "PIL", "hdrh")
+        or m.startswith("couponrush.rush")
+    )
     assert heavy == []
     if role == "consume":  # stream mode: the Kafka client is an extra it does not need
         assert not [m for m in imported if m.startswith("confluent_kafka")]

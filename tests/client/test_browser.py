@@ -26,8 +26,7 @@ OPEN = {"client_rate_per_s": 1000, "client_burst": 1000}  # the page itself is n
 
 @pytest.fixture(scope="module")
 def pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppPool]:
-    workers = start_pool(redis_url, tmp_path_factory.mktemp("pool"), 1,
-                         dashboard_interval_ms="250")  # fmt: skip
+    workers = start_pool(redis_url, tmp_path_factory.mktemp("pool"), 1, dashboard_interval_ms="250")
     yield workers
     stop_pool(workers)
 

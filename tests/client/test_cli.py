@@ -26,8 +26,11 @@ def test_issue_prints_one_final_outcome_and_exits_0_only_for_a_coupon(
     assert won.returncode == 0, won.stderr
     body = json.loads(won.stdout)
     assert (body["result"], body["final"], body["status"], body["request_id"]) == (
-        "issued", True, 201, "cli-1",
-    )  # fmt: skip
+        "issued",
+        True,
+        201,
+        "cli-1",
+    )
     assert body["coupon"]["slot"] == 1
     assert [a["status"] for a in body["attempts"]] == [201]
     again = run_cli(["issue", event_id, "alice", *url], env)
@@ -45,10 +48,21 @@ def test_issue_prints_one_final_outcome_and_exits_0_only_for_a_coupon(
 
 
 def test_issue_waits_out_retry_after(tmp_path: Path) -> None:
-    win = {"result": "issued", "event_id": "e1", "user_id": "u1", "slot": 4,
-           "coupon_code": "ABCD-EFGH", "issued_at": "2026-11-24T16:00:00.000Z"}  # fmt: skip
-    limited = {"type": "x", "title": "Too Many Requests", "status": 429, "detail": "slow",
-               "result": "rate_limited"}  # fmt: skip
+    win = {
+        "result": "issued",
+        "event_id": "e1",
+        "user_id": "u1",
+        "slot": 4,
+        "coupon_code": "ABCD-EFGH",
+        "issued_at": "2026-11-24T16:00:00.000Z",
+    }
+    limited = {
+        "type": "x",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "slow",
+        "result": "rate_limited",
+    }
     script = Script([(429, {"Retry-After": "1"}, limited), (201, {}, win)])
     with scripted_server(script) as url:
         done = run_cli(["issue", "e1", "u1", "--json", "--url", url], _env(tmp_path))

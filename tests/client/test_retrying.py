@@ -31,8 +31,13 @@ FAST = RetryPolicy(max_attempts=5, deadline_s=20, base_s=0.01, cap_s=0.05)
 
 
 def problem(status: int, result: str) -> dict[str, object]:
-    return {"type": f"urn:couponrush:problem:{result}", "title": "x", "status": status,
-            "detail": result, "result": result}  # fmt: skip
+    return {
+        "type": f"urn:couponrush:problem:{result}",
+        "title": "x",
+        "status": status,
+        "detail": result,
+        "result": result,
+    }
 
 
 def test_seconds_retry_after_is_waited_out_and_the_call_ends_with_the_coupon() -> None:
@@ -95,10 +100,14 @@ def test_a_retry_after_past_the_deadline_gives_up_rather_than_come_back_early() 
 
 def test_no_coupon_answers_are_outcomes_and_misuse_is_a_typed_error() -> None:
     answers: list[Scripted] = [
-        (410, {}, problem(410, "sold_out")), (409, {}, problem(409, "not_open")),
-        (409, {}, problem(409, "closed")), (404, {}, problem(404, "not_found")),
-        (422, {}, problem(422, "invalid")), (500, {}, {}), (401, {}, problem(401, "unauthorized")),
-    ]  # fmt: skip
+        (410, {}, problem(410, "sold_out")),
+        (409, {}, problem(409, "not_open")),
+        (409, {}, problem(409, "closed")),
+        (404, {}, problem(404, "not_found")),
+        (422, {}, problem(422, "invalid")),
+        (500, {}, {}),
+        (401, {}, problem(401, "unauthorized")),
+    ]
     script = Script(answers)
     with scripted_server(script) as url, Client(url, admin_token="t" * 20, policy=FAST) as c:
         assert [c.issue("e1", "u1").result for _ in range(3)] == ["sold_out", "not_open", "closed"]

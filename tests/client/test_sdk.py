@@ -65,8 +65,12 @@ def test_not_open_and_closed_are_outcomes(app_server: AppServer, event_id: str) 
     now = datetime.now(UTC)
     with app_server.sdk() as client:
         client.create_event(f"{event_id}-s", 5, starts_at=now + timedelta(hours=1))
-        client.create_event(f"{event_id}-c", 5, starts_at=now - timedelta(hours=1),
-                            ends_at=now - timedelta(seconds=1))  # fmt: skip
+        client.create_event(
+            f"{event_id}-c",
+            5,
+            starts_at=now - timedelta(hours=1),
+            ends_at=now - timedelta(seconds=1),
+        )
         early = client.issue(f"{event_id}-s", "alice")
         late = client.issue(f"{event_id}-c", "alice")
     assert (early.result, early.status, early.final) == ("not_open", 409, True)

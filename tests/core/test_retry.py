@@ -30,8 +30,13 @@ def test_jitter_spreads_a_herd_over_one_more_retry_after() -> None:
 
 def test_without_retry_after_the_backoff_is_exponential_full_jitter_and_capped() -> None:
     assert [backoff_s(a, 0, 0.999, base_s=0.1, cap_s=1.0) for a in range(6)] == [
-        0.0999, 0.1998, 0.3996, 0.7992, 0.999, 0.999,
-    ]  # fmt: skip
+        0.0999,
+        0.1998,
+        0.3996,
+        0.7992,
+        0.999,
+        0.999,
+    ]
     assert backoff_s(3, 0, 0.0) == 0.0
 
 

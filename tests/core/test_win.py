@@ -19,9 +19,16 @@ def test_an_outbox_entry_parses_to_a_win_and_back() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"slot": "x"}, {"slot": "0"}, {"slot": "-1"}, {"user_id": ""}, {"user_id": "a b"},
-     {"issued_at": "soon"}, {"slot": str(2**31)}],
-)  # fmt: skip
+    [
+        {"slot": "x"},
+        {"slot": "0"},
+        {"slot": "-1"},
+        {"user_id": ""},
+        {"user_id": "a b"},
+        {"issued_at": "soon"},
+        {"slot": str(2**31)},
+    ],
+)
 def test_bad_entries_are_permanent(change: dict[str, str]) -> None:
     with pytest.raises(BadMessage):
         parse_entry("e1", {**FIELDS, **change})

@@ -20,8 +20,13 @@ command.{verb}(migrate.config(sys.argv[1]), sys.argv[2])
 
 
 def _alembic(verb: str, url: str, revision: str) -> None:
-    done = subprocess.run([sys.executable, "-c", _MIGRATE.format(verb=verb), url, revision],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _MIGRATE.format(verb=verb), url, revision],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 

@@ -29,22 +29,43 @@ INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?")
 
 def test_matches_the_compose_specification() -> None:
     # The compose-spec JSON schema vendored in check-jsonschema: no network needed.
-    done = run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-                "vendor.compose-spec", str(COMPOSE)])  # fmt: skip
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE),
+        ]
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_services_of_the_design() -> None:
     found = services()
-    assert {"gateway", "app", "migrate", "relay", "consumer", "postgres", "prometheus",
-            "grafana", "redis-cluster-init", "kafka-init"} <= set(found)  # fmt: skip
+    assert {
+        "gateway",
+        "app",
+        "migrate",
+        "relay",
+        "consumer",
+        "postgres",
+        "prometheus",
+        "grafana",
+        "redis-cluster-init",
+        "kafka-init",
+    } <= set(found)
     assert found["app"]["deploy"]["replicas"] == 3
     assert found["consumer"]["deploy"]["replicas"] == 2
     assert sorted(n for n in found if re.fullmatch(r"redis-\d", n)) == [
         f"redis-{i}" for i in range(1, 10)
     ]
-    assert sorted(n for n in found if re.fullmatch(r"kafka-\d", n)) == ["kafka-1", "kafka-2",
-                                                                       "kafka-3"]  # fmt: skip
+    assert sorted(n for n in found if re.fullmatch(r"kafka-\d", n)) == [
+        "kafka-1",
+        "kafka-2",
+        "kafka-3",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(services()))
@@ -73,8 +94,12 @@ def test_nothing_depends_on_a_missing_service() -> None:
 
 def test_redis_cluster_has_replicas_and_durability() -> None:
     conf = (DEPLOY / "redis" / "cluster.conf").read_text()
-    for line in ("cluster-enabled yes", "appendonly yes", "maxmemory-policy noeviction",
-                 "min-replicas-to-write 1"):  # fmt: skip
+    for line in (
+        "cluster-enabled yes",
+        "appendonly yes",
+        "maxmemory-policy noeviction",
+        "min-replicas-to-write 1",
+    ):
         assert re.search(rf"^{line}$", conf, re.MULTILINE), line
     init = (DEPLOY / "redis" / "cluster-init.sh").read_text()
     assert "--cluster-replicas 2" in init

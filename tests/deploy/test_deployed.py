@@ -43,5 +43,7 @@ def test_the_images_build_and_the_small_stack_survives_its_kills() -> None:
     assert result.edge_answers > 0, result.to_json()
     leftover = Project.for_repo(ROOT, name=name)
     assert [leftover.leftovers(kind) for kind in ("ps -a", "volume ls", "network ls")] == [
-        [], [], []
-    ]  # fmt: skip
+        [],
+        [],
+        [],
+    ]

@@ -14,8 +14,9 @@ from tests.deploy.manifests import DOCKERFILE, ROOT, run, tool
 def instructions(name: str) -> list[str]:
     """Arguments of every ``name`` instruction, continuation lines joined."""
     text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
-    return [line.split(None, 1)[1] for line in text.splitlines()
-            if line.split(None, 1)[:1] == [name]]  # fmt: skip
+    return [
+        line.split(None, 1)[1] for line in text.splitlines() if line.split(None, 1)[:1] == [name]
+    ]
 
 
 DOCKERFILES = [DOCKERFILE, *sorted((ROOT / "deploy").rglob("Dockerfile"))]
@@ -24,8 +25,9 @@ DOCKERFILES = [DOCKERFILE, *sorted((ROOT / "deploy").rglob("Dockerfile"))]
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_hadolint_finds_nothing(dockerfile: Path) -> None:
     config = str(ROOT / ".hadolint.yaml")
-    done = run([tool("hadolint"), "--config", config, "--failure-threshold", "style",
-                str(dockerfile)])  # fmt: skip
+    done = run(
+        [tool("hadolint"), "--config", config, "--failure-threshold", "style", str(dockerfile)]
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -59,8 +59,10 @@ K8S_ROLES = {"app": "app", "consumer": "consumer", "relay": "relay", "migrate": 
 
 def role_envs() -> list[tuple[str, str, dict[str, str]]]:
     """(where, role, environment) for every couponrush process of every deployment."""
-    found = [(f"compose:{name}", role, compose_env(services()[name]))
-             for name, role in COMPOSE_ROLES.items()]  # fmt: skip
+    found = [
+        (f"compose:{name}", role, compose_env(services()[name]))
+        for name, role in COMPOSE_ROLES.items()
+    ]
     for kustomization in KUSTOMIZATIONS:
         docs = resources(kustomization)
         for workload in workloads(docs):
@@ -113,8 +115,9 @@ def test_secrets_come_from_secret_stores_and_agree_between_roles() -> None:
         # The consumer re-derives the codes the app signed: one secret for both.
         assert all(len(refs) == 1 for refs in sources.values()), sources
     secret = PREFIX + "COUPON_SECRET"
-    compose_secrets = {env[secret] for where, _, env in ROLE_ENVS
-                       if where.startswith("compose:") and secret in env}  # fmt: skip
+    compose_secrets = {
+        env[secret] for where, _, env in ROLE_ENVS if where.startswith("compose:") and secret in env
+    }
     assert len(compose_secrets) == 1, compose_secrets
 
 
@@ -188,15 +191,15 @@ def compose_default(value: str) -> str:
 
 def gateway_envs() -> list[tuple[str, dict[str, str], dict[str, str]]]:
     """(where, gateway variables, app variables) for compose and each kustomization."""
-    compose_gateway = {k: compose_default(v) for k, v in
-                       compose_env(services()["gateway"]).items()}  # fmt: skip
+    compose_gateway = {k: compose_default(v) for k, v in compose_env(services()["gateway"]).items()}
     found = [("compose", compose_gateway, compose_env(services()["app"]))]
     for kustomization in KUSTOMIZATIONS:
         docs = resources(kustomization)
         (nginx,) = pod_spec(find(docs, "Deployment", "gateway"))["containers"]
         (app,) = pod_spec(find(docs, "Deployment", "app"))["containers"]
-        found.append((f"k8s {kustomization.name}", values(k8s_env(docs, nginx)),
-                      values(k8s_env(docs, app))))  # fmt: skip
+        found.append(
+            (f"k8s {kustomization.name}", values(k8s_env(docs, nginx)), values(k8s_env(docs, app)))
+        )
     return found
 
 
@@ -224,8 +227,14 @@ def render_gateway(env: dict[str, str], work: Path) -> str:
     image = {k: v.strip('"') for k, v in image_env().items()}
     state = work / "state"
     # The feed's token comes from a Secret in Kubernetes, not from the ConfigMap.
-    full = {"PATH": os.environ["PATH"], "EDGE_FEED_TOKEN": "t", **image, **env,
-            "STATE_DIR": str(state), "GATEWAY_SHARE": str(share)}  # fmt: skip
+    full = {
+        "PATH": os.environ["PATH"],
+        "EDGE_FEED_TOKEN": "t",
+        **image,
+        **env,
+        "STATE_DIR": str(state),
+        "GATEWAY_SHARE": str(share),
+    }
     done = run(["sh", str(GATEWAY_IMAGE / "entrypoint.sh"), "--render-only"], env=full)
     assert done.returncode == 0, done.stderr
     return (state / "nginx.conf").read_text() + (state / "lua.conf").read_text()
@@ -318,8 +327,7 @@ def commands() -> list[tuple[str, list[str]]]:
     found: list[tuple[str, list[str]]] = []
     for name, service in services().items():
         if service.get("image", "").startswith("couponrush:") and "command" in service:
-            found.append((f"compose:{name}", [*service.get("entrypoint", []),
-                                              *service["command"]]))  # fmt: skip
+            found.append((f"compose:{name}", [*service.get("entrypoint", []), *service["command"]]))
     for workload in workloads(resources(BASE)):
         for container in pod_spec(workload)["containers"]:
             if container["image"].split(":")[0] == "couponrush":

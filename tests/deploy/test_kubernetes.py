@@ -39,8 +39,9 @@ def test_validates_against_the_kubernetes_schemas(
     manifest.write_text(rendered(kustomization))
     pinned = ["--kubernetes-version", version] if version else []
     # Strict: an unknown field is an error, not silently dropped by the API server.
-    done = run([sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet", *pinned,
-                str(manifest)])  # fmt: skip
+    done = run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet", *pinned, str(manifest)]
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -49,7 +50,9 @@ def test_the_workloads_of_the_design(kustomization: Path) -> None:
     docs = resources(kustomization)
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in workloads(docs)}
     assert kinds == {("Deployment", name) for name in DEPLOYMENTS} | {
-        ("Job", "migrate"), ("CronJob", "reconcile")}  # fmt: skip
+        ("Job", "migrate"),
+        ("CronJob", "reconcile"),
+    }
     # Secrets are never in git: the manifests only refer to them.
     assert not [doc for doc in docs if doc["kind"] == "Secret"]
 
@@ -103,8 +106,11 @@ def test_app_and_gateway_scale_on_cpu(kustomization: Path) -> None:
 @kustomizations
 def test_every_service_selects_pods_of_a_workload(kustomization: Path) -> None:
     docs = resources(kustomization)
-    pods = [w["spec"]["template"]["metadata"]["labels"] for w in workloads(docs)
-            if w["kind"] == "Deployment"]  # fmt: skip
+    pods = [
+        w["spec"]["template"]["metadata"]["labels"]
+        for w in workloads(docs)
+        if w["kind"] == "Deployment"
+    ]
     for service in (doc for doc in docs if doc["kind"] == "Service"):
         selector: Doc = service["spec"]["selector"]
         assert any(selector.items() <= labels.items() for labels in pods), service

@@ -54,13 +54,21 @@ def test_the_compose_prometheus_is_valid_and_scrapes_what_the_rules_read(promtoo
     jobs = {job["job_name"] for job in doc["scrape_configs"]}
     # RedisDown reads up{job="redis"}; the gateway job needs nginx's Lua module, which the
     # compose gateway (the official image) lacks.
-    assert {"couponrush-app", "couponrush-consumer", "couponrush-relay", "redis",
-            "postgres", "prometheus"} == jobs  # fmt: skip
+    assert {
+        "couponrush-app",
+        "couponrush-consumer",
+        "couponrush-relay",
+        "redis",
+        "postgres",
+        "prometheus",
+    } == jobs
     exporters = {"redis-exporter:9121", "postgres-exporter:9187"}
-    named = {c.get("replacement") for j in doc["scrape_configs"]
-             for c in j.get("relabel_configs", [])}  # fmt: skip
-    named |= {t for j in doc["scrape_configs"] for s in j.get("static_configs", [])
-              for t in s["targets"]}  # fmt: skip
+    named = {
+        c.get("replacement") for j in doc["scrape_configs"] for c in j.get("relabel_configs", [])
+    }
+    named |= {
+        t for j in doc["scrape_configs"] for s in j.get("static_configs", []) for t in s["targets"]
+    }
     assert exporters <= named
     assert {name.split(":")[0] for name in exporters} <= set(services())
 

@@ -51,9 +51,12 @@ class AppPool:
         """The workers' issue counter of one result (all workers, multiprocess mode)."""
         with self.direct() as direct:
             text = direct.get("/metrics").text
-        return sum(s.value for f in text_string_to_metric_families(text)
-                   for s in f.samples if s.name == "couponrush_issue_requests_total"
-                   and s.labels.get("result") == result)  # fmt: skip
+        return sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "couponrush_issue_requests_total" and s.labels.get("result") == result
+        )
 
 
 @dataclass
@@ -77,8 +80,11 @@ class Gateway:
     def metrics(self) -> dict[tuple[str, str], float]:
         """/gateway/metrics as {(name, first label value or ""): value}."""
         text = httpx.get(f"{self.url}/gateway/metrics", timeout=5).text
-        return {(s.name, next(iter(s.labels.values()), "")): s.value
-                for f in text_string_to_metric_families(text) for s in f.samples}  # fmt: skip
+        return {
+            (s.name, next(iter(s.labels.values()), "")): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
 
     def reload(self) -> None:
         """SIGHUP: new workers with the config, the old ones finish and leave."""
@@ -89,12 +95,15 @@ class Gateway:
 
 def start_pool(redis_url: str, work: Path, count: int, **env: str) -> AppPool:
     token, feed = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    environ = app_env(redis_url, token, secrets.token_urlsafe(32), work / "metrics",
-                      edge_feed_token=feed, **env)  # fmt: skip
+    environ = app_env(
+        redis_url, token, secrets.token_urlsafe(32), work / "metrics", edge_feed_token=feed, **env
+    )
     sockets = [str(work / f"app-{i}.sock") for i in range(count)]
     # A session of its own: a "kill -9 of the worker" takes granian's whole process group.
-    processes = [spawn(app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ,
-                       new_session=True) for i, sock in enumerate(sockets)]  # fmt: skip
+    processes = [
+        spawn(app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ, new_session=True)
+        for i, sock in enumerate(sockets)
+    ]
     pool = AppPool(sockets, processes, token, redis_url, feed)
     for sock in sockets:
         wait_until(http_ready("http://app", uds=sock), f"app worker {sock}", 60)
@@ -109,8 +118,9 @@ def stop_pool(pool: AppPool) -> None:
 @pytest.fixture(scope="module")
 def app_pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppPool]:
     """Two workers with a small per-user bucket (2/s, burst 3) for the app-layer tests."""
-    pool = start_pool(redis_url, tmp_path_factory.mktemp("pool"), 2,
-                      user_rate_per_s="2", user_burst="3")  # fmt: skip
+    pool = start_pool(
+        redis_url, tmp_path_factory.mktemp("pool"), 2, user_rate_per_s="2", user_burst="3"
+    )
     yield pool
     stop_pool(pool)
 

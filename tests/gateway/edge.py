@@ -28,8 +28,9 @@ def start_edge_pool(redis_url: str, folder: Path) -> AppPool:
 
 
 def issue(url: str, event_id: str, user: str, **headers: str) -> httpx.Response:
-    return httpx.post(f"{url}/v1/events/{event_id}/issue", json={"user_id": user},
-                      headers=headers, timeout=10)  # fmt: skip
+    return httpx.post(
+        f"{url}/v1/events/{event_id}/issue", json={"user_id": user}, headers=headers, timeout=10
+    )
 
 
 def at_edge(answer: httpx.Response) -> bool:
@@ -59,5 +60,4 @@ def wait_for_edge(gw: Gateway, event_id: str, timeout_s: float = 10) -> None:
 
 def lines(gw: Gateway, **match: Any) -> list[dict[str, Any]]:
     """The access log lines whose fields equal ``match``."""
-    return [line for line in gw.access_log()
-            if all(line.get(k) == v for k, v in match.items())]  # fmt: skip
+    return [line for line in gw.access_log() if all(line.get(k) == v for k, v in match.items())]

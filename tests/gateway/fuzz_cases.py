@@ -38,9 +38,15 @@ class Case:
         return max(1, b"".join(self.parts).count(b" HTTP/1."))
 
 
-def req(method: bytes = b"GET", target: bytes | None = None, version: bytes = b"HTTP/1.1",
-        headers: Headers | None = None, body: bytes = b"", host: bool = True,
-        eol: bytes = b"\r\n") -> bytes:  # fmt: skip
+def req(
+    method: bytes = b"GET",
+    target: bytes | None = None,
+    version: bytes = b"HTTP/1.1",
+    headers: Headers | None = None,
+    body: bytes = b"",
+    host: bool = True,
+    eol: bytes = b"\r\n",
+) -> bytes:
     line = method + b" " + (ISSUE + b"?case={cid}" if target is None else target)
     out = line + (b" " + version if version else b"") + eol
     for name, value in [(b"Host", b"gw")] * host + list(headers or []):

@@ -9,10 +9,13 @@ from .fuzz_cases import BODY, CHUNKED, CT, ISSUE, TE, Cases, post, req
 
 def duplicates(c: Cases) -> None:
     for name, value, second in (
-        ("Host twice, same", b"gw", True), ("Host twice, other", b"evil", True),
-        ("Host with space", b"a b", False), ("Host with slash", b"../x", False),
-        ("Host empty", b"", False), ("Host control char", b"a\x01b", False),
-    ):  # fmt: skip
+        ("Host twice, same", b"gw", True),
+        ("Host twice, other", b"evil", True),
+        ("Host with space", b"a b", False),
+        ("Host with slash", b"../x", False),
+        ("Host empty", b"", False),
+        ("Host control char", b"a\x01b", False),
+    ):
         c.add("duplicate", name, req(host=second, headers=[(b"Host", value)]))
     c.add(
         "duplicate",
@@ -20,11 +23,19 @@ def duplicates(c: Cases) -> None:
         req(host=False, headers=[(b"Host", b"h" * 300)]),
         forwards=True,
     )
-    for name, values in (("CL twice, same", [b"16", b"16"]), ("CL twice, other", [b"16", b"5"]),
-                         ("CL list", [b"16, 16"]), ("CL plus", [b"+16"]), ("CL minus", [b"-1"]),
-                         ("CL hex", [b"0x10"]), ("CL inner space", [b"1 6"]), ("CL empty", [b""]),
-                         ("CL huge", [b"99999999999999999999999"]), ("CL letters", [b"abc"]),
-                         ("CL leading zeros", [b"000016"])):  # fmt: skip
+    for name, values in (
+        ("CL twice, same", [b"16", b"16"]),
+        ("CL twice, other", [b"16", b"5"]),
+        ("CL list", [b"16, 16"]),
+        ("CL plus", [b"+16"]),
+        ("CL minus", [b"-1"]),
+        ("CL hex", [b"0x10"]),
+        ("CL inner space", [b"1 6"]),
+        ("CL empty", [b""]),
+        ("CL huge", [b"99999999999999999999999"]),
+        ("CL letters", [b"abc"]),
+        ("CL leading zeros", [b"000016"]),
+    ):
         headers = [CT] + [(b"Content-Length", v) for v in values]
         c.add("duplicate", name, post(headers, BODY), forwards=name == "CL leading zeros")
 
@@ -53,14 +64,28 @@ def length_and_encoding(c: Cases) -> None:
         c.add("cl_te", name, post([CT, *headers], body), forwards=forwards)
     c.add("cl_te", "TE on HTTP/1.0", req(b"POST", version=b"HTTP/1.0", headers=TE, body=CHUNKED))
     smuggled = c.smuggled
-    c.add("smuggle", "CL.TE", post([CT, (b"Content-Length", b"5"), (te, b"chunked")],
-                                   b"0\r\n\r\n" + smuggled))  # fmt: skip
-    c.add("smuggle", "TE.CL", post([CT, (te, b"chunked"), (b"Content-Length", b"60")],
-                                   b"0\r\n\r\n" + smuggled))  # fmt: skip
-    c.add("smuggle", "TE.TE", post([CT, (b"Content-Length", b"5"), (te, b"x"), (te, b"chunked")],
-                                   b"0\r\n\r\n" + smuggled))  # fmt: skip
-    c.add("smuggle", "TE folded", post([CT, (b"Content-Length", b"5"), (te, b"\r\n chunked")],
-                                       b"0\r\n\r\n" + smuggled))  # fmt: skip
+    c.add(
+        "smuggle",
+        "CL.TE",
+        post([CT, (b"Content-Length", b"5"), (te, b"chunked")], b"0\r\n\r\n" + smuggled),
+    )
+    c.add(
+        "smuggle",
+        "TE.CL",
+        post([CT, (te, b"chunked"), (b"Content-Length", b"60")], b"0\r\n\r\n" + smuggled),
+    )
+    c.add(
+        "smuggle",
+        "TE.TE",
+        post(
+            [CT, (b"Content-Length", b"5"), (te, b"x"), (te, b"chunked")], b"0\r\n\r\n" + smuggled
+        ),
+    )
+    c.add(
+        "smuggle",
+        "TE folded",
+        post([CT, (b"Content-Length", b"5"), (te, b"\r\n chunked")], b"0\r\n\r\n" + smuggled),
+    )
     c.add(
         "smuggle",
         "inside a body of its length (one request)",
@@ -174,10 +199,21 @@ def bodies_and_paths(c: Cases) -> None:
     c.add("slow", "in a chunk, then silence", post(TE, b"10\r\n" + BODY[:5]), deadline_s=4.0)
     c.add("slow", "request line, then silence", b"GET /?case={cid} HTTP/1.1\r\n", deadline_s=4.0)
     c.add("slow", "nothing at all", b"", deadline_s=4.0)
-    c.add("slow", "headers in pieces", [b"GET /v1/x?ca", b"se={cid} HTTP/1.1\r\nHo",
-                                        b"st: gw\r\n\r\n"], pause_s=0.2, forwards=True)  # fmt: skip
-    for target in (b"/gateway/healthz", b"/internal/edge/soldout", b"/%69nternal/edge/soldout",
-                   b"/v1/../internal/edge/soldout", b"/_gw/400", b"/_gw/503"):  # fmt: skip
+    c.add(
+        "slow",
+        "headers in pieces",
+        [b"GET /v1/x?ca", b"se={cid} HTTP/1.1\r\nHo", b"st: gw\r\n\r\n"],
+        pause_s=0.2,
+        forwards=True,
+    )
+    for target in (
+        b"/gateway/healthz",
+        b"/internal/edge/soldout",
+        b"/%69nternal/edge/soldout",
+        b"/v1/../internal/edge/soldout",
+        b"/_gw/400",
+        b"/_gw/503",
+    ):
         c.add("path", target.decode(), req(target=target + b"?case={cid}"))
     c.add("path", "issue of an unknown event", post([CT], BODY), forwards=True)
     c.add("path", "GET of the issue path", req(target=ISSUE + b"?case={cid}"), forwards=True)

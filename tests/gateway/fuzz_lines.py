@@ -24,9 +24,24 @@ def request_lines(c: Cases) -> None:
             forwards=n < 8150,
         )
     c.add("long_uri", "query 9000", req(target=ISSUE + b"?case={cid}&q=" + b"q" * 9000))
-    for v in (b"HTTP/1.2", b"HTTP/1.9", b"HTTP/1.10", b"HTTP/1.1000", b"HTTP/2.0", b"HTTP/3.0",
-              b"HTTP/9.9", b"HTTP/01.1", b"HTTP/1", b"HTTP/", b"http/1.1", b"HTTP/1.1x",
-              b"HTTPS/1.1", b"HTTP/1.1 ", b"HTTP/0.9", b"HTTP/1.0"):  # fmt: skip
+    for v in (
+        b"HTTP/1.2",
+        b"HTTP/1.9",
+        b"HTTP/1.10",
+        b"HTTP/1.1000",
+        b"HTTP/2.0",
+        b"HTTP/3.0",
+        b"HTTP/9.9",
+        b"HTTP/01.1",
+        b"HTTP/1",
+        b"HTTP/",
+        b"http/1.1",
+        b"HTTP/1.1x",
+        b"HTTPS/1.1",
+        b"HTTP/1.1 ",
+        b"HTTP/0.9",
+        b"HTTP/1.0",
+    ):
         # RFC 9110 2.5: a higher 1.x minor version is served as 1.1.
         ok = v in (b"HTTP/1.0", b"HTTP/1.1 ", b"HTTP/1.2", b"HTTP/1.9", b"HTTP/1.10")
         c.add("version", f"version {v.decode()!r}", req(version=v), forwards=ok)
@@ -39,10 +54,26 @@ def request_lines(c: Cases) -> None:
 
 def percent_encodings(c: Cases) -> None:
     for enc in (
-        b"%zz", b"%00", b"%0", b"%", b"%g1", b"%%41", b"%2e%2e/%2e%2e/etc/passwd", b"%2F%2F",
-        b"%u0041", b"%ff", b"%C0%AE%C0%AE/", b"..%2f..%2f", b"../../../x",
-        b"%0d%0aX-Injected:%201", b"%0a", b"%20", b"%7f", b"%00.json", b"%2500",
-    ):  # fmt: skip
+        b"%zz",
+        b"%00",
+        b"%0",
+        b"%",
+        b"%g1",
+        b"%%41",
+        b"%2e%2e/%2e%2e/etc/passwd",
+        b"%2F%2F",
+        b"%u0041",
+        b"%ff",
+        b"%C0%AE%C0%AE/",
+        b"..%2f..%2f",
+        b"../../../x",
+        b"%0d%0aX-Injected:%201",
+        b"%0a",
+        b"%20",
+        b"%7f",
+        b"%00.json",
+        b"%2500",
+    ):
         target = b"/v1/events/" + enc + b"/issue?case={cid}"
         c.add("encoding", f"path {enc.decode()}", req(target=target), forwards=True)
     for enc in (b"%zz", b"%00", b"%"):
@@ -55,9 +86,30 @@ def percent_encodings(c: Cases) -> None:
 
 
 def methods(c: Cases) -> None:
-    for m in (b"get", b"post", b"Get", b"gET", b"FOO", b"PROPFIND", b"MKCOL", b"DELETE", b"PUT",
-              b"PATCH", b"LINK", b"TRACK", b"QUERY", b"GET1", b"G-T", b"G_T", b"A" * 100,
-              b"M" * 5000, b"OPTIONS", b"TRACE", b"CONNECT", b""):  # fmt: skip
+    for m in (
+        b"get",
+        b"post",
+        b"Get",
+        b"gET",
+        b"FOO",
+        b"PROPFIND",
+        b"MKCOL",
+        b"DELETE",
+        b"PUT",
+        b"PATCH",
+        b"LINK",
+        b"TRACK",
+        b"QUERY",
+        b"GET1",
+        b"G-T",
+        b"G_T",
+        b"A" * 100,
+        b"M" * 5000,
+        b"OPTIONS",
+        b"TRACE",
+        b"CONNECT",
+        b"",
+    ):
         c.add("method", f"method {m[:12].decode()!r}", req(method=m))
     c.add("method", "CONNECT authority", req(b"CONNECT", b"example.com:443"))
     c.add("method", "OPTIONS *", req(b"OPTIONS", b"*"))

@@ -53,8 +53,14 @@ def parse(data: bytes) -> tuple[list[Response], bytes]:
     return found, data
 
 
-async def exchange(port: int, parts: list[bytes], pause_s: float, half_close: bool,
-                   deadline_s: float, expected: int) -> Exchange:  # fmt: skip
+async def exchange(
+    port: int,
+    parts: list[bytes],
+    pause_s: float,
+    half_close: bool,
+    deadline_s: float,
+    expected: int,
+) -> Exchange:
     """Send ``parts`` (``pause_s`` apart), read until closed, ``expected`` responses are in,
     or the deadline."""
     got = Exchange()

@@ -20,12 +20,16 @@ def test_oversized_bodies_and_header_floods_are_refused_at_the_gateway(
     gw = start_gateway(app_pool, client_rate_per_s=1000, client_burst=1000)
     url = f"/v1/events/{event_id}/issue"
     with httpx.Client(base_url=gw.url, timeout=10) as http:
-        big = http.post(url, content=b'{"user_id":"' + b"a" * 50_000 + b'"}',
-                        headers={"Content-Type": "application/json"})  # fmt: skip
+        big = http.post(
+            url,
+            content=b'{"user_id":"' + b"a" * 50_000 + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
         assert (big.status_code, big.json()["result"]) == (413, "payload_too_large")
         huge_header = http.post(url, json={"user_id": "h"}, headers={"X-Junk": "j" * 20_000})
-        flood = http.post(url, json={"user_id": "h"},
-                          headers={f"X-Flood-{i}": "f" * 1000 for i in range(64)})  # fmt: skip
+        flood = http.post(
+            url, json={"user_id": "h"}, headers={f"X-Flood-{i}": "f" * 1000 for i in range(64)}
+        )
         for refused in (big, huge_header, flood):
             assert refused.headers["x-rejected-by"] == "gateway"
             assert refused.headers["content-type"] == "application/problem+json"
@@ -38,8 +42,9 @@ def test_slow_clients_are_cut_off_and_others_are_served(
     app_pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
     create_event(app_pool, event_id, 100)
-    gw = start_gateway(app_pool, client_timeout_s=1, conn_per_client=100, client_rate_per_s=1000,
-                       client_burst=1000)  # fmt: skip
+    gw = start_gateway(
+        app_pool, client_timeout_s=1, conn_per_client=100, client_rate_per_s=1000, client_burst=1000
+    )
     port = int(gw.url.rsplit(":", 1)[1])
     issued_before = app_pool.issue_count("issued")
     not_found_before = app_pool.issue_count("not_found")

@@ -68,8 +68,9 @@ def test_request_ids_are_echoed_on_every_answer_and_passed_to_the_app(
     with httpx.Client(base_url=gw.url, timeout=5) as http:
         mine = http.get("/healthz", headers={"X-Request-ID": "client-id.1"})
         bad = http.get("/healthz", headers={"X-Request-ID": "no spaces <here>"})
-        refused = http.post("/v1/events/x/issue", content=b"x" * 5000,
-                            headers={"X-Request-ID": "big-1"})  # fmt: skip
+        refused = http.post(
+            "/v1/events/x/issue", content=b"x" * 5000, headers={"X-Request-ID": "big-1"}
+        )
         own = http.get("/gateway/healthz")
     assert mine.headers["x-request-id"] == "client-id.1"
     assert HEX_ID.match(bad.headers["x-request-id"])
@@ -88,9 +89,16 @@ def test_internal_routes_and_the_app_metrics_are_not_reachable_through_the_gatew
     gw = start_gateway(app_pool)
     token = {"Authorization": f"Bearer {app_pool.feed_token}"}
     with httpx.Client(base_url=gw.url, timeout=5) as http:
-        for path in ("/internal/edge/soldout", "/%69nternal/edge/soldout",
-                     "/v1/../internal/edge/soldout", "/internal/", "/_gw/400", "/metrics",
-                     "/%6detrics", "/v1/../metrics"):  # fmt: skip
+        for path in (
+            "/internal/edge/soldout",
+            "/%69nternal/edge/soldout",
+            "/v1/../internal/edge/soldout",
+            "/internal/",
+            "/_gw/400",
+            "/metrics",
+            "/%6detrics",
+            "/v1/../metrics",
+        ):
             problem(http.get(path, headers=token), 404, "not_found")
     with app_pool.direct() as direct:  # the workers do serve it, with the token only
         assert direct.get("/internal/edge/soldout", headers=token).status_code == 200

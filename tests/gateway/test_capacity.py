@@ -34,10 +34,16 @@ async def test_excess_over_capacity_gets_503_and_the_rest_is_answered(
     app_pool: AppPool, start_gateway: GatewayFactory, redis: Redis, event_id: str
 ) -> None:
     create_event(app_pool, event_id, STOCK)
-    gw = start_gateway(app_pool, worker_max_conns=2, client_rate_per_s=100_000,
-                       client_burst=100_000, trusted_proxies=["127.0.0.0/8"])  # fmt: skip
-    results = await asyncio.gather(*(_one(gw.url, event_id, f"cap-{i:04d}")
-                                     for i in range(CLIENTS)))  # fmt: skip
+    gw = start_gateway(
+        app_pool,
+        worker_max_conns=2,
+        client_rate_per_s=100_000,
+        client_burst=100_000,
+        trusted_proxies=["127.0.0.0/8"],
+    )
+    results = await asyncio.gather(
+        *(_one(gw.url, event_id, f"cap-{i:04d}") for i in range(CLIENTS))
+    )
     answers = [answer(outcome) for outcome, _ in results]
     statuses = Counter(a.status for a in answers)
     assert statuses[503] > 0, statuses  # the excess was shed

@@ -40,8 +40,9 @@ def test_after_the_sell_out_non_winners_get_410_from_the_gateway_and_winners_the
     wait_for_edge(gw, event_id)
     sold_out_before = pool.issue_count("sold_out")
     repeats_before = pool.issue_count("already_issued")
-    answers = [issue(gw.url, event_id, f"late-{i}", **{"X-Request-ID": f"late-{i}"})
-               for i in range(50)]  # fmt: skip
+    answers = [
+        issue(gw.url, event_id, f"late-{i}", **{"X-Request-ID": f"late-{i}"}) for i in range(50)
+    ]
     assert all(at_edge(a) for a in answers)
     assert {a.headers["x-request-id"] for a in answers} == {f"late-{i}" for i in range(50)}
     with pool.direct() as direct:
@@ -68,13 +69,19 @@ def test_after_the_sell_out_non_winners_get_410_from_the_gateway_and_winners_the
 def test_the_per_client_bucket_applies_before_the_edge(
     pool: AppPool, start_gateway: GatewayFactory, event_id: str
 ) -> None:
-    gw = start_gateway(pool, **{**EDGE, "client_rate_per_s": 1, "client_burst": 2,
-                                "trusted_proxies": ["127.0.0.1/32"]})  # fmt: skip
+    gw = start_gateway(
+        pool,
+        **{**EDGE, "client_rate_per_s": 1, "client_burst": 2, "trusted_proxies": ["127.0.0.1/32"]},
+    )
     sold_out(pool, gw, event_id, 1)  # from 127.0.0.1's own bucket
-    wait_until(lambda: at_edge(issue(gw.url, event_id, "p", **{"X-Forwarded-For": "10.1.0.1"})),
-               "the edge", 10)  # fmt: skip
-    answers = [issue(gw.url, event_id, f"l{i}", **{"X-Forwarded-For": "10.1.0.2"})
-               for i in range(6)]  # fmt: skip
+    wait_until(
+        lambda: at_edge(issue(gw.url, event_id, "p", **{"X-Forwarded-For": "10.1.0.1"})),
+        "the edge",
+        10,
+    )
+    answers = [
+        issue(gw.url, event_id, f"l{i}", **{"X-Forwarded-For": "10.1.0.2"}) for i in range(6)
+    ]
     assert at_edge(answers[0])
     limited = [a for a in answers if a.status_code == 429]
     assert limited
@@ -104,8 +111,7 @@ def test_with_the_edge_off_every_request_goes_to_the_app(
     gw = start_gateway(pool, **{**EDGE, "edge_answers": False})
     sold_out(pool, gw, event_id, 1)
     before = pool.issue_count("sold_out")
-    answers = [issue(gw.url, event_id, f"x{i}", **{"X-Request-ID": f"off-{i}"})
-               for i in range(20)]  # fmt: skip
+    answers = [issue(gw.url, event_id, f"x{i}", **{"X-Request-ID": f"off-{i}"}) for i in range(20)]
     assert all(a.status_code == 410 and not at_edge(a) for a in answers)
     assert pool.issue_count("sold_out") == before + 20
     assert all(lines(gw, request_id=f"off-{i}")[0]["upstream"] for i in range(20))
@@ -125,8 +131,11 @@ def test_a_dead_feed_sends_the_requests_back_to_the_app_within_the_lease(
     finally:
         stop_pool(pool)  # the app, and with it the feed, is gone
     # Past the lease the edge no longer answers: the requests find no app (503).
-    wait_until(lambda: issue(gw.url, event_id, "late").status_code == 503,
-               "the edge's lease to lapse", LEASE_MS / 1000 + 2)  # fmt: skip
+    wait_until(
+        lambda: issue(gw.url, event_id, "late").status_code == 503,
+        "the edge's lease to lapse",
+        LEASE_MS / 1000 + 2,
+    )
     metrics = gw.metrics()
     assert metrics[("couponrush_gateway_edge_polls_total", "error")] > 0
     assert metrics[("couponrush_gateway_edge_events", "")] == 0

@@ -28,8 +28,13 @@ CONCURRENCY = 64
 ONE_TRY = RetryPolicy(max_attempts=1, timeout_s=10)  # a retry would hide a lost request
 
 
-async def _client(url: str, event_id: str, queue: list[str],
-                  answers: list[invariants.Answer], third: asyncio.Event) -> None:  # fmt: skip
+async def _client(
+    url: str,
+    event_id: str,
+    queue: list[str],
+    answers: list[invariants.Answer],
+    third: asyncio.Event,
+) -> None:
     async with AsyncClient(url, policy=ONE_TRY) as client:
         while queue:
             if len(answers) >= USERS // 3:

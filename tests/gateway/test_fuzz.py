@@ -70,8 +70,13 @@ def faults(case: Case, got: Exchange, forwarded: bool) -> list[str]:
 
 def forwarded_cases(gw: Gateway) -> set[int]:
     """The cases whose request the gateway passed on to a worker."""
-    return {int(m.group(1)) for line in gw.access_log() if line["upstream"]
-            for m in [re.search(r"[?&]case=(\d+)", line["uri"])] if m}  # fmt: skip
+    return {
+        int(m.group(1))
+        for line in gw.access_log()
+        if line["upstream"]
+        for m in [re.search(r"[?&]case=(\d+)", line["uri"])]
+        if m
+    }
 
 
 async def run(port: int, cases: list[Case]) -> list[Exchange]:
@@ -79,8 +84,9 @@ async def run(port: int, cases: list[Case]) -> list[Exchange]:
 
     async def one(case: Case) -> Exchange:
         async with gate:
-            return await exchange(port, case.parts, case.pause_s, case.half_close,
-                                  case.deadline_s, case.expected)  # fmt: skip
+            return await exchange(
+                port, case.parts, case.pause_s, case.half_close, case.deadline_s, case.expected
+            )
 
     return await asyncio.gather(*(one(case) for case in cases))
 
@@ -102,15 +108,24 @@ async def test_malformed_requests_get_json_answers_and_reach_no_worker(
     app_pool: AppPool, start_gateway: GatewayFactory, redis: Redis, event_id: str, lua: bool
 ) -> None:
     create_event(app_pool, event_id, 1000)
-    gw = start_gateway(app_pool, client_rate_per_s=100_000, client_burst=100_000,
-                       conn_per_client=1000, client_timeout_s=1, gateway_lua=lua)  # fmt: skip
+    gw = start_gateway(
+        app_pool,
+        client_rate_per_s=100_000,
+        client_burst=100_000,
+        conn_per_client=1000,
+        client_timeout_s=1,
+        gateway_lua=lua,
+    )
     cases = build(event_id)
     assert len(cases) == len({c.name for c in cases}) >= 250
     got = await run(gw.port, cases)
     statuses = report(cases, got, gw.conf.parent / "fuzz.txt")
     forwarded = forwarded_cases(gw)
-    failed = {c.name: why for c, ex in zip(cases, got, strict=True)
-              if (why := faults(c, ex, c.cid in forwarded))}  # fmt: skip
+    failed = {
+        c.name: why
+        for c, ex in zip(cases, got, strict=True)
+        if (why := faults(c, ex, c.cid in forwarded))
+    }
     assert set(failed) == (set() if lua else NEEDS_LUA), failed
     assert "500" not in statuses
     assert len({c.family for c in cases}) >= 14

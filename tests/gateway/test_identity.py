@@ -25,8 +25,14 @@ PUBLIC = (
 
 @pytest.fixture(scope="module")
 def signed_pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppPool]:
-    pool = start_pool(redis_url, tmp_path_factory.mktemp("signed"), 1, auth="jwt",
-                      jwt_public_key=PUBLIC, jwt_audience="couponrush")  # fmt: skip
+    pool = start_pool(
+        redis_url,
+        tmp_path_factory.mktemp("signed"),
+        1,
+        auth="jwt",
+        jwt_public_key=PUBLIC,
+        jwt_audience="couponrush",
+    )
     yield pool
     stop_pool(pool)
 
@@ -39,8 +45,9 @@ def test_no_token_stops_at_the_gateway_a_bad_one_at_the_app(
     url = f"{gw.url}/v1/events/{event_id}/issue"
     before = signed_pool.issue_count("unauthorized")
     bare = httpx.post(url, json={"user_id": "alice"}, timeout=10)
-    forged = httpx.post(url, json={}, headers={"Authorization": "Bearer forged.token.x"},
-                        timeout=10)  # fmt: skip
+    forged = httpx.post(
+        url, json={}, headers={"Authorization": "Bearer forged.token.x"}, timeout=10
+    )
     assert (bare.status_code, bare.json()["result"]) == (401, "unauthorized")
     assert bare.headers["content-type"] == "application/problem+json"
     assert bare.headers["x-rejected-by"] == "gateway"
@@ -69,8 +76,9 @@ def test_the_edge_answers_nothing_it_cannot_verify_under_signed_identity(
     # the app (401), and a real non-winner gets the app's 410, not the gateway's.
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        forged = httpx.post(url, json={"user_id": "mallory"},
-                            headers={"Authorization": "Bearer x.y.z"}, timeout=10)  # fmt: skip
+        forged = httpx.post(
+            url, json={"user_id": "mallory"}, headers={"Authorization": "Bearer x.y.z"}, timeout=10
+        )
         assert (forged.status_code, forged.headers.get("x-rejected-by")) == (401, None)
         late = httpx.post(url, json={}, headers=_signed("bob"), timeout=10)
         assert (late.status_code, late.headers.get("x-rejected-by")) == (410, None)

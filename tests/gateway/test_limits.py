@@ -66,8 +66,9 @@ def test_one_user_from_many_addresses_is_limited_in_the_app(
     later = datetime.now(UTC) + timedelta(hours=1)
     # not open yet: every try reaches the user's bucket
     create_event(app_pool, event_id, 10, starts_at=later)
-    gw = start_gateway(app_pool, client_rate_per_s=1000, client_burst=1000,
-                       trusted_proxies=["127.0.0.0/8"])  # fmt: skip
+    gw = start_gateway(
+        app_pool, client_rate_per_s=1000, client_burst=1000, trusted_proxies=["127.0.0.0/8"]
+    )
     with httpx.Client(base_url=gw.url, timeout=10) as http:
         answers = [_issue(http, event_id, "hammer", xff=f"10.7.{i}.1") for i in range(8)]
     results = [a.json()["result"] for a in answers]

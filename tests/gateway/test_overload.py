@@ -28,8 +28,9 @@ async def _one(http: httpx.AsyncClient, event_id: str, user: str) -> httpx.Respo
 
 def answer(user: str, response: httpx.Response) -> invariants.Answer:
     body = response.json()
-    return invariants.Answer(user, response.status_code, body["result"], body.get("slot"),
-                             body.get("coupon_code"))  # fmt: skip
+    return invariants.Answer(
+        user, response.status_code, body["result"], body.get("slot"), body.get("coupon_code")
+    )
 
 
 async def test_beyond_the_rate_bound_requests_get_503_overloaded_with_spread_retry_after(

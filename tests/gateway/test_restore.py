@@ -29,15 +29,18 @@ def pool(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
     stop_pool(pool)
 
 
-async def persist(pg: PgServer, redis: Redis, event_id: str, total: int,
-                  codes: dict[str, str]) -> None:  # fmt: skip
+async def persist(
+    pg: PgServer, redis: Redis, event_id: str, total: int, codes: dict[str, str]
+) -> None:
     """The coupons row and the rows of ``codes``' winners, as the consumer writes them."""
     repo = await Repository.connect(pg.url)
     try:
         await repo.create_event(Event(event_id, f"Event {event_id}", total, None, None))
         held = await redis.hmget(event_keys(event_id).participants, list(codes))
-        wins = [Win(event_id, user, *decode_participant(str(value)), f"r-{user}")
-                for user, value in zip(codes, held, strict=True)]  # fmt: skip
+        wins = [
+            Win(event_id, user, *decode_participant(str(value)), f"r-{user}")
+            for user, value in zip(codes, held, strict=True)
+        ]
         await repo.insert_wins(wins, list(codes.values()))
     finally:
         await repo.close()
@@ -83,8 +86,11 @@ async def test_a_restore_fences_the_edge_and_the_caches_before_the_stock_is_back
     await redis.hdel(keys.participants, "w1", "w2")
     await redis.delete(keys.outbox)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONRUSH_")}
-    env.update(COUPONRUSH_REDIS_URL=pool.redis_url, COUPONRUSH_DATABASE_URL=pg.url,
-               COUPONRUSH_SOLDOUT_LEASE_MS=str(LEASE_MS))  # fmt: skip
+    env.update(
+        COUPONRUSH_REDIS_URL=pool.redis_url,
+        COUPONRUSH_DATABASE_URL=pg.url,
+        COUPONRUSH_SOLDOUT_LEASE_MS=str(LEASE_MS),
+    )
     with Hammer(pool, event_id, "w0") as hammer:
         run_cli(["restore", event_id, "--force"], env, check=True)
     assert set(hammer.answers) == {"already_issued"}

@@ -51,8 +51,11 @@ class Run:
         return Counter(status for _, status in self.attempts)
 
     def told(self) -> list[dict[str, Any]]:
-        return [{"user_id": a.user_id, "slot": a.slot, "coupon_code": a.coupon_code}
-                for a in self.answers if a.result in oracle.WIN_RESULTS]  # fmt: skip
+        return [
+            {"user_id": a.user_id, "slot": a.slot, "coupon_code": a.coupon_code}
+            for a in self.answers
+            if a.result in oracle.WIN_RESULTS
+        ]
 
 
 @dataclass
@@ -74,8 +77,9 @@ class Sale:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(list(args), self.env, timeout=60)
 
-    async def burst(self, event_id: str, users: Sequence[str], concurrency: int,
-                    run: Run | None = None) -> Run:  # fmt: skip
+    async def burst(
+        self, event_id: str, users: Sequence[str], concurrency: int, run: Run | None = None
+    ) -> Run:
         """Every user until a final answer (or the retry budget is spent); ``run`` can be
         watched while this goes on."""
         run = run or Run()
@@ -91,8 +95,9 @@ class Sale:
                         run.attempts.append((time.monotonic() - run.started, exc.status))
                         run.answers.append(oracle.Answer(user, exc.status, exc.result))
                         continue
-                    run.attempts += [(a.answered_at - run.started, a.status)
-                                     for a in outcome.attempts]  # fmt: skip
+                    run.attempts += [
+                        (a.answered_at - run.started, a.status) for a in outcome.attempts
+                    ]
                     run.answers.append(answer(outcome))
 
         await asyncio.gather(*(lane() for _ in range(concurrency)))
@@ -100,19 +105,32 @@ class Sale:
 
 
 @contextmanager
-def running_sale(work: Path, redis: dict[str, str], database_url: str, workers: int = 2,
-                 **settings: str) -> Iterator[Sale]:  # fmt: skip
+def running_sale(
+    work: Path, redis: dict[str, str], database_url: str, workers: int = 2, **settings: str
+) -> Iterator[Sale]:
     """Workers, gateway and consumer on ``redis`` (settings by field name), stopped after."""
     token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
     extra = {k: v for k, v in redis.items() if k != "redis_url"} | PIPELINE | settings
-    env = app_env(redis["redis_url"], token, secret, work / "metrics", database_url=database_url,
-                  user_rate_per_s="0", **extra)  # fmt: skip
-    gateway = Settings(client_rate_per_s=1_000_000, client_burst=1_000_000,
-                       worker_max_conns=1024, conn_per_client=60_000)  # fmt: skip
+    env = app_env(
+        redis["redis_url"],
+        token,
+        secret,
+        work / "metrics",
+        database_url=database_url,
+        user_rate_per_s="0",
+        **extra,
+    )
+    gateway = Settings(
+        client_rate_per_s=1_000_000,
+        client_burst=1_000_000,
+        worker_max_conns=1024,
+        conn_per_client=60_000,
+    )
     sockets = [work / f"app-{i}.sock" for i in range(workers)]
     port = free_port()
-    conf = nginx.write_config(gateway, f"127.0.0.1:{port}", [f"unix:{s}" for s in sockets],
-                              work / "nginx")  # fmt: skip
+    conf = nginx.write_config(
+        gateway, f"127.0.0.1:{port}", [f"unix:{s}" for s in sockets], work / "nginx"
+    )
     with ExitStack() as stack:
         for i, sock in enumerate(sockets):
             proc = spawn(app_argv("", 0, 1, uds=sock), work / f"app-{i}.log", env, True)
@@ -154,8 +172,9 @@ async def assert_sale_held(sale: Sale, db: Any, event_id: str, total: int, run: 
     await wait_rows(db, event_id, len(winners), timeout_s=30)
     rows = await db_rows(db, event_id)
     assert {user: slot for user, (slot, _) in rows.items()} == winners
-    told = {a.user_id: (a.slot, a.coupon_code) for a in run.answers
-            if a.result in oracle.WIN_RESULTS}  # fmt: skip
+    told = {
+        a.user_id: (a.slot, a.coupon_code) for a in run.answers if a.result in oracle.WIN_RESULTS
+    }
     assert all(rows[user] == coupon for user, coupon in told.items())
     report = reconcile(sale, event_id, run)
     assert report["ok"], report["breaches"]

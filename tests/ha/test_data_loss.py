@@ -23,8 +23,9 @@ TOTAL, USERS, CONCURRENCY = 800, 2_000, 32
 
 
 @pytest.fixture(scope="module")
-def sale(redis_standalone: RedisNodes, pg: PgServer,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sale]:  # fmt: skip
+def sale(
+    redis_standalone: RedisNodes, pg: PgServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sale]:
     work = tmp_path_factory.mktemp("standalone")
     with running_sale(work, redis_standalone.settings, pg.url) as found:
         yield found

@@ -29,8 +29,9 @@ def topology(request: pytest.FixtureRequest) -> RedisNodes:
 
 
 @pytest.fixture(scope="module")
-def sale(topology: RedisNodes, pg: PgServer,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sale]:  # fmt: skip
+def sale(
+    topology: RedisNodes, pg: PgServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sale]:
     with running_sale(tmp_path_factory.mktemp(topology.mode), topology.settings, pg.url) as found:
         yield found
 
@@ -50,8 +51,9 @@ async def test_killing_the_events_primary_loses_no_acknowledged_win(
     victim = topology.primary_of(key)
     killed_at = time.monotonic() - run.started
     await asyncio.to_thread(topology.kill, victim)
-    await asyncio.to_thread(wait_until, lambda: topology.primary_of(key) != victim,
-                            "a replica promoted", 30)  # fmt: skip
+    await asyncio.to_thread(
+        wait_until, lambda: topology.primary_of(key) != victim, "a replica promoted", 30
+    )
     # Back as a replica of the promoted node (its shard's only one, in the cluster).
     topology.start(victim)
     run = await burst

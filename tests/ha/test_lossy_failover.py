@@ -35,8 +35,12 @@ def topology(request: pytest.FixtureRequest) -> RedisNodes:
 
 
 @pytest.fixture(scope="module", params=["wait", "no-wait"])
-def sale(topology: RedisNodes, pg: PgServer, tmp_path_factory: pytest.TempPathFactory,
-         request: pytest.FixtureRequest) -> Iterator[Sale]:  # fmt: skip
+def sale(
+    topology: RedisNodes,
+    pg: PgServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Sale]:
     wait = "1" if request.param == "wait" else "0"
     work = tmp_path_factory.mktemp(f"{topology.mode}-{request.param}")
     with running_sale(work, topology.settings, pg.url, redis_wait_replicas=wait) as found:
@@ -44,8 +48,7 @@ def sale(topology: RedisNodes, pg: PgServer, tmp_path_factory: pytest.TempPathFa
 
 
 def _replicas_of(topology: RedisNodes, primary: int) -> list[int]:
-    return [p for p in topology.data_ports
-            if _replication(p).get("master_port") == primary]  # fmt: skip
+    return [p for p in topology.data_ports if _replication(p).get("master_port") == primary]
 
 
 def _replication(port: int) -> dict[str, Any]:

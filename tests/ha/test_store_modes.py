@@ -63,8 +63,7 @@ async def test_wins_across_shards_confirmed_by_replicas(ha: RedisClient, event_i
     for e in events:
         assert await store.create(_event(e, 10))
     batcher = IssueBatcher(Topology(ha), scripts, 2.0, 64, wait=ReplicaWait(1, 500))
-    calls = [issue_via(batcher, e, f"u{i}")
-             for e in events for i in range(12)]  # fmt: skip
+    calls = [issue_via(batcher, e, f"u{i}") for e in events for i in range(12)]
     replies = await asyncio.gather(*calls)
     assert [r[0] for r in replies].count("ISSUED") == 60
     for e in events:
@@ -81,8 +80,9 @@ def replicas_paused(nodes: RedisNodes, event_id: str) -> Iterator[None]:
     """The replicas of the event's primary stop applying what they receive, and so do not
     confirm it, until the block ends."""
     primary = nodes.primary_of(event_keys(event_id).stock)
-    replicas = [p for p in nodes.data_ports if p != primary
-                and redis_nodes.describe(p)["role"] == "replica"]  # fmt: skip
+    replicas = [
+        p for p in nodes.data_ports if p != primary and redis_nodes.describe(p)["role"] == "replica"
+    ]
     for port in replicas:
         redis_nodes.ask(port, "CLIENT", "PAUSE", 5000, "WRITE")
     try:
@@ -164,8 +164,7 @@ async def test_outbox_streams_on_every_primary_are_read_and_acked(
     for e in events:
         await store.create(_event(e, 100))
     batcher = IssueBatcher(Topology(ha), scripts, 2.0, 64)
-    await asyncio.gather(*(issue_via(batcher, e, f"u{i}")
-                           for e in events for i in range(20)))  # fmt: skip
+    await asyncio.gather(*(issue_via(batcher, e, f"u{i}") for e in events for i in range(20)))
     source = StreamSource(ha, "g", "c1", 50, 20, 60_000, ReplicaWait(1, 500))
     seen: set[tuple[str, str]] = set()
     for _ in range(50):

@@ -12,8 +12,12 @@ from tests.fakes import FakeCatalog, FakeDeadLetters, FakeRepository, FakeSource
 SIGNER = CodeSigner(b"k" * 32)
 
 
-def consumer(source: FakeSource, repo: FakeRepository, letters: FakeDeadLetters,
-             catalog: FakeCatalog | None = None) -> Consumer:  # fmt: skip
+def consumer(
+    source: FakeSource,
+    repo: FakeRepository,
+    letters: FakeDeadLetters,
+    catalog: FakeCatalog | None = None,
+) -> Consumer:
     loop = BatchLoop(source, letters, PipelineMetrics(), RetryBudget(5.0, 0.01), "stream")
     return Consumer(loop, repo, catalog or FakeCatalog(), SIGNER)
 
@@ -35,7 +39,9 @@ async def test_a_poison_entry_and_a_slot_conflict_go_to_dead_letters() -> None:
     letters = FakeDeadLetters()
     assert await consumer(source, repo, letters).step() == 3
     assert [(d["kind"], d["payload"]["user_id"]) for d in letters.letters] == [
-        ("parse", "u9"), ("conflict", "u3")]  # fmt: skip
+        ("parse", "u9"),
+        ("conflict", "u3"),
+    ]
     assert "held by user 'u1'" in letters.letters[1]["reason"]
     assert repo.rows == {("e1", "u1"): 1, ("e1", "u2"): 2}
     assert len(source.acked) == 3  # set aside, never silently dropped, never blocking

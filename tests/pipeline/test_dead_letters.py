@@ -31,7 +31,9 @@ async def test_poison_and_conflicts_are_dead_lettered_then_replayed(
     # A forged row holds slot 3 before its real winner's message arrives.
     await db.execute(
         "INSERT INTO coupon_issuances (event_id, user_id, slot, coupon_code, issued_at) "
-        "VALUES ($1, 'eve', 3, 'FORGED', now())", event_id)  # fmt: skip
+        "VALUES ($1, 'eve', 3, 'FORGED', now())",
+        event_id,
+    )
     told = {user: issue(db_app, event_id, user) for user in ("alice", "bob", "carol")}
     outbox = event_keys(event_id).outbox
     entries: Any = await redis.xrange(outbox)
@@ -39,8 +41,9 @@ async def test_poison_and_conflicts_are_dead_lettered_then_replayed(
     # bob's entry corrupted in transit; mallory's forged with alice's slot.
     await redis.xdel(outbox, bob_entry)
     await redis.xadd(outbox, {"user_id": "bob", "slot": "two", "issued_at": "1", "request_id": "r"})
-    await redis.xadd(outbox, {"user_id": "mallory", "slot": "1", "issued_at": "1",
-                              "request_id": "forged"})  # fmt: skip
+    await redis.xadd(
+        outbox, {"user_id": "mallory", "slot": "1", "issued_at": "1", "request_id": "forged"}
+    )
     pipeline.start("consume", "stream")
 
     async def three_letters() -> bool:
@@ -64,8 +67,9 @@ async def test_poison_and_conflicts_are_dead_lettered_then_replayed(
 
     assert pipeline.cli("dlq", "replay", letters["bob"].id, "--set", "slot=2").returncode == 0
     assert pipeline.cli("dlq", "replay", letters["carol"].id).returncode == 1  # eve still there
-    await db.execute("DELETE FROM coupon_issuances WHERE event_id = $1 AND user_id = 'eve'",
-                     event_id)  # fmt: skip
+    await db.execute(
+        "DELETE FROM coupon_issuances WHERE event_id = $1 AND user_id = 'eve'", event_id
+    )
     assert pipeline.cli("dlq", "replay", letters["carol"].id).returncode == 0
     assert pipeline.cli("dlq", "replay", letters["mallory"].id).returncode == 1
 

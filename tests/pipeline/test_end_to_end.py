@@ -44,10 +44,11 @@ async def assert_persisted(
 @pytest.mark.parametrize("mode", ["stream", "kafka"])
 async def test_every_win_reaches_the_database(
     mode: str, db_app: AppServer, pipeline: Pipeline, db: Any, redis: Redis, event_id: str
-) -> None:  # fmt: skip
+) -> None:
     create_event(db_app, event_id, TOTAL)
     pipeline.start_mode(mode)
-    answers = await run_burst(db_app.url, event_id, burst_users(USERS, USERS), 64,
-                              show_progress=False)  # fmt: skip
+    answers = await run_burst(
+        db_app.url, event_id, burst_users(USERS, USERS), 64, show_progress=False
+    )
     await assert_persisted(db, redis, pipeline, event_id, TOTAL, answers)
     assert pipeline.alive()

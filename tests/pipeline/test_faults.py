@@ -28,8 +28,9 @@ async def test_killed_consumer_and_relay_lose_nothing(
 ) -> None:
     create_event(db_app, event_id, TOTAL)
     pipeline.start_mode(mode)
-    burst = asyncio.create_task(run_burst(db_app.url, event_id, burst_users(USERS, USERS), 16,
-                                          show_progress=False))  # fmt: skip
+    burst = asyncio.create_task(
+        run_burst(db_app.url, event_id, burst_users(USERS, USERS), 16, show_progress=False)
+    )
 
     async def some_written() -> bool:
         return await row_count(db, event_id) > 0
@@ -52,8 +53,9 @@ async def test_database_down_for_ten_seconds(
     pg.stop()
     down_at = time.monotonic()
     try:
-        answers = await run_burst(db_app.url, event_id, burst_users(USERS, USERS), 64,
-                                  show_progress=False)  # fmt: skip
+        answers = await run_burst(
+            db_app.url, event_id, burst_users(USERS, USERS), 64, show_progress=False
+        )
         body = {"event_id": f"{event_id}-x", "name": "x", "total_stock": 1}
         async with httpx.AsyncClient(timeout=10) as http:
             created = await http.post(f"{db_app.url}/v1/events", json=body, headers=db_app.admin)

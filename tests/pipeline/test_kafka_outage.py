@@ -35,8 +35,9 @@ def publisher(bootstrap: str, made: list[Producer]) -> kafka.KafkaPublisher:
     return kafka.KafkaPublisher(make, TOPIC, TIMEOUT_MS)
 
 
-async def published_within(pub: kafka.KafkaPublisher, batch: list[Win], deadline_s: float,
-                           failed: Callable[[], None]) -> bool:  # fmt: skip
+async def published_within(
+    pub: kafka.KafkaPublisher, batch: list[Win], deadline_s: float, failed: Callable[[], None]
+) -> bool:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         try:
@@ -60,8 +61,9 @@ async def test_a_batch_gets_through_after_an_outage_longer_than_a_message_waits(
         kafka_three.pause(node.node_id)
     try:
         # messages time out in flight while the brokers hear nothing
-        assert not await published_within(pub, wins(50, 50), 4 * TIMEOUT_MS / 1000,
-                                          lambda: failures.append(None))  # fmt: skip
+        assert not await published_within(
+            pub, wins(50, 50), 4 * TIMEOUT_MS / 1000, lambda: failures.append(None)
+        )
     finally:
         kafka_three.heal()
     assert failures, "a batch sent into the outage must fail, not hang"

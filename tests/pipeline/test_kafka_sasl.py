@@ -68,22 +68,29 @@ def _properties(port: int, controller: int, data: Path, admin: str) -> str:
         f"org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="admin" password="{admin}";'
     )
-    return "".join(f"{line}\n" for line in (
-        "process.roles=broker,controller", "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{controller}",
-        f"listeners=SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-        f"advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{port}",
-        "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "controller.listener.names=CONTROLLER", "inter.broker.listener.name=SASL_PLAINTEXT",
-        "sasl.enabled.mechanisms=SCRAM-SHA-512",
-        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
-        f"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={jaas}",
-        f"log.dirs={data}", "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        # As the stack's brokers: the pipeline makes its topic from its settings.
-        "auto.create.topics.enable=false",
-    ))  # fmt: skip
+    return "".join(
+        f"{line}\n"
+        for line in (
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller}",
+            f"listeners=SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{port}",
+            "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            f"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={jaas}",
+            f"log.dirs={data}",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            # As the stack's brokers: the pipeline makes its topic from its settings.
+            "auto.create.topics.enable=false",
+        )
+    )
 
 
 @pytest.fixture(scope="module")

@@ -29,11 +29,14 @@ async def test_reconcile_reports_and_repairs(
     answers = await run_burst(db_app.url, event_id, burst_users(60, 60), 8, show_progress=False)
     await assert_persisted(db, redis, pipeline, event_id, 100, answers, sold_out=False)
     lost = "user-0000007"
-    await db.execute("DELETE FROM coupon_issuances WHERE event_id = $1 AND user_id = $2",
-                     event_id, lost)  # fmt: skip
+    await db.execute(
+        "DELETE FROM coupon_issuances WHERE event_id = $1 AND user_id = $2", event_id, lost
+    )
     await db.execute(
         "INSERT INTO coupon_issuances (event_id, user_id, slot, coupon_code, issued_at) "
-        "VALUES ($1, 'foreign', 99, 'X', now())", event_id)  # fmt: skip
+        "VALUES ($1, 'foreign', 99, 'X', now())",
+        event_id,
+    )
     await redis.set(event_keys(event_id).stock, 7)
 
     code, report = reconcile(pipeline, event_id)
@@ -56,8 +59,9 @@ async def test_reconcile_reports_and_repairs(
     code, report = reconcile(pipeline, event_id)
     assert code == 1
     assert set(report["breaches"]) == {"missing_in_redis", "bad_codes"}
-    await db.execute("DELETE FROM coupon_issuances WHERE event_id = $1 AND user_id = 'foreign'",
-                     event_id)  # fmt: skip
+    await db.execute(
+        "DELETE FROM coupon_issuances WHERE event_id = $1 AND user_id = 'foreign'", event_id
+    )
     assert reconcile(pipeline, event_id)[0] == 0
 
 

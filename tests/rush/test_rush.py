@@ -22,10 +22,25 @@ def stack_env() -> Iterator[dict[str, str]]:
 
 def _rush(env: dict[str, str], out: Path, *args: str) -> tuple[int, dict[str, Any]]:
     done = subprocess.run(
-        [*CLI, "rush", "--clients", "20000", "--stock", "500", "--connections", "128",
-         "--out", str(out), *args],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
+        [
+            *CLI,
+            "rush",
+            "--clients",
+            "20000",
+            "--stock",
+            "500",
+            "--connections",
+            "128",
+            "--out",
+            str(out),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     report_file = out / "report.json"
     assert report_file.exists(), done.stdout + done.stderr
     return done.returncode, json.loads(report_file.read_text())
@@ -37,8 +52,11 @@ def test_a_20000_client_rush_agrees_with_the_servers(
     code, report = _rush(stack_env, tmp_path / "ok")
     assert code == 0, report["invariants"]
     assert report["invariants"] == {
-        "ok": True, "breaches": [], "redis_winners": 500, "stock_left": 0,
-    }  # fmt: skip
+        "ok": True,
+        "breaches": [],
+        "redis_winners": 500,
+        "stock_left": 0,
+    }
     assert report["final"] == {"issued": 500, "sold_out": 19_500}
     assert report["requests"]["answered"] == sum(report["statuses"].values())
     assert report["unfinished"] == 0

@@ -29,7 +29,11 @@ def test_three_nodes_form_one_quorum_with_three_copies_two_in_sync(tmp_path: Pat
 def test_replication_follows_the_number_of_brokers() -> None:
     found = {n: kafka.replication(n) for n in (1, 2, 3, 5)}
     assert {n: (r.factor, r.min_insync) for n, r in found.items()} == {
-        1: (1, 1), 2: (2, 1), 3: (3, 2), 5: (3, 2)}  # fmt: skip
+        1: (1, 1),
+        2: (2, 1),
+        3: (3, 2),
+        5: (3, 2),
+    }
 
 
 def test_the_command_line_runs_the_node_of_its_folder(tmp_path: Path) -> None:

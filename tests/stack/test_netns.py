@@ -32,8 +32,9 @@ def _ping(net: netns.Net, source: str, ip: str, port: int) -> bool:
 def _left_over(prefix: str) -> list[str]:
     found = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
     spaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    return [line for line in [*found.stdout.splitlines(), *spaces.stdout.splitlines()]
-            if prefix in line]  # fmt: skip
+    return [
+        line for line in [*found.stdout.splitlines(), *spaces.stdout.splitlines()] if prefix in line
+    ]
 
 
 def test_netns_nodes_are_reached_cut_healed_and_removed_after_a_crash(

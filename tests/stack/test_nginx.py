@@ -17,13 +17,19 @@ APPS = ["unix:/run/app-0.sock", "unix:/run/app-1.sock"]
 
 def rendered(tmp_path: Path, **overrides: object) -> str:
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    return nginx.render(nginx.template_text(), nginx.values(settings, "127.0.0.1:8080", APPS,
-                                                            tmp_path))  # fmt: skip
+    return nginx.render(
+        nginx.template_text(), nginx.values(settings, "127.0.0.1:8080", APPS, tmp_path)
+    )
 
 
 def test_the_lua_side_is_rendered_in_with_the_settings(tmp_path: Path) -> None:
-    text = rendered(tmp_path, edge_feed_token=SecretStr("feed-token"), worker_rate_per_s=7,
-                    edge_answers=False, edge_poll_ms=250)  # fmt: skip
+    text = rendered(
+        tmp_path,
+        edge_feed_token=SecretStr("feed-token"),
+        worker_rate_per_s=7,
+        edge_answers=False,
+        edge_poll_ms=250,
+    )
     assert "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;" in text
     assert 'proxy_set_header Authorization "Bearer feed-token";' in text
     assert re.search(r"edge = false,\s+poll_ms = 250,", text)

@@ -111,8 +111,9 @@ def sale() -> Iterator[Sale]:
         first_row_s = asyncio.run(_first_row_after(status, _first_win(status)))
         create_event(Stack(status["url"], status["admin_token"]), "burst", STOCK)
         users = burst_users(USERS, USERS * 3 // 4)
-        answers = asyncio.run(run_burst(status["url"], "burst", users, 64, show_progress=False,
-                                        forwarded_for=True))  # fmt: skip
+        answers = asyncio.run(
+            run_burst(status["url"], "burst", users, 64, show_progress=False, forwarded_for=True)
+        )
         yield Sale(env, status, up_s, first_row_s, "burst", answers)
 
 
@@ -164,10 +165,15 @@ def test_the_invariants_hold_and_every_metric_agrees_with_the_sale(sale: Sale) -
     reconciled = run_cli(["reconcile", sale.event_id, "--json"], sale.env)
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     event = {"event": sale.event_id}
-    consumer = _until(lambda: (s := _scrape(sale, "consumer")).sum(
-        "couponrush_outbox_backlog", **event) == 0 and s.sum(
-        "couponrush_pipeline_rows_written_total") == STOCK + 1 and s.by(
-        "couponrush_reconcile_breaches", "kind") and s, "the pipeline drained")  # fmt: skip
+    consumer = _until(
+        lambda: (
+            (s := _scrape(sale, "consumer")).sum("couponrush_outbox_backlog", **event) == 0
+            and s.sum("couponrush_pipeline_rows_written_total") == STOCK + 1
+            and s.by("couponrush_reconcile_breaches", "kind")
+            and s
+        ),
+        "the pipeline drained",
+    )
     assert consumer.sum("couponrush_event_issued", **event) == STOCK
     assert consumer.sum("couponrush_event_stock_remaining", **event) == 0
     assert consumer.sum("couponrush_event_coupons", **event) == STOCK
@@ -194,8 +200,14 @@ def test_the_invariants_hold_and_every_metric_agrees_with_the_sale(sale: Sale) -
     assert relay.sum("couponrush_pipeline_relayed_total") == STOCK + 1
     assert relay.sum("couponrush_relay_backlog") == 0
     # Every user asked at least once: the app answered, or the gateway's sold-out edge did.
-    app = _until(lambda: (s := _scrape(sale, "app")).sum("couponrush_issue_requests_total")
-                 + _edge_answers(sale) >= USERS and s, "the app's counts flushed")  # fmt: skip
+    app = _until(
+        lambda: (
+            (s := _scrape(sale, "app")).sum("couponrush_issue_requests_total") + _edge_answers(sale)
+            >= USERS
+            and s
+        ),
+        "the app's counts flushed",
+    )
     answered = app.sum("couponrush_issue_requests_total")
     assert app.sum("couponrush_issue_requests_total", result="issued") == STOCK + 1
     assert app.sum("couponrush_issue_latency_seconds_count") == answered
@@ -229,8 +241,10 @@ def test_every_name_the_rules_and_the_dashboard_read_exists(sale: Sale) -> None:
 def test_every_gateway_name_exists_once_the_gateway_serves_its_metrics(sale: Sale) -> None:
     gateway = httpx.get(f"{sale.status['url']}/gateway/metrics")
     if gateway.status_code != 200 or GATEWAY_PREFIX not in gateway.text:
-        pytest.skip("the gateway does not serve /gateway/metrics (its Lua metrics have not "
-                    "landed); these names wait for it")  # fmt: skip
+        pytest.skip(
+            "the gateway does not serve /gateway/metrics (its Lua metrics have not "
+            "landed); these names wait for it"
+        )
     names = {n for n in rule_names() | dashboard_names() if n.startswith(GATEWAY_PREFIX)}
     _until(lambda: not _missing_in_prometheus(sale, names), "every gateway name scraped", 30)
 
@@ -261,7 +275,14 @@ def test_top_shows_the_event(sale: Sale) -> None:
 
 def test_every_process_logs_json(sale: Sale) -> None:
     logs = Path(sale.env["COUPONRUSH_VAR_DIR"]) / "logs"
-    for name in ("app-0", "app-metrics", "consumer", "relay", "prometheus", "redis-exporter",
-                 "postgres-exporter"):  # fmt: skip
+    for name in (
+        "app-0",
+        "app-metrics",
+        "consumer",
+        "relay",
+        "prometheus",
+        "redis-exporter",
+        "postgres-exporter",
+    ):
         for line in (logs / f"{name}.log").read_text().splitlines():
             assert isinstance(json.loads(line), dict), (name, line)

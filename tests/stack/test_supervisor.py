@@ -11,9 +11,10 @@ from couponrush.stack.supervisor import Program, render_conf
 
 
 def test_supervisord_conf_quotes_arguments_and_escapes_percent(tmp_path: Path) -> None:
-    programs = {"redis": Program(["redis-server", "--save", "", "a%b"]),
-                "later": Program(["x"], autostart=False, stopsignal="INT", env={"O": "w"})
-                }  # fmt: skip
+    programs = {
+        "redis": Program(["redis-server", "--save", "", "a%b"]),
+        "later": Program(["x"], autostart=False, stopsignal="INT", env={"O": "w"}),
+    }
     conf = render_conf(tmp_path, programs, {"K": "v"})
     assert "command=redis-server --save '' a%%b" in conf
     assert 'environment=K="v"\n' in conf

@@ -11,8 +11,9 @@ from couponrush.store.keys import EventKeys, bucket_key, event_keys
 from couponrush.store.scripts import Scripts
 
 
-async def create(redis: Redis, scripts: Scripts, event_id: str, total: int,
-                 starts: str = "", ends: str = "") -> Any:  # fmt: skip
+async def create(
+    redis: Redis, scripts: Scripts, event_id: str, total: int, starts: str = "", ends: str = ""
+) -> Any:
     keys = event_keys(event_id)
     sha = scripts.create_event.sha
     return await redis.evalsha(sha, 4, *keys.script_keys, total, starts, ends, "n", 1)
@@ -35,8 +36,9 @@ async def issue_many(
     return replies
 
 
-async def issue(redis: Redis, scripts: Scripts, event_id: str, user: str,
-                rate: str = "0", burst: str = "1") -> list[Any]:  # fmt: skip
+async def issue(
+    redis: Redis, scripts: Scripts, event_id: str, user: str, rate: str = "0", burst: str = "1"
+) -> list[Any]:
     return (await issue_many(redis, scripts, event_id, [user], rate, burst))[0]
 
 

@@ -36,8 +36,9 @@ async def _scenario(url: str, total: int, plan: list[list[int]], lanes: int) -> 
     batchers = [IssueBatcher(Topology(redis), scripts, 5.0, 8) for _ in range(lanes)]
     answers: list[Answer] = []
     for round_users in plan:
-        calls = [issue_via(batchers[i % lanes], event_id, f"u{u}")
-                 for i, u in enumerate(round_users)]  # fmt: skip
+        calls = [
+            issue_via(batchers[i % lanes], event_id, f"u{u}") for i, u in enumerate(round_users)
+        ]
         for user, reply in zip(round_users, await asyncio.gather(*calls), strict=True):
             outcome = from_reply(reply)
             slot = outcome.slot or None
@@ -55,8 +56,11 @@ async def _scenario(url: str, total: int, plan: list[list[int]], lanes: int) -> 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(total=st.integers(min_value=1, max_value=20), plan=rounds,
-       lanes=st.integers(min_value=1, max_value=4))  # fmt: skip
+@given(
+    total=st.integers(min_value=1, max_value=20),
+    plan=rounds,
+    lanes=st.integers(min_value=1, max_value=4),
+)
 def test_interleavings_keep_the_invariants(
     redis_url: str, total: int, plan: list[list[int]], lanes: int
 ) -> None:

@@ -21,8 +21,10 @@ async def test_stock_winners_and_the_backlog_of_one_group(
     for user in ("a", "b", "c", "d"):
         await issue(redis, scripts, busy, user)
     source = StreamSource(redis, "g1", "m1", batch=3, block_ms=10, reclaim_idle_ms=60_000)
-    assert {s.event_id: s.backlog for s in await stats.event_stats(redis, "g1", [quiet, busy])
-            } == {quiet: 0, busy: 4}  # fmt: skip
+    assert {s.event_id: s.backlog for s in await stats.event_stats(redis, "g1", [quiet, busy])} == {
+        quiet: 0,
+        busy: 4,
+    }
     # Some read (pending), the rest unread; the session's Redis has other events' streams.
     taken = [d for d in await source.fetch() if d.event_id == busy]
     assert taken

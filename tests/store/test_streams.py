@@ -27,8 +27,10 @@ async def test_trimming_a_stream_that_is_gone_is_a_no_op(redis: Redis) -> None:
 def test_a_stream_that_is_gone_is_recognised_also_inside_a_pipeline() -> None:
     nogroup = ResponseError("NOGROUP No such key 'coupon:{e}:outbox' or consumer group 'g'")
     unblocked = "UNBLOCKED the stream key no longer exists"
-    piped = ResponseError("Command # 2 (XREADGROUP GROUP g c STREAMS coupon:{e}:outbox >) of "
-                          f"pipeline caused error: ('{unblocked}',)")  # fmt: skip
+    piped = ResponseError(
+        "Command # 2 (XREADGROUP GROUP g c STREAMS coupon:{e}:outbox >) of "
+        f"pipeline caused error: ('{unblocked}',)"
+    )
     assert stream_gone(nogroup)
     assert stream_gone(piped)
     assert not stream_gone(ResponseError("ERR syntax error"))

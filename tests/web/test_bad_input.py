@@ -67,12 +67,21 @@ def bad_input_event(app_server: AppServer) -> None:
 
 
 @pytest.mark.usefixtures("bad_input_event")
-@pytest.mark.parametrize(("name", "method", "path", "body", "headers", "status", "result"), CASES,
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "headers", "status", "result"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
 def test_bad_request_gets_a_clear_problem(
-    http: httpx.Client, name: str, method: str, path: str, body: bytes,
-    headers: dict[str, str], status: int, result: str,
-) -> None:  # fmt: skip
+    http: httpx.Client,
+    name: str,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    result: str,
+) -> None:
     response = http.request(method, path, content=body, headers=headers)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -19,12 +19,17 @@ def post(app: AppServer, body: dict[str, Any]) -> httpx.Response:
 async def test_create_writes_the_row_and_the_same_create_again_answers_200(
     db_app: AppServer, db: Any, event_id: str
 ) -> None:
-    body = {"event_id": event_id, "name": "Spring", "total_stock": 5,
-            "starts_at": "2030-01-01T00:00:00Z"}  # fmt: skip
+    body = {
+        "event_id": event_id,
+        "name": "Spring",
+        "total_stock": 5,
+        "starts_at": "2030-01-01T00:00:00Z",
+    }
     first = post(db_app, body)
     assert (first.status_code, first.json()["result"]) == (201, "created")
-    row = await db.fetchrow("SELECT name, total_stock, starts_at FROM coupons WHERE id = $1",
-                            event_id)  # fmt: skip
+    row = await db.fetchrow(
+        "SELECT name, total_stock, starts_at FROM coupons WHERE id = $1", event_id
+    )
     assert (row["name"], row["total_stock"], row["starts_at"].year) == ("Spring", 5, 2030)
     again = post(db_app, body)
     assert (again.status_code, again.json()["result"]) == (200, "ok")

@@ -31,8 +31,11 @@ def test_create_is_refused_twice_without_token_and_when_invalid(
     http: httpx.Client, app_server: AppServer, event_id: str
 ) -> None:
     create_event(app_server, event_id, 3)
-    again = http.post("/v1/events", json={"event_id": event_id, "name": "x", "total_stock": 1},
-                      headers=app_server.admin)  # fmt: skip
+    again = http.post(
+        "/v1/events",
+        json={"event_id": event_id, "name": "x", "total_stock": 1},
+        headers=app_server.admin,
+    )
     assert (again.status_code, again.json()["result"]) == (409, "exists")
     body = {"event_id": event_id + "-b", "name": "x", "total_stock": 1}
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
@@ -107,6 +110,7 @@ def test_every_answer_echoes_the_request_id(http: httpx.Client, event_id: str) -
     ]
     assert [a.headers["x-request-id"] for a in answers] == ["client-7"] * 4
     made = {http.get("/healthz").headers["x-request-id"] for _ in range(3)}
-    made.add(http.post(f"/v1/events/{event_id}/issue", json={"user_id": "u"}).headers[
-        "x-request-id"])  # fmt: skip
+    made.add(
+        http.post(f"/v1/events/{event_id}/issue", json={"user_id": "u"}).headers["x-request-id"]
+    )
     assert len(made) == 4

@@ -39,16 +39,24 @@ def token(sub: str, key: Any = SHOP_KEY, expires_in: int = 300, **claims: Any) -
 def jwt_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     work = tmp_path_factory.mktemp("jwt-app")
     admin, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
-    env = app_env(redis_url, admin, secret, work / "metrics", auth="jwt",
-                  jwt_public_key=_public_pem(SHOP_KEY), jwt_audience="couponrush")  # fmt: skip
+    env = app_env(
+        redis_url,
+        admin,
+        secret,
+        work / "metrics",
+        auth="jwt",
+        jwt_public_key=_public_pem(SHOP_KEY),
+        jwt_audience="couponrush",
+    )
     with running_app(env, work, workers=1) as url:
         yield AppServer(url, admin, secret, redis_url)
 
 
 def _issue(app: AppServer, event_id: str, bearer: str | None, body: dict[str, str]) -> Any:
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    return httpx.post(f"{app.url}/v1/events/{event_id}/issue", json=body, headers=headers,
-                      timeout=10)  # fmt: skip
+    return httpx.post(
+        f"{app.url}/v1/events/{event_id}/issue", json=body, headers=headers, timeout=10
+    )
 
 
 def test_the_token_names_the_user_and_a_retry_gets_the_same_coupon(
@@ -89,8 +97,10 @@ def test_no_one_claims_a_coupon_for_someone_else(
         assert response.json()["result"] == ("unauthorized" if status == 401 else "forbidden")
         if status == 401:
             assert response.headers["www-authenticate"].startswith("Bearer")
-        held = http.get(f"/v1/events/{event_id}/issuances/alice",
-                        headers={"Authorization": f"Bearer {token('alice')}"})  # fmt: skip
+        held = http.get(
+            f"/v1/events/{event_id}/issuances/alice",
+            headers={"Authorization": f"Bearer {token('alice')}"},
+        )
         assert held.status_code == 404  # nothing was issued to alice
 
 

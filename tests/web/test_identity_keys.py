@@ -62,9 +62,16 @@ def jwks_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     work = tmp_path_factory.mktemp("jwks-app")
     admin, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
-    env = app_env(redis_url, admin, secret, work / "metrics", auth="jwt",
-                  jwt_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json",
-                  jwt_audience="couponrush", allow_unsigned_users="false")  # fmt: skip
+    env = app_env(
+        redis_url,
+        admin,
+        secret,
+        work / "metrics",
+        auth="jwt",
+        jwt_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json",
+        jwt_audience="couponrush",
+        allow_unsigned_users="false",
+    )
     try:
         with running_app(env, work, workers=1) as url:
             yield AppServer(url, admin, secret, redis_url)
@@ -74,8 +81,12 @@ def jwks_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def _issue(app: AppServer, event_id: str, token: str) -> httpx.Response:
-    return httpx.post(f"{app.url}/v1/events/{event_id}/issue", json={},
-                      headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+    return httpx.post(
+        f"{app.url}/v1/events/{event_id}/issue",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
 
 
 def test_keys_come_from_the_jwks_and_a_rotated_key_is_picked_up(
@@ -103,15 +114,17 @@ def test_what_an_attacker_tries_is_refused(jwks_app: AppServer, event_id: str) -
     unknown = _token(ROGUE, "rogue", "mallory")  # a kid the set does not have
     other_service = _token(NEW, "new", "mallory", aud="another-service")
     now = int(time.time())
-    no_aud = jwt.encode({"sub": "mallory", "exp": now + 300}, NEW, algorithm="ES256",
-                        headers={"kid": "new"})  # fmt: skip
+    no_aud = jwt.encode(
+        {"sub": "mallory", "exp": now + 300}, NEW, algorithm="ES256", headers={"kid": "new"}
+    )
     for token in (forged, unknown, other_service, no_aud):
         reply = _issue(jwks_app, event_id, token)
         assert reply.status_code == 401, reply.text
         assert reply.json()["result"] == "unauthorized"
     # Unsigned: a body naming a user without any token.
-    bare = httpx.post(f"{jwks_app.url}/v1/events/{event_id}/issue",
-                      json={"user_id": "victim"}, timeout=10)  # fmt: skip
+    bare = httpx.post(
+        f"{jwks_app.url}/v1/events/{event_id}/issue", json={"user_id": "victim"}, timeout=10
+    )
     assert bare.status_code == 401
 
 

@@ -29,8 +29,12 @@ class Clock:
         return self.now
 
 
-def issuer(batcher: FakeBatcher, frozen: FakeFrozen | None = None, max_in_flight: int = 8,
-           clock: Clock | None = None) -> Issuer:  # fmt: skip
+def issuer(
+    batcher: FakeBatcher,
+    frozen: FakeFrozen | None = None,
+    max_in_flight: int = 8,
+    clock: Clock | None = None,
+) -> Issuer:
     cache = SoldOutCache(frozen or FakeFrozen(), 1.0, LEASE_S, clock or Clock())
     return Issuer(batcher, cache, max_in_flight)
 
@@ -151,8 +155,9 @@ def endpoint_of(batcher: FakeBatcher, metrics: Metrics | None = None) -> IssueEn
     return IssueEndpoint(issuer(batcher), signer, metrics or Metrics(), 2048, 1, RequestIds())
 
 
-async def _post(endpoint: IssueEndpoint, body: bytes,
-                *headers: tuple[bytes, bytes]) -> tuple[int, dict[bytes, bytes], Any]:  # fmt: skip
+async def _post(
+    endpoint: IssueEndpoint, body: bytes, *headers: tuple[bytes, bytes]
+) -> tuple[int, dict[bytes, bytes], Any]:
     """The route's answer as a server sends it: status, headers (the request id's too)."""
     given = dict(headers)
 
@@ -174,8 +179,9 @@ async def _post(endpoint: IssueEndpoint, body: bytes,
 
 async def test_redis_past_its_deadline_is_503_unavailable_with_retry_after() -> None:
     batcher = FakeBatcher([StoreUnavailable("Redis did not answer: TimeoutError")])
-    endpoint = IssueEndpoint(issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 2,
-                             RequestIds())  # fmt: skip
+    endpoint = IssueEndpoint(
+        issuer(batcher), CodeSigner(b"k" * 32), Metrics(), 2048, 2, RequestIds()
+    )
     status, headers, body = await _post(endpoint, b'{"user_id": "u1"}')
     assert (status, body["result"], headers[b"retry-after"]) == (503, "unavailable", b"2")
 

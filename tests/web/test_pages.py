@@ -91,8 +91,14 @@ def test_the_dashboard_needs_a_login_and_streams_after_it(
 def one_viewer_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     work: Path = tmp_path_factory.mktemp("oneviewer")
     token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
-    env = app_env(redis_url, token, secret, work / "metrics", dashboard_max_viewers="1",
-                  dashboard_interval_ms="5000")  # fmt: skip
+    env = app_env(
+        redis_url,
+        token,
+        secret,
+        work / "metrics",
+        dashboard_max_viewers="1",
+        dashboard_interval_ms="5000",
+    )
     with running_app(env, work, workers=1) as url:
         yield AppServer(url, token, secret, redis_url)
 

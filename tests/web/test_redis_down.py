@@ -46,9 +46,13 @@ def silent_redis() -> Iterator[int]:
 
 @pytest.fixture
 def app_without_redis(silent_redis: int, tmp_path: Path) -> Iterator[str]:
-    env = app_env(f"redis://127.0.0.1:{silent_redis}/0", secrets.token_urlsafe(24),
-                  secrets.token_urlsafe(32), tmp_path / "metrics",
-                  redis_timeout_ms="300")  # fmt: skip
+    env = app_env(
+        f"redis://127.0.0.1:{silent_redis}/0",
+        secrets.token_urlsafe(24),
+        secrets.token_urlsafe(32),
+        tmp_path / "metrics",
+        redis_timeout_ms="300",
+    )
     with running_app(env, tmp_path, workers=1, ready_path="/healthz") as url:
         yield url
 

@@ -23,9 +23,13 @@ Root = Annotated[Path, typer.Option(help="The repository's root (the build conte
 EnvFile = Annotated[Path, typer.Option(help="KEY=value lines holding the REDIS_*_PASSWORD values")]
 DEPLOY = Path("deploy")
 Stores = Annotated[
-    bool, typer.Option("--stores/--no-stores", help="Also the stores' images from Debian's "
-                       "packages, for compose where no registry serves them")
-]  # fmt: skip
+    bool,
+    typer.Option(
+        "--stores/--no-stores",
+        help="Also the stores' images from Debian's "
+        "packages, for compose where no registry serves them",
+    ),
+]
 
 
 @app.command()
@@ -107,16 +111,20 @@ def compose_port(chosen: Compose) -> str:
 
 
 Short = Annotated[
-    bool, typer.Option(help="The short form: gateway, app x2, Redis with a replica, "
-                       "PostgreSQL, one consumer (make test runs it)")
-]  # fmt: skip
+    bool,
+    typer.Option(
+        help="The short form: gateway, app x2, Redis with a replica, "
+        "PostgreSQL, one consumer (make test runs it)"
+    ),
+]
 Clients = Annotated[int, typer.Option(help="Simulated clients (default 20,000; short 4,000)")]
 Report = Annotated[Path | None, typer.Option(help="Write the figures as JSON here")]
 
 
 @compose_app.command()
-def race(root: Root = Path("."), short: Short = False, clients: Clients = 0,
-         report: Report = None) -> None:  # fmt: skip
+def race(
+    root: Root = Path("."), short: Short = False, clients: Clients = 0, report: Report = None
+) -> None:
     """Bring the stack up with the load-test switches in a compose env of its own, race
     it through the gateway while an app container and the event's Redis primary are
     killed, check the invariants, and bring it down; exit 1 on a breach."""

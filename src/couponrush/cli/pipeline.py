@@ -9,9 +9,11 @@ import typer
 from couponrush.cli.app import app, db_app, run, settings
 
 MetricsPort = Annotated[
-    int, typer.Option(help="Serve /metrics and /readyz on this port of COUPONRUSH_METRICS_HOST "
-                      "(0 = off)")
-]  # fmt: skip
+    int,
+    typer.Option(
+        help="Serve /metrics and /readyz on this port of COUPONRUSH_METRICS_HOST (0 = off)"
+    ),
+]
 
 
 @db_app.command("upgrade")

@@ -61,10 +61,17 @@ def rush(
         raise typer.BadParameter("opening is fifo or shuffled")
     if arrival not in ("burst", "ramp", "rate"):
         raise typer.BadParameter("arrival is burst, ramp or rate")
-    plan = RushPlan(event_id=new_event_id(), clients=clients, stock=stock,
-                    connections=connections, processes=processes, arrival=arrival,  # type: ignore[arg-type]
-                    arrival_value=arrival_value, retry_budget=retry_budget,
-                    max_duration_s=max_duration)  # fmt: skip
+    plan = RushPlan(
+        event_id=new_event_id(),
+        clients=clients,
+        stock=stock,
+        connections=connections,
+        processes=processes,
+        arrival=arrival,  # type: ignore[arg-type]
+        arrival_value=arrival_value,
+        retry_budget=retry_budget,
+        max_duration_s=max_duration,
+    )
     _run(plan, expect_stock or stock, out, workers)
 
 

@@ -76,8 +76,10 @@ class Window:
 
     def rates_by(self, name: str, label: str) -> dict[str, float]:
         before = self.before.by(name, label)
-        return {k: max(0.0, v - before.get(k, 0.0)) / self.seconds
-                for k, v in self.after.by(name, label).items()}  # fmt: skip
+        return {
+            k: max(0.0, v - before.get(k, 0.0)) / self.seconds
+            for k, v in self.after.by(name, label).items()
+        }
 
     def quantile(self, q: float, histogram: str) -> float | None:
         """Like PromQL's histogram_quantile over this window; None without observations."""

@@ -31,6 +31,7 @@ def serve(
     settings.check_secrets()  # fail here, once, rather than in every worker
     if uds is not None:
         clear_stale_socket(uds)  # left by a worker that was killed: it would block the bind
-    argv = app_argv(host or settings.host, port or settings.port, workers or settings.workers,
-                    uds=uds)  # fmt: skip
+    argv = app_argv(
+        host or settings.host, port or settings.port, workers or settings.workers, uds=uds
+    )
     os.execv(argv[0], argv)  # noqa: S606 (argv is ours, not user input)

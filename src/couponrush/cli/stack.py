@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 Queue = Annotated[str | None, typer.Option(help="stream (no broker) or kafka")]
 RedisMode = Annotated[
     str | None,
-    typer.Option("--redis", help="standalone, sentinel (1 primary, 2 replicas, 3 sentinels) "
-                 "or cluster (3 primaries, 2 replicas each)"),
-]  # fmt: skip
+    typer.Option(
+        "--redis",
+        help="standalone, sentinel (1 primary, 2 replicas, 3 sentinels) "
+        "or cluster (3 primaries, 2 replicas each)",
+    ),
+]
 REDIS_MODES = ("standalone", "sentinel", "cluster")
 KafkaBrokers = Annotated[
     int | None,
@@ -32,10 +35,12 @@ KafkaBrokers = Annotated[
 ]
 Prometheus = Annotated[
     bool | None,
-    typer.Option("--prometheus/--no-prometheus",
-                 help="Also run Prometheus and the Redis and PostgreSQL exporters "
-                      "(default: COUPONRUSH_STACK_PROMETHEUS, on)"),
-]  # fmt: skip
+    typer.Option(
+        "--prometheus/--no-prometheus",
+        help="Also run Prometheus and the Redis and PostgreSQL exporters "
+        "(default: COUPONRUSH_STACK_PROMETHEUS, on)",
+    ),
+]
 
 
 def local_stack(settings: Settings | None = None) -> Stack:

@@ -74,25 +74,29 @@ def _answers(w: Window) -> list[tuple[str, str]]:
     latency = "couponrush_issue_latency_seconds"
     statuses = w.rates_by("couponrush_gateway_responses_total", "status")
     calls = w.rate("couponrush_redis_batch_size_sum") / max(
-        w.rate("couponrush_redis_batch_size_count"), 1e-9)  # fmt: skip
+        w.rate("couponrush_redis_batch_size_count"), 1e-9
+    )
     return [
         ("answers/s", f"{_n(sum(results.values()))} = {mix} · other {_n(other)}"),
-        ("latency", f"p50 {_ms(w.quantile(0.5, latency))} · "
-                    f"p99 {_ms(w.quantile(0.99, latency))}"),
-        ("gateway/s", " · ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items()) if v)
-         or "-"),
-        ("redis", f"in flight {_n(w.after.sum('couponrush_issue_in_flight'))} · "
-                  f"{calls:,.1f} calls per round trip · round trip p99 "
-                  f"{_ms(w.quantile(0.99, 'couponrush_redis_round_trip_seconds'))}"),
-    ]  # fmt: skip
+        ("latency", f"p50 {_ms(w.quantile(0.5, latency))} · p99 {_ms(w.quantile(0.99, latency))}"),
+        ("gateway/s", " · ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items()) if v) or "-"),
+        (
+            "redis",
+            f"in flight {_n(w.after.sum('couponrush_issue_in_flight'))} · "
+            f"{calls:,.1f} calls per round trip · round trip p99 "
+            f"{_ms(w.quantile(0.99, 'couponrush_redis_round_trip_seconds'))}",
+        ),
+    ]
 
 
 def _stock(e: EventView | None, event_id: str) -> tuple[str, str]:
     if e is None:
         return "event", f"[red]no event {event_id!r} in Redis[/]"
     done = e.issued / e.total_stock if e.total_stock else 0.0
-    return "stock", (f"{_n(e.remaining)} of {_n(e.total_stock)} left · "
-                     f"{_n(e.issued)} issued ({done:.0%}) · {e.status}")  # fmt: skip
+    return "stock", (
+        f"{_n(e.remaining)} of {_n(e.total_stock)} left · "
+        f"{_n(e.issued)} issued ({done:.0%}) · {e.status}"
+    )
 
 
 def render(frame: Frame, event_id: str) -> Panel:
@@ -100,10 +104,12 @@ def render(frame: Frame, event_id: str) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
-    pipeline = (f"backlog {_n(frame.backlog)} · rows/s "
-                f"{_n(w.rate('couponrush_pipeline_rows_written_total'))} · lag "
-                f"{_ms(w.after.sum('couponrush_consumer_lag_seconds'))} · dead letters "
-                f"{_n(frame.dead_letters)}")  # fmt: skip
+    pipeline = (
+        f"backlog {_n(frame.backlog)} · rows/s "
+        f"{_n(w.rate('couponrush_pipeline_rows_written_total'))} · lag "
+        f"{_ms(w.after.sum('couponrush_consumer_lag_seconds'))} · dead letters "
+        f"{_n(frame.dead_letters)}"
+    )
     for row in [_stock(e, event_id), *_answers(w), ("pipeline", pipeline)]:
         grid.add_row(*row)
     title = f"couponrush top · {event_id}" + (f" · {e.name}" if e and e.name else "")
@@ -111,8 +117,15 @@ def render(frame: Frame, event_id: str) -> Panel:
     return Panel(Group(grid), title=title, subtitle=footer, expand=False)
 
 
-async def watch(settings: Settings, event_id: str, urls: Sequence[str], every_s: float,
-                duration_s: float, once: bool, console: Console) -> None:  # fmt: skip
+async def watch(
+    settings: Settings,
+    event_id: str,
+    urls: Sequence[str],
+    every_s: float,
+    duration_s: float,
+    once: bool,
+    console: Console,
+) -> None:
     """Until ``duration_s`` has passed or Ctrl-C; ``once``: print one frame, rates over
     ``every_s``, and stop."""
     watcher = Watcher(settings, event_id, urls)

@@ -24,11 +24,16 @@ T = TypeVar("T")
 class AsyncClient(ClientBase):
     """``AsyncClient("http://127.0.0.1:8080")``; ``transport`` reaches e.g. a Unix socket."""
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8080", *,
-                 admin_token: str | None = None, policy: RetryPolicy | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 headers: Mapping[str, str] | None = None,
-                 limits: httpx.Limits | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8080",
+        *,
+        admin_token: str | None = None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        limits: httpx.Limits | None = None,
+    ) -> None:
         super().__init__(admin_token, policy)
         self.http = httpx.AsyncClient(
             transport=transport, **self.http_options(base_url, headers, limits)
@@ -53,8 +58,14 @@ class AsyncClient(ClientBase):
     async def get_event(self, event_id: str) -> EventResponse:
         return await self._run(calls.get_event(event_id))
 
-    async def issue(self, event_id: str, user_id: str, *, request_id: str | None = None,
-                    headers: Mapping[str, str] | None = None) -> IssueOutcome:  # fmt: skip
+    async def issue(
+        self,
+        event_id: str,
+        user_id: str,
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> IssueOutcome:
         return await self._run(calls.issue(event_id, user_id, request_id, headers))
 
     async def get_issuance(self, event_id: str, user_id: str) -> IssueResponse | None:
@@ -168,6 +179,7 @@ class AsyncClient(ClientBase):
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:  # fmt: skip
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()

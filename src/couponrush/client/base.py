@@ -35,8 +35,9 @@ class ClientBase:
         self.policy = policy or RetryPolicy()
 
     @staticmethod
-    def http_options(base_url: str, headers: Mapping[str, str] | None,
-                     limits: httpx.Limits | None) -> dict[str, Any]:  # fmt: skip
+    def http_options(
+        base_url: str, headers: Mapping[str, str] | None, limits: httpx.Limits | None
+    ) -> dict[str, Any]:
         options: dict[str, Any] = {
             "base_url": base_url,
             "verify": tls_context(),
@@ -55,9 +56,11 @@ class ClientBase:
         return Retrier(self.policy, call.request_id or new_request_id())
 
     @staticmethod
-    def build(http: httpx.Client | httpx.AsyncClient, call: Call[Any],
-              retrier: Retrier) -> httpx.Request:  # fmt: skip
+    def build(
+        http: httpx.Client | httpx.AsyncClient, call: Call[Any], retrier: Retrier
+    ) -> httpx.Request:
         """One try of ``call``; every try of a call carries the same request id."""
         headers = {**call.headers, "X-Request-ID": retrier.request_id}
-        return http.build_request(call.method, call.path, json=call.json, headers=headers,
-                                  timeout=retrier.start())  # fmt: skip
+        return http.build_request(
+            call.method, call.path, json=call.json, headers=headers, timeout=retrier.start()
+        )

@@ -95,16 +95,31 @@ def get_issuance(event_id: str, user_id: str) -> Call[IssueResponse | None]:
     return Call("GET", f"/v1/events/{segment(event_id)}/issuances/{segment(user_id)}", finish)
 
 
-def issue(event_id: str, user_id: str, request_id: str | None,
-          headers: Mapping[str, str] | None) -> Call[IssueOutcome]:  # fmt: skip
+def issue(
+    event_id: str, user_id: str, request_id: str | None, headers: Mapping[str, str] | None
+) -> Call[IssueOutcome]:
     def finish(reply: Reply) -> IssueOutcome:
         if reply.status in (200, 201):
             coupon = IssueResponse.model_validate(reply.body)
-            return IssueOutcome(event_id, user_id, coupon.result, reply.status,
-                                reply.request_id, reply.attempts, coupon=coupon)  # fmt: skip
+            return IssueOutcome(
+                event_id,
+                user_id,
+                coupon.result,
+                reply.status,
+                reply.request_id,
+                reply.attempts,
+                coupon=coupon,
+            )
         if reply.result in NO_COUPON_RESULTS or _retryable(reply):
-            return IssueOutcome(event_id, user_id, reply.result, reply.status, reply.request_id,
-                                reply.attempts, problem=reply.problem)  # fmt: skip
+            return IssueOutcome(
+                event_id,
+                user_id,
+                reply.result,
+                reply.status,
+                reply.request_id,
+                reply.attempts,
+                problem=reply.problem,
+            )
         raise fail(reply)
 
     path = f"/v1/events/{segment(event_id)}/issue"

@@ -19,8 +19,9 @@ from couponrush.web.schemas import Problem
 class ApiError(CouponrushError):
     """An answer of the HTTP API that is not what the call asked for."""
 
-    def __init__(self, status: int, result: str, detail: str, request_id: str,
-                 problem: Problem | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, status: int, result: str, detail: str, request_id: str, problem: Problem | None = None
+    ) -> None:
         super().__init__(f"{status} {result}: {detail} (request id {request_id})")
         self.status = status
         self.result = result

@@ -27,10 +27,14 @@ class Attempt:
     error: str | None = None  # the exception's type name when status is 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "result": self.result,
-                "retry_after_s": self.retry_after_s, "wait_s": round(self.wait_s, 3),
-                "latency_s": round(self.answered_at - self.sent_at, 4),
-                "error": self.error}  # fmt: skip
+        return {
+            "status": self.status,
+            "result": self.result,
+            "retry_after_s": self.retry_after_s,
+            "wait_s": round(self.wait_s, 3),
+            "latency_s": round(self.answered_at - self.sent_at, 4),
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,13 @@ class IssueOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "result": self.result, "final": self.final, "status": self.status,
-            "event_id": self.event_id, "user_id": self.user_id, "request_id": self.request_id,
+            "result": self.result,
+            "final": self.final,
+            "status": self.status,
+            "event_id": self.event_id,
+            "user_id": self.user_id,
+            "request_id": self.request_id,
             "coupon": self.coupon.model_dump(mode="json") if self.coupon else None,
             "problem": self.problem.model_dump(mode="json") if self.problem else None,
             "attempts": [a.as_dict() for a in self.attempts],
-        }  # fmt: skip
+        }

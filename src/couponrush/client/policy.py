@@ -46,9 +46,13 @@ class Retrier:
     ``Retry-After`` the server sent; a wait that would end past the deadline is not taken.
     """
 
-    def __init__(self, policy: RetryPolicy, request_id: str,
-                 clock: Callable[[], float] = time.monotonic,
-                 rng: Callable[[], float] = random.random) -> None:  # fmt: skip
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        request_id: str,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
         self.policy = policy
         self.request_id = request_id
         self._clock, self._rng = clock, rng

@@ -25,11 +25,16 @@ T = TypeVar("T")
 class Client(ClientBase):
     """``Client("http://127.0.0.1:8080")``; ``transport`` reaches e.g. a Unix socket."""
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8080", *,
-                 admin_token: str | None = None, policy: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None,
-                 headers: Mapping[str, str] | None = None,
-                 limits: httpx.Limits | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8080",
+        *,
+        admin_token: str | None = None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        limits: httpx.Limits | None = None,
+    ) -> None:
         super().__init__(admin_token, policy)
         self.http = httpx.Client(
             transport=transport, **self.http_options(base_url, headers, limits)
@@ -54,8 +59,14 @@ class Client(ClientBase):
     def get_event(self, event_id: str) -> EventResponse:
         return self._run(calls.get_event(event_id))
 
-    def issue(self, event_id: str, user_id: str, *, request_id: str | None = None,
-              headers: Mapping[str, str] | None = None) -> IssueOutcome:  # fmt: skip
+    def issue(
+        self,
+        event_id: str,
+        user_id: str,
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> IssueOutcome:
         return self._run(calls.issue(event_id, user_id, request_id, headers))
 
     def get_issuance(self, event_id: str, user_id: str) -> IssueResponse | None:
@@ -176,6 +187,7 @@ class Client(ClientBase):
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

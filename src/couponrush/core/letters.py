@@ -18,6 +18,13 @@ class DeadLetter:
     failed_at_ms: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "event_id": self.event_id, "payload": self.payload,
-                "kind": self.kind, "reason": self.reason, "attempts": self.attempts,
-                "source": self.source, "failed_at_ms": self.failed_at_ms}  # fmt: skip
+        return {
+            "id": self.id,
+            "event_id": self.event_id,
+            "payload": self.payload,
+            "kind": self.kind,
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "source": self.source,
+            "failed_at_ms": self.failed_at_ms,
+        }

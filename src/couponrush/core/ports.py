@@ -48,8 +48,15 @@ class Source(Protocol):
 
 
 class DeadLetterSink(Protocol):
-    async def put(self, event_id: str, payload: dict[str, str], kind: str, reason: str,
-                  attempts: int, source: str) -> str: ...  # fmt: skip
+    async def put(
+        self,
+        event_id: str,
+        payload: dict[str, str],
+        kind: str,
+        reason: str,
+        attempts: int,
+        source: str,
+    ) -> str: ...
 
 
 class WinRepository(Protocol):

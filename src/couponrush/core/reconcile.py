@@ -63,8 +63,15 @@ class Report:
     watermark: int | None = None
     in_flight: int = 0
 
-    BREACH_KINDS = ("missing_in_db", "missing_in_redis", "slot_conflicts", "bad_codes",
-                    "oversell", "stock_mismatch", "lost_acknowledged")  # fmt: skip
+    BREACH_KINDS = (
+        "missing_in_db",
+        "missing_in_redis",
+        "slot_conflicts",
+        "bad_codes",
+        "oversell",
+        "stock_mismatch",
+        "lost_acknowledged",
+    )
 
     def breaches(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in self.BREACH_KINDS if getattr(self, k)}
@@ -101,10 +108,15 @@ def unconfirmed(
 
 
 def diff(
-    event_id: str, total: int, stock: int | None, winners: Mapping[str, tuple[int, int]],
-    rows: Sequence[DbRow], code: Callable[[int, str], str], claims: Sequence[Claim] = (),
+    event_id: str,
+    total: int,
+    stock: int | None,
+    winners: Mapping[str, tuple[int, int]],
+    rows: Sequence[DbRow],
+    code: Callable[[int, str], str],
+    claims: Sequence[Claim] = (),
     watermark: int | None = None,
-) -> Report:  # fmt: skip
+) -> Report:
     """``winners``: Redis participants, user -> (slot, issued_at_ms), read with ``stock``
     at one moment and after ``rows``; ``code(slot, user)`` is the coupon code the client
     was told; ``claims``: wins clients say they were told; ``watermark``: see the module."""
@@ -119,8 +131,9 @@ def diff(
                 f"{user}: Redis slot {winners[user][0]}, database slot {by_user[user].slot}"
             )
     taken = Counter(slot for slot, _ in winners.values())
-    report.slot_conflicts += [f"slot {s}: {n} Redis winners" for s, n in sorted(taken.items())
-                              if n > 1]  # fmt: skip
+    report.slot_conflicts += [
+        f"slot {s}: {n} Redis winners" for s, n in sorted(taken.items()) if n > 1
+    ]
     report.bad_codes = [r.user_id for r in rows if r.coupon_code != code(r.slot, r.user_id)]
     report.oversell = _oversell(total, winners, rows)
     proven = [c for c in claims if c.coupon_code == code(c.slot, c.user_id)]

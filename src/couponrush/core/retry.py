@@ -16,8 +16,9 @@ BASE_S = 0.05
 CAP_S = 2.0
 
 
-def backoff_s(attempt: int, retry_after_s: float, jitter: float, base_s: float = BASE_S,
-              cap_s: float = CAP_S) -> float:  # fmt: skip
+def backoff_s(
+    attempt: int, retry_after_s: float, jitter: float, base_s: float = BASE_S, cap_s: float = CAP_S
+) -> float:
     """Seconds to wait after the failed try number ``attempt`` (0-based).
 
     At least ``retry_after_s`` (0 when the server sent none), plus full jitter

@@ -28,8 +28,12 @@ class Win:
         return datetime.fromtimestamp(self.issued_at_ms / 1000, UTC)
 
     def outbox_fields(self) -> dict[str, str]:
-        return {"user_id": self.user_id, "slot": str(self.slot),
-                "issued_at": str(self.issued_at_ms), "request_id": self.request_id}  # fmt: skip
+        return {
+            "user_id": self.user_id,
+            "slot": str(self.slot),
+            "issued_at": str(self.issued_at_ms),
+            "request_id": self.request_id,
+        }
 
     def to_message(self) -> bytes:
         """The Kafka value: the outbox fields plus the event, which the key no longer says."""

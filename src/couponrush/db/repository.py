@@ -53,8 +53,10 @@ SELECT i.event_id, i.user_id, i.slot FROM coupon_issuances i
 JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(event_id, user_id, slot)
   ON i.event_id = w.event_id AND (i.user_id = w.user_id OR i.slot = w.slot)
 """
-_ENSURE = ("INSERT INTO coupons (id, name, total_stock, starts_at, ends_at) "
-           "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING")  # fmt: skip
+_ENSURE = (
+    "INSERT INTO coupons (id, name, total_stock, starts_at, ends_at) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
+)
 _CREATE = """
 INSERT INTO coupons (id, name, total_stock, starts_at, ends_at, definition, opening)
 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
@@ -113,24 +115,33 @@ class Repository:
         tells them apart."""
         async with self._pool.acquire() as conn, conn.transaction():
             done = await conn.fetch(
-                _INSERT, [w.event_id for w in wins], [w.user_id for w in wins],
-                [w.slot for w in wins], list(codes), [w.issued_at for w in wins],
+                _INSERT,
+                [w.event_id for w in wins],
+                [w.user_id for w in wins],
+                [w.slot for w in wins],
+                list(codes),
+                [w.issued_at for w in wins],
                 [w.request_id for w in wins],
-            )  # fmt: skip
+            )
             inserted = {(r["event_id"], r["user_id"], r["slot"]) for r in done}
             skipped = [w for w in wins if (w.event_id, w.user_id, w.slot) not in inserted]
             if not skipped:
                 return {}
             rows = await conn.fetch(
-                _IN_THE_WAY, [w.event_id for w in skipped], [w.user_id for w in skipped],
+                _IN_THE_WAY,
+                [w.event_id for w in skipped],
+                [w.user_id for w in skipped],
                 [w.slot for w in skipped],
-            )  # fmt: skip
+            )
         return {
-            w: [ExistingRow(r["user_id"], r["slot"]) for r in rows
+            w: [
+                ExistingRow(r["user_id"], r["slot"])
+                for r in rows
                 if r["event_id"] == w.event_id
-                and (r["user_id"] == w.user_id or r["slot"] == w.slot)]
+                and (r["user_id"] == w.user_id or r["slot"] == w.slot)
+            ]
             for w in skipped
-        }  # fmt: skip
+        }
 
     async def ensure_events(self, events: Sequence[Event]) -> None:
         await self._pool.executemany(
@@ -183,8 +194,12 @@ class Repository:
     ) -> list[IssuanceRow]:
         """The event's rows by slot (only ``users``' when given)."""
         rows = await self._pool.fetch(_ISSUANCES, event_id, None if users is None else list(users))
-        return [IssuanceRow(r["user_id"], r["slot"], r["coupon_code"], r["issued_at"],
-                            r["persisted_at"]) for r in rows]  # fmt: skip
+        return [
+            IssuanceRow(
+                r["user_id"], r["slot"], r["coupon_code"], r["issued_at"], r["persisted_at"]
+            )
+            for r in rows
+        ]
 
 
 def _event(r: asyncpg.Record) -> Event:

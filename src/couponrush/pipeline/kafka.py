@@ -148,8 +148,9 @@ class KafkaPublisher:
     async def _produce(self, win: Win, report: Any) -> None:
         while True:
             try:
-                self._producer.produce(self._topic, win.to_message(), win.user_id.encode(),
-                                       on_delivery=report)  # fmt: skip
+                self._producer.produce(
+                    self._topic, win.to_message(), win.user_id.encode(), on_delivery=report
+                )
                 return
             except BufferError:  # the local queue is full: let deliveries drain first
                 await asyncio.to_thread(self._producer.poll, 0.1)

@@ -47,8 +47,9 @@ def payload_of(value: bytes | None) -> dict[str, str]:
     except orjson.JSONDecodeError:
         body = None
     if isinstance(body, dict):
-        return {str(k): v if isinstance(v, str) else orjson.dumps(v).decode()
-                for k, v in body.items()}  # fmt: skip
+        return {
+            str(k): v if isinstance(v, str) else orjson.dumps(v).decode() for k, v in body.items()
+        }
     return {"raw": (value or b"").decode("utf-8", "replace")}
 
 
@@ -71,8 +72,14 @@ class KafkaSource:
 
     name = "kafka"
 
-    def __init__(self, conf: dict[str, Any], topic: str, batch: int, block_ms: int,
-                 on_assign: Callable[[], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        conf: dict[str, Any],
+        topic: str,
+        batch: int,
+        block_ms: int,
+        on_assign: Callable[[], None] | None = None,
+    ) -> None:
         """``on_assign``: called each time the group gave this member its partitions."""
         self._consumer = Consumer(conf)
         self._on_assign = on_assign
@@ -168,8 +175,7 @@ class KafkaSource:
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
         with translated():
             try:
-                await asyncio.to_thread(self._consumer.commit, offsets=offsets,
-                                        asynchronous=False)  # fmt: skip
+                await asyncio.to_thread(self._consumer.commit, offsets=offsets, asynchronous=False)
             except KafkaException as exc:
                 if exc.args[0].code() not in _LOST_OWNERSHIP:
                     raise

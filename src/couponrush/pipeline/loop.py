@@ -60,8 +60,10 @@ class BatchLoop:
         return len(batch)
 
     async def dead_letter(self, d: Delivery, kind: str, reason: str, attempts: int) -> None:
-        await self.retry(lambda: self.dead_letters.put(
-            d.event_id, d.payload, kind, reason, attempts, self.role), "dlq")  # fmt: skip
+        await self.retry(
+            lambda: self.dead_letters.put(d.event_id, d.payload, kind, reason, attempts, self.role),
+            "dlq",
+        )
         self.metrics.dead_letters.labels(kind).inc()
 
     async def retry(self, op: Callable[[], Awaitable[T]], stage: str) -> T:

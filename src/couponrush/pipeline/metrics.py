@@ -98,27 +98,32 @@ class EventGauges:
     def __init__(self, r: CollectorRegistry | None, checks: CollectorRegistry | None) -> None:
         """``r`` for what Redis holds, ``checks`` for the reconcile gauges."""
         event = ["event"]
-        self.remaining = Gauge("couponrush_event_stock_remaining", "Coupons left", event,
-                               registry=r)  # fmt: skip
-        self.total = Gauge("couponrush_event_coupons", "Coupons of the event", event,
-                           registry=r)  # fmt: skip
+        self.remaining = Gauge(
+            "couponrush_event_stock_remaining", "Coupons left", event, registry=r
+        )
+        self.total = Gauge("couponrush_event_coupons", "Coupons of the event", event, registry=r)
         self.issued = Gauge("couponrush_event_issued", "Winners in Redis", event, registry=r)
         self.backlog = Gauge(
             "couponrush_outbox_backlog",
-            "Outbox entries the group that drains the outbox has not acknowledged", event,
+            "Outbox entries the group that drains the outbox has not acknowledged",
+            event,
             registry=r,
-        )  # fmt: skip
+        )
         self.dead_letters = Gauge(
             "couponrush_dead_letters", "Entries in the dead-letter stream (DLQ depth)", registry=r
         )
         self.breaches = Gauge(
-            "couponrush_reconcile_breaches", "Breaches found by the last reconcile of the event",
-            ["event", "kind"], registry=checks,
-        )  # fmt: skip
+            "couponrush_reconcile_breaches",
+            "Breaches found by the last reconcile of the event",
+            ["event", "kind"],
+            registry=checks,
+        )
         self.reconciled = Gauge(
-            "couponrush_reconcile_last_run_timestamp_seconds", "When the event was last reconciled",
-            event, registry=checks,
-        )  # fmt: skip
+            "couponrush_reconcile_last_run_timestamp_seconds",
+            "When the event was last reconciled",
+            event,
+            registry=checks,
+        )
         self._shown: set[str] = set()
         self._reconciled: set[str] = set()
 

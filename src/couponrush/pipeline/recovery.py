@@ -88,8 +88,11 @@ async def repair(redis: RedisClient, store: EventStore, fence: Fence, report: Re
     """
     if report.missing_in_db:
         winners, _ = await store.winners(report.event_id)
-        wins = [Win(report.event_id, user, *winners[user], REPAIR_REQUEST_ID)
-                for user in report.missing_in_db if user in winners]  # fmt: skip
+        wins = [
+            Win(report.event_id, user, *winners[user], REPAIR_REQUEST_ID)
+            for user in report.missing_in_db
+            if user in winners
+        ]
         await requeue(redis, report.event_id, wins)
         report.repaired.append(f"queued {len(report.missing_in_db)} missing rows again")
     if report.stock_mismatch:

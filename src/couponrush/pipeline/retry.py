@@ -24,9 +24,12 @@ T = TypeVar("T")
 
 
 async def retrying(
-    op: Callable[[], Awaitable[T]], stage: str, metrics: PipelineMetrics,
-    retry_for_s: float, cap_s: float,
-) -> T:  # fmt: skip
+    op: Callable[[], Awaitable[T]],
+    stage: str,
+    metrics: PipelineMetrics,
+    retry_for_s: float,
+    cap_s: float,
+) -> T:
     """``op()`` until it succeeds, fails permanently, or ``retry_for_s`` has passed.
 
     The last error is re-raised as is; the caller's batch stays unacknowledged.

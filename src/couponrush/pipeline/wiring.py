@@ -153,12 +153,18 @@ async def source_for(s: Settings, redis: RedisClient, metrics: PipelineMetrics) 
         s.kafka_max_poll_interval_ms,
         security=kafka.security_conf(s),
     )
-    return KafkaSource(conf, s.kafka_topic, s.consumer_batch, s.consumer_block_ms,
-                       on_assign=lambda: metrics.readiness.mark("group"))  # fmt: skip
+    return KafkaSource(
+        conf,
+        s.kafka_topic,
+        s.consumer_batch,
+        s.consumer_block_ms,
+        on_assign=lambda: metrics.readiness.mark("group"),
+    )
 
 
-async def _reached(probe: Callable[[], Awaitable[None]], what: str, s: Settings,
-                   metrics: PipelineMetrics) -> None:  # fmt: skip
+async def _reached(
+    probe: Callable[[], Awaitable[None]], what: str, s: Settings, metrics: PipelineMetrics
+) -> None:
     """Wait out a store that is not up yet; then the process may say ``what`` is reachable."""
     await retrying(probe, what, metrics, s.retry_for_s, s.retry_cap_s)
     metrics.readiness.mark(what)
@@ -230,8 +236,9 @@ async def relay(settings: Settings, metrics: PipelineMetrics) -> None:
         )
         await _reached(publisher.probe, "sink", s, metrics)
         loop = BatchLoop(source, DeadLetters(redis), metrics, _budget(s), "relay")
-        sampler = Sampler(redis, metrics, s.relay_group, s.metrics_interval_s,
-                          s.metrics_max_events, relay=True)  # fmt: skip
+        sampler = Sampler(
+            redis, metrics, s.relay_group, s.metrics_interval_s, s.metrics_max_events, relay=True
+        )
         stop = stop_on_signals()
         log.info("relay_started", topic=s.kafka_topic)
         async with sampling(sampler, stop):

@@ -37,16 +37,26 @@ def answer(outcome: IssueOutcome) -> Answer:
 
 
 async def run_burst(
-    url: str, event_id: str, users: Sequence[str], concurrency: int, show_progress: bool = True,
-    forwarded_for: bool = False, policy: RetryPolicy = BURST_POLICY,
-) -> list[Answer]:  # fmt: skip
+    url: str,
+    event_id: str,
+    users: Sequence[str],
+    concurrency: int,
+    show_progress: bool = True,
+    forwarded_for: bool = False,
+    policy: RetryPolicy = BURST_POLICY,
+) -> list[Answer]:
     queue: asyncio.Queue[str] = asyncio.Queue()
     for user in users:
         queue.put_nowait(user)
     answers: list[Answer] = []
     counts: Counter[str] = Counter()
-    columns = (TextColumn("[bold]burst"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("{task.description}"))  # fmt: skip
+    columns = (
+        TextColumn("[bold]burst"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     with Progress(*columns, disable=not show_progress, transient=True) as progress:
         task = progress.add_task("", total=len(users))
 

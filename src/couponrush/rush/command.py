@@ -44,19 +44,28 @@ def gateway_counters(url: str) -> dict[str, float]:
     answer = httpx.get(f"{url}/gateway/metrics", timeout=5)
     if answer.status_code != 200:
         return {}
-    names = {"couponrush_gateway_edge_answers_total": "edge_answers",
-             "couponrush_gateway_shed_total": "shed"}  # fmt: skip
-    return {names[s.name]: s.value for f in text_string_to_metric_families(answer.text)
-            for s in f.samples if s.name in names}  # fmt: skip
+    names = {
+        "couponrush_gateway_edge_answers_total": "edge_answers",
+        "couponrush_gateway_shed_total": "shed",
+    }
+    return {
+        names[s.name]: s.value
+        for f in text_string_to_metric_families(answer.text)
+        for s in f.samples
+        if s.name in names
+    }
 
 
-def sale(state: StackState, plan: RushPlan, expected_stock: int,
-         console: Console) -> tuple[Merged, Verification, dict[str, float]]:  # fmt: skip
+def sale(
+    state: StackState, plan: RushPlan, expected_stock: int, console: Console
+) -> tuple[Merged, Verification, dict[str, float]]:
     """One event, its clients through the gateway, then the check against the servers; what
     the clients saw, the check, and what the gateway answered itself."""
     create_event(state, plan.event_id, plan.stock)
-    console.print(f"event {plan.event_id}: {plan.stock:,} coupons; {plan.clients:,} clients over "
-                  f"{plan.connections} connections, {plan.arrival} arrival")  # fmt: skip
+    console.print(
+        f"event {plan.event_id}: {plan.stock:,} coupons; {plan.clients:,} clients over "
+        f"{plan.connections} connections, {plan.arrival} arrival"
+    )
     started = time.monotonic()
     before = gateway_counters(state.url)
     merged = runner.run(plan, state.url)
@@ -73,14 +82,19 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
         state = stack.up(options.workers)
     console.print(f"stack at {state.url}: {state.workers} app workers behind the gateway")
     merged, check, gateway = sale(state, plan, options.expected_stock, console)
-    pipeline = {"database_rows": check.db_rows, "win_to_row_lag_ms": check.lag_ms,
-                "reconcile_breaches": check.reconcile}  # fmt: skip
+    pipeline = {
+        "database_rows": check.db_rows,
+        "win_to_row_lag_ms": check.lag_ms,
+        "reconcile_breaches": check.reconcile,
+    }
     doc = report.build(plan, merged, check, {"pipeline": pipeline, "gateway": gateway})
     folder = options.out or stack.var / "rush" / plan.event_id
     json_path, png_path = report.write(doc, folder)
     report.summary(doc, console)
     if gateway:
-        console.print(f"gateway: {gateway['edge_answers']:,.0f} sold-out answers from its edge, "
-                      f"{gateway['shed']:,.0f} shed by its rate bound")  # fmt: skip
+        console.print(
+            f"gateway: {gateway['edge_answers']:,.0f} sold-out answers from its edge, "
+            f"{gateway['shed']:,.0f} shed by its rate bound"
+        )
     console.print(f"report: {json_path}  figure: {png_path}")
     return check.ok

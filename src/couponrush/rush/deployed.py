@@ -68,13 +68,18 @@ class RaceResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "clients": self.plan.clients, "stock": self.plan.stock, "killed": self.killed,
+            "clients": self.plan.clients,
+            "stock": self.plan.stock,
+            "killed": self.killed,
             "up_s": round(self.up_s, 1),
-            "wall_s": round(self.merged.wall_s, 2), "final": dict(self.merged.final),
+            "wall_s": round(self.merged.wall_s, 2),
+            "final": dict(self.merged.final),
             "statuses": {str(k): v for k, v in self.merged.statuses.items()},
-            "edge_sold_out_answers": self.edge_answers, "breaches": self.breaches,
-            "check": self.set_check.to_json(), "win_to_row_ms": self.lag,
-        }  # fmt: skip
+            "edge_sold_out_answers": self.edge_answers,
+            "breaches": self.breaches,
+            "check": self.set_check.to_json(),
+            "win_to_row_ms": self.lag,
+        }
 
 
 def race(
@@ -105,8 +110,9 @@ def judge(
     answers = [
         oracle.Answer(user, 201, "issued", slot, code) for user, slot, code in merged.winners
     ]
-    breaches = oracle.check(plan.stock, answers, winners, stock_left,
-                            expect_sold_out=plan.clients >= plan.stock)  # fmt: skip
+    breaches = oracle.check(
+        plan.stock, answers, winners, stock_left, expect_sold_out=plan.clients >= plan.stock
+    )
     errors = {s: n for s, n in merged.statuses.items() if s >= 500 and s != 503}
     if errors or merged.unfinished:
         breaches.append(f"no definite answer: {errors}, unfinished {merged.unfinished}")
@@ -118,9 +124,12 @@ def judge(
 
 
 def create_event(url: str, token: str, event_id: str, stock: int) -> None:
-    reply = httpx.post(f"{url}/v1/events", headers={"Authorization": f"Bearer {token}"},
-                       json={"event_id": event_id, "name": event_id, "total_stock": stock},
-                       timeout=10)  # fmt: skip
+    reply = httpx.post(
+        f"{url}/v1/events",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"event_id": event_id, "name": event_id, "total_stock": stock},
+        timeout=10,
+    )
     reply.raise_for_status()
 
 
@@ -202,8 +211,9 @@ def _rows(project: Deployment, topology: Topology, event_id: str) -> list[Issuan
     name = project.containers(topology.postgres)[0]
     password = read_env(project.env_file)["POSTGRES_PASSWORD"]
     psql = ["psql", "-U", "couponrush", "-d", "couponrush", "-tA", "-v", f"event={event_id}"]
-    done = project.engine.run("exec", "-i", "-e", f"PGPASSWORD={password}", name, *psql,
-                              input_text=_ROWS)  # fmt: skip
+    done = project.engine.run(
+        "exec", "-i", "-e", f"PGPASSWORD={password}", name, *psql, input_text=_ROWS
+    )
     return [_row(r) for r in json.loads(done.stdout or "[]")]
 
 
@@ -220,10 +230,14 @@ def _row(raw: dict[str, Any]) -> IssuanceRow:
 def edge_answers(project: Deployment, topology: Topology) -> int:
     """The sold-out answers the gateway's edge made itself (its /gateway/metrics)."""
     name = project.containers(topology.gateway)[0]
-    text = project.engine.run("exec", name, "curl", "-fsS",
-                              "http://127.0.0.1:8080/gateway/metrics").stdout  # fmt: skip
-    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
-               if line.startswith("couponrush_gateway_edge_answers_total"))  # fmt: skip
+    text = project.engine.run(
+        "exec", name, "curl", "-fsS", "http://127.0.0.1:8080/gateway/metrics"
+    ).stdout
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith("couponrush_gateway_edge_answers_total")
+    )
 
 
 def race_name() -> str:
@@ -271,7 +285,12 @@ REDIS_SECRETS={secrets}
 def plan_of(short: bool, clients: int) -> RushPlan:
     """The rush of a race: 20,000 clients for 1,000 coupons (short: 4,000 for 300)."""
     count = clients or (4_000 if short else 20_000)
-    return RushPlan(event_id=f"deployed-{int(time.time())}", clients=count,
-                    stock=300 if short else 1_000, connections=128 if short else 256,
-                    arrival="ramp", arrival_value=5.0 if short else 8.0,
-                    max_duration_s=120)  # fmt: skip
+    return RushPlan(
+        event_id=f"deployed-{int(time.time())}",
+        clients=count,
+        stock=300 if short else 1_000,
+        connections=128 if short else 256,
+        arrival="ramp",
+        arrival_value=5.0 if short else 8.0,
+        max_duration_s=120,
+    )

@@ -20,8 +20,15 @@ SENT, FINISHED, ISSUED, SOLD_OUT, RETRIES, ERRORS = range(6)
 
 
 class Engine:
-    def __init__(self, plan: RushPlan, process: int, host: str, port: int, start_at: float,
-                 progress: SynchronizedArray[Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        plan: RushPlan,
+        process: int,
+        host: str,
+        port: int,
+        start_at: float,
+        progress: SynchronizedArray[Any] | None = None,
+    ) -> None:
         self.plan = plan
         self.host, self.port = host, port
         self.rec = Recorder()
@@ -122,8 +129,14 @@ class Engine:
             at = round(time.monotonic() - self._t0, 4)
             self.rec.history.append((at, user, status, result, int(doc.get("slot") or 0)))
 
-    def _retry_or_finish(self, job: tuple[int, int], retry_after: float, status: int,
-                         result: str, doc: dict[str, Any]) -> None:  # fmt: skip
+    def _retry_or_finish(
+        self,
+        job: tuple[int, int],
+        retry_after: float,
+        status: int,
+        result: str,
+        doc: dict[str, Any],
+    ) -> None:
         index, attempt = job
         now = time.monotonic()
         if (status in RETRYABLE_STATUSES or status == 0) and attempt < self.plan.retry_budget:

@@ -10,9 +10,15 @@ from dataclasses import dataclass
 
 WIN_RESULTS = frozenset({"issued", "already_issued"})
 KNOWN_RESULTS = WIN_RESULTS | {
-    "sold_out", "not_found", "not_open", "closed", "rate_limited", "unavailable", "overloaded",
+    "sold_out",
+    "not_found",
+    "not_open",
+    "closed",
+    "rate_limited",
+    "unavailable",
+    "overloaded",
     "not_admitted",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,8 +47,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def _stacked(axes: Axes, xs: Sequence[float], rows: Sequence[dict[str, int]],
-             width: float) -> None:  # fmt: skip
+def _stacked(axes: Axes, xs: Sequence[float], rows: Sequence[dict[str, int]], width: float) -> None:
     bottom = [0] * len(rows)
     for result in sorted({r for row in rows for r in row}):
         counts = [row.get(result, 0) for row in rows]
@@ -63,6 +62,8 @@ def _mark_sell_out(axes: Axes, at_s: float | None) -> None:
 
 def _title(report: dict[str, Any]) -> str:
     plan, wait = report["plan"], report["client_wait_ms"]
-    return (f"{plan['clients']:,} clients for {plan['stock']:,} coupons ({plan['arrival']}) — "
-            f"request p99 {report['latency_ms']['p99']:.0f} ms, client wait p99 "
-            f"{wait['p99'] / 1000:.1f} s, max {wait['max'] / 1000:.1f} s")  # fmt: skip
+    return (
+        f"{plan['clients']:,} clients for {plan['stock']:,} coupons ({plan['arrival']}) — "
+        f"request p99 {report['latency_ms']['p99']:.0f} ms, client wait p99 "
+        f"{wait['p99'] / 1000:.1f} s, max {wait['max'] / 1000:.1f} s"
+    )

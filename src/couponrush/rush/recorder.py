@@ -83,8 +83,9 @@ class Recorder:
             self.early_by_ds[int(at_s * 10)][result] += 1
         self.statuses[status] += 1
 
-    def finished(self, at_s: float, arrived_s: float, result: str, body: dict[str, Any],
-                 user: str) -> None:  # fmt: skip
+    def finished(
+        self, at_s: float, arrived_s: float, result: str, body: dict[str, Any], user: str
+    ) -> None:
         """The client's final answer at ``at_s``; it arrived (was due to start) at
         ``arrived_s``, both in seconds since the opening."""
         self.final[result] += 1

@@ -31,8 +31,12 @@ def build(
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": _cpus(), "python": platform.python_version()},
         "plan": {k: getattr(plan, k) for k in plan.__dataclass_fields__},
-        "requests": {"sent": sum(merged.sent_by_s.values()), "answered": answered,
-                     "retries": merged.retries, "network_errors": merged.network_errors},
+        "requests": {
+            "sent": sum(merged.sent_by_s.values()),
+            "answered": answered,
+            "retries": merged.retries,
+            "network_errors": merged.network_errors,
+        },
         "final": dict(sorted(merged.final.items())),
         "statuses": {str(k): v for k, v in sorted(merged.statuses.items())},
         "throughput_rps": round(answered / merged.last_final_s, 1) if merged.last_final_s else 0,
@@ -45,12 +49,18 @@ def build(
         "all_answered_after_s": merged.last_final_s,
         "unfinished": merged.unfinished,
         "timeline": [_second(merged, s) for s in seconds],
-        "early": [{"t": ds / 10, "answers": dict(merged.early_by_ds[ds])}
-                  for ds in sorted(merged.early_by_ds)],
-        "invariants": {"ok": check.ok, "breaches": check.breaches[:50],
-                       "redis_winners": check.redis_winners, "stock_left": check.stock_left},
+        "early": [
+            {"t": ds / 10, "answers": dict(merged.early_by_ds[ds])}
+            for ds in sorted(merged.early_by_ds)
+        ],
+        "invariants": {
+            "ok": check.ok,
+            "breaches": check.breaches[:50],
+            "redis_winners": check.redis_winners,
+            "stock_left": check.stock_left,
+        },
         **extra,
-    }  # fmt: skip
+    }
 
 
 def _cpus() -> int:
@@ -78,8 +88,11 @@ def goodput(merged: Merged) -> dict[str, float | None]:
         window = (max(tenths) - min(tenths) + 1) / 10
     else:
         window = max(seconds) - min(seconds) + 1
-    return {"wins_per_s": round(wins / window, 1), "peak_wins_per_s": max(seconds.values()),
-            "window_s": window}  # fmt: skip
+    return {
+        "wins_per_s": round(wins / window, 1),
+        "peak_wins_per_s": max(seconds.values()),
+        "window_s": window,
+    }
 
 
 def issuing(merged: Merged) -> dict[str, Any]:
@@ -115,8 +128,9 @@ def _second(merged: Merged, second: int) -> dict[str, Any]:
 
 
 def summary(report: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"rush: {report['plan']['clients']:,} clients, "
-                        f"{report['plan']['stock']:,} coupons")  # fmt: skip
+    table = Table(
+        title=f"rush: {report['plan']['clients']:,} clients, {report['plan']['stock']:,} coupons"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     req, lat = report["requests"], report["latency_ms"]
@@ -133,7 +147,7 @@ def summary(report: dict[str, Any], console: Console) -> None:
         ("issuing: client wait p50 / p90 / p99 / p99.9 / max", _issuing_wait(report["issuing"])),
         ("sold out after", _secs(report["sold_out_after_s"])),
         ("every client answered after", _secs(report["all_answered_after_s"])),
-    ]  # fmt: skip
+    ]
     pipeline = dict(report.get("pipeline", {}))
     found = pipeline.pop("reconcile_breaches", None)
     rows += [(k.replace("_", " "), _plain(v)) for k, v in pipeline.items()]
@@ -144,8 +158,10 @@ def summary(report: dict[str, Any], console: Console) -> None:
     console.print(table)
     inv = report["invariants"]
     if inv["ok"]:
-        console.print("[green]invariants hold[/]: exactly N issued to distinct users, slots 1..N, "
-                      "Redis and the database agree with every answer")  # fmt: skip
+        console.print(
+            "[green]invariants hold[/]: exactly N issued to distinct users, slots 1..N, "
+            "Redis and the database agree with every answer"
+        )
     else:
         console.print(f"[red]INVARIANTS BROKEN[/] ({len(inv['breaches'])}):")
         for line in inv["breaches"][:20]:

@@ -29,15 +29,23 @@ class Merged(Recorder):
     wall_s: float = 0.0
 
 
-def _child(plan: RushPlan, process: int, host: str, port: int, start_at: float,
-           progress: SynchronizedArray[Any], results: mp.Queue[Any]) -> None:  # fmt: skip
+def _child(
+    plan: RushPlan,
+    process: int,
+    host: str,
+    port: int,
+    start_at: float,
+    progress: SynchronizedArray[Any],
+    results: mp.Queue[Any],
+) -> None:
     gc.disable()  # every object of a run is short-lived and acyclic; collection only costs
     runner = engine.Engine(plan, process, host, port, start_at, progress)
     results.put((process, uvloop.run(runner.run())))
 
 
-def run(plan: RushPlan, url: str, show_progress: bool = True,
-        start_at: float | None = None) -> Merged:  # fmt: skip
+def run(
+    plan: RushPlan, url: str, show_progress: bool = True, start_at: float | None = None
+) -> Merged:
     """``start_at``: the opening second (time.time()); by default START_DELAY_S from now."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -57,10 +65,21 @@ def run(plan: RushPlan, url: str, show_progress: bool = True,
     return merged
 
 
-def _watch(plan: RushPlan, progress: SynchronizedArray[Any], results: mp.Queue[Any],
-           children: list[Any], merged: Merged, show: bool) -> None:  # fmt: skip
-    columns = (TextColumn("[bold]rush"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))  # fmt: skip
+def _watch(
+    plan: RushPlan,
+    progress: SynchronizedArray[Any],
+    results: mp.Queue[Any],
+    children: list[Any],
+    merged: Merged,
+    show: bool,
+) -> None:
+    columns = (
+        TextColumn("[bold]rush"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     received = 0
     deadline = time.monotonic() + START_DELAY_S + plan.max_duration_s + 60
     with Progress(*columns, disable=not show, refresh_per_second=4) as bar:
@@ -80,5 +99,7 @@ def _watch(plan: RushPlan, progress: SynchronizedArray[Any], results: mp.Queue[A
 
 def _line(progress: SynchronizedArray[Any]) -> str:
     sent, _, issued, sold_out, retries, errors = progress[:]
-    return (f"sent={sent:,} issued={issued:,} sold_out={sold_out:,} "
-            f"retries={retries:,} errors={errors:,}")  # fmt: skip
+    return (
+        f"sent={sent:,} issued={issued:,} sold_out={sold_out:,} "
+        f"retries={retries:,} errors={errors:,}"
+    )

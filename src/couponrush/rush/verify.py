@@ -80,11 +80,13 @@ class Stores:
 
 def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) -> Verification:
     winners, stock_left = redis_truth(stores.redis_url, plan.event_id, stores.redis_mode)
-    told = [invariants.Answer(user, 201, "issued", slot, code)
-            for user, slot, code in merged.winners]  # fmt: skip
+    told = [
+        invariants.Answer(user, 201, "issued", slot, code) for user, slot, code in merged.winners
+    ]
     breaches = run_breaches(plan, merged, expected_stock)
-    breaches += invariants.check(expected_stock, told, winners, stock_left,
-                                 expect_sold_out=plan.clients >= expected_stock)  # fmt: skip
+    breaches += invariants.check(
+        expected_stock, told, winners, stock_left, expect_sold_out=plan.clients >= expected_stock
+    )
     check = Verification(breaches, len(winners), stock_left)
     if stores.database_url:
         claims = [Claim(a.user_id, a.slot or 0, a.coupon_code or "") for a in told]
@@ -96,8 +98,9 @@ def verify(plan: RushPlan, merged: Merged, stores: Stores, expected_stock: int) 
     return check
 
 
-async def _persisted(stores: Stores, event_id: str, expected: int,
-                     claims: list[Claim]) -> tuple[list[IssuanceRow], recovery.Report]:  # fmt: skip
+async def _persisted(
+    stores: Stores, event_id: str, expected: int, claims: list[Claim]
+) -> tuple[list[IssuanceRow], recovery.Report]:
     """The event's rows once the pipeline has drained (or what is there at the deadline),
     and what ``couponrush reconcile`` finds then."""
     assert stores.database_url
@@ -120,8 +123,11 @@ async def _persisted(stores: Stores, event_id: str, expected: int,
 def persisted_breaches(told: list[invariants.Answer], rows: list[IssuanceRow]) -> list[str]:
     """Invariant 3: every client told 'issued' has its row, with the slot and code it was told."""
     stored = {r.user_id: (r.slot, r.coupon_code) for r in rows}
-    breaches = [f"{a.user_id}: told 'issued' but the database has {stored.get(a.user_id)}"
-                for a in told if stored.get(a.user_id) != (a.slot, a.coupon_code)]  # fmt: skip
+    breaches = [
+        f"{a.user_id}: told 'issued' but the database has {stored.get(a.user_id)}"
+        for a in told
+        if stored.get(a.user_id) != (a.slot, a.coupon_code)
+    ]
     if len(rows) != len(told):
         breaches.append(f"the database holds {len(rows)} rows for {len(told)} winners")
     return breaches

@@ -44,11 +44,18 @@ def redis_options(
     loopback, so a node in a namespace (reached only from this host) turns it off."""
     protected = "yes" if bind.startswith("127.") else "no"
     return [
-        ("port", str(port)), ("bind", bind), ("protected-mode", protected),
-        ("dir", str(data_dir)), ("appendonly", "yes"), ("appendfsync", appendfsync),
-        ("save", ""), ("maxmemory-policy", "noeviction"), ("daemonize", "no"),
-        ("tcp-backlog", "4096"), ("loglevel", "warning"),
-    ]  # fmt: skip
+        ("port", str(port)),
+        ("bind", bind),
+        ("protected-mode", protected),
+        ("dir", str(data_dir)),
+        ("appendonly", "yes"),
+        ("appendfsync", appendfsync),
+        ("save", ""),
+        ("maxmemory-policy", "noeviction"),
+        ("daemonize", "no"),
+        ("tcp-backlog", "4096"),
+        ("loglevel", "warning"),
+    ]
 
 
 def redis_server() -> str:
@@ -92,14 +99,21 @@ def sentinel_conf(
 ) -> str:
     """A sentinel of the local primary; the sentinel rewrites this file as it learns."""
     name = SENTINEL_MASTER
-    return "".join(f"{line}\n" for line in (
-        f"port {port}", f"bind {bind}", f'dir "{work_dir}"', "daemonize no",
-        "loglevel notice", "sentinel resolve-hostnames no",
-        f"sentinel monitor {name} {primary[0]} {primary[1]} 2",
-        f"sentinel down-after-milliseconds {name} 1000",
-        f"sentinel failover-timeout {name} 5000",
-        f"sentinel parallel-syncs {name} 2",
-    ))  # fmt: skip
+    return "".join(
+        f"{line}\n"
+        for line in (
+            f"port {port}",
+            f"bind {bind}",
+            f'dir "{work_dir}"',
+            "daemonize no",
+            "loglevel notice",
+            "sentinel resolve-hostnames no",
+            f"sentinel monitor {name} {primary[0]} {primary[1]} 2",
+            f"sentinel down-after-milliseconds {name} 1000",
+            f"sentinel failover-timeout {name} 5000",
+            f"sentinel parallel-syncs {name} 2",
+        )
+    )
 
 
 def conf_argv(conf: Path, sentinel: bool = False) -> list[str]:
@@ -116,18 +130,47 @@ def app_argv(host: str, port: int, workers: int, uds: Path | None = None) -> lis
     granian = str(Path(sys.executable).with_name("granian"))
     # granian's own lines as JSON too, like every other line of the stack
     log_config = str(resources.files("couponrush").joinpath("logging.json"))
-    where = ["--uds", str(uds), "--uds-permissions", "384"] if uds else [
-        "--host", host, "--port", str(port)]  # fmt: skip
+    where = (
+        ["--uds", str(uds), "--uds-permissions", "384"]
+        if uds
+        else ["--host", host, "--port", str(port)]
+    )
     return [
-        granian, "--interface", "rsgi", "--factory", APP_FACTORY, *where,
-        "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws",
-        "--backlog", "4096", "--log-level", "warning", "--log-config", log_config,
-        "--workers-kill-timeout", "10",
-    ]  # fmt: skip
+        granian,
+        "--interface",
+        "rsgi",
+        "--factory",
+        APP_FACTORY,
+        *where,
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "1",
+        "--no-ws",
+        "--backlog",
+        "4096",
+        "--log-level",
+        "warning",
+        "--log-config",
+        log_config,
+        "--workers-kill-timeout",
+        "10",
+    ]
 
 
 def nginx_argv(conf: Path) -> list[str]:
     """nginx in the foreground (its supervisor or test fixture owns the process)."""
     nginx = binary("nginx", "run 'make install' (Debian package nginx-light)")
-    return [nginx, "-c", str(conf), "-p", str(conf.parent), "-e", str(conf.parent / "error.log"),
-            "-g", "daemon off;"]  # fmt: skip
+    return [
+        nginx,
+        "-c",
+        str(conf),
+        "-p",
+        str(conf.parent),
+        "-e",
+        str(conf.parent / "error.log"),
+        "-g",
+        "daemon off;",
+    ]

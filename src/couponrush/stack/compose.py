@@ -64,8 +64,14 @@ class Project:
         self.services = load(self.files)
 
     @classmethod
-    def for_repo(cls, root: Path, env_file: Path | None = None, small: bool = False,
-                 name: str = PROJECT, say: Callable[[str], None] = print) -> Project:  # fmt: skip
+    def for_repo(
+        cls,
+        root: Path,
+        env_file: Path | None = None,
+        small: bool = False,
+        name: str = PROJECT,
+        say: Callable[[str], None] = print,
+    ) -> Project:
         """deploy/compose.yaml, with compose.debian.yaml where the stores' images are the
         ones built here (podman, or no registry's image present), and compose.small.yaml
         for the short race."""
@@ -80,14 +86,29 @@ class Project:
     def command(self, *args: str) -> list[str]:
         files = [arg for path in self.files for arg in ("-f", str(path))]
         if self.engine.name == "docker":
-            return ["docker", "compose", "-p", self.name, "--env-file", str(self.env_file),
-                    *files, *args]  # fmt: skip
+            return [
+                "docker",
+                "compose",
+                "-p",
+                self.name,
+                "--env-file",
+                str(self.env_file),
+                *files,
+                *args,
+            ]
         return ["podman-compose", "-p", self.name, *files, *args]
 
     def compose(self, *args: str, timeout: float = 600) -> None:
         env = {**self.engine.env(), **read_env(self.env_file)}
-        done = subprocess.run(self.command(*args), env=env, capture_output=True, text=True,
-                              check=False, timeout=timeout, cwd=self.files[0].parent)  # fmt: skip
+        done = subprocess.run(
+            self.command(*args),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+            cwd=self.files[0].parent,
+        )
         if done.returncode != 0:
             raise StackError(f"{' '.join(args[:2])} failed: {(done.stdout + done.stderr)[-2000:]}")
 
@@ -99,8 +120,9 @@ class Project:
         redis_acl.write(self.files[0].parent.parent, env, folder)
         return folder
 
-    def up(self, wanted: Iterable[str] | None = None, only: bool = False,
-           deadline_s: float = 600) -> float:  # fmt: skip
+    def up(
+        self, wanted: Iterable[str] | None = None, only: bool = False, deadline_s: float = 600
+    ) -> float:
         """Start ``wanted`` (default: every service without a profile) and what they
         depend on (``only``: those alone, in their order); return the seconds until all
         of it was healthy."""
@@ -124,9 +146,16 @@ class Project:
         return time.monotonic() - started
 
     def containers(self, service: str) -> list[str]:
-        done = self.engine.run("ps", "-a", "--filter", f"label={_LABEL}={self.name}",
-                               "--filter", f"label=com.docker.compose.service={service}",
-                               "--format", "{{.Names}}")  # fmt: skip
+        done = self.engine.run(
+            "ps",
+            "-a",
+            "--filter",
+            f"label={_LABEL}={self.name}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+            "--format",
+            "{{.Names}}",
+        )
         return sorted(done.stdout.split())
 
     def settle(self, service: str, deadline: float) -> None:
@@ -137,13 +166,15 @@ class Project:
             while not self._settled(name, spec):
                 if time.monotonic() > deadline:
                     logs = self.engine.run("logs", "--tail", "30", name, check=False)
-                    raise StackError(f"{name} did not become ready in time:\n"
-                                     f"{logs.stdout}{logs.stderr}")  # fmt: skip
+                    raise StackError(
+                        f"{name} did not become ready in time:\n{logs.stdout}{logs.stderr}"
+                    )
                 time.sleep(_POLL_S)
 
     def _settled(self, name: str, spec: dict[str, Any]) -> bool:
-        state = self.engine.run("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}",
-                                name).stdout.split()  # fmt: skip
+        state = self.engine.run(
+            "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name
+        ).stdout.split()
         if spec.get("restart") == "no":
             if state[0] == "exited" and state[1] != "0":
                 raise StackError(f"{name} failed with exit code {state[1]}")
@@ -169,8 +200,11 @@ class Project:
 
     def sweep(self) -> list[str]:
         swept = []
-        for kind, remove in (("ps -a", "rm -f"), ("volume ls", "volume rm -f"),
-                             ("network ls", "network rm -f")):  # fmt: skip
+        for kind, remove in (
+            ("ps -a", "rm -f"),
+            ("volume ls", "volume rm -f"),
+            ("network ls", "network rm -f"),
+        ):
             names = self.leftovers(kind)
             if names:
                 self.engine.run(*remove.split(), *names, check=False)

@@ -39,17 +39,29 @@ class Engine:
         extra = {"CONTAINERS_CONF": str(self.conf)} if self.conf else {}
         return {**os.environ, **extra}
 
-    def run(self, *args: str, check: bool = True, input_text: str | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
-        done = subprocess.run([self.name, *args], env=self.env(), text=True, check=False,
-                              capture_output=True, timeout=timeout, input=input_text)  # fmt: skip
+    def run(
+        self, *args: str, check: bool = True, input_text: str | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [self.name, *args],
+            env=self.env(),
+            text=True,
+            check=False,
+            capture_output=True,
+            timeout=timeout,
+            input=input_text,
+        )
         if check and done.returncode != 0:
             raise StackError(f"{self.name} {' '.join(args[:3])}… failed: {done.stderr.strip()}")
         return done
 
     def exists(self, image: str) -> bool:
-        return self.run("image", "exists" if self.name == "podman" else "inspect", image,
-                        check=False).returncode == 0  # fmt: skip
+        return (
+            self.run(
+                "image", "exists" if self.name == "podman" else "inspect", image, check=False
+            ).returncode
+            == 0
+        )
 
     def compose(self) -> list[str]:
         return ["podman-compose"] if self.name == "podman" else ["docker", "compose"]
@@ -83,8 +95,16 @@ def ensure_base(engine: Engine, say: Callable[[str], None]) -> str:
     with _tempdir() as folder:
         tarball = folder / "base.tar"
         subprocess.run(_mmdebstrap(tarball), check=True, timeout=900)
-        engine.run("import", "--change", "CMD=/bin/bash", "--change", f"LABEL {MADE_HERE}",
-                   str(tarball), BASE, timeout=300)  # fmt: skip
+        engine.run(
+            "import",
+            "--change",
+            "CMD=/bin/bash",
+            "--change",
+            f"LABEL {MADE_HERE}",
+            str(tarball),
+            BASE,
+            timeout=300,
+        )
     return "made"
 
 
@@ -96,15 +116,24 @@ def _mmdebstrap(tarball: Path) -> list[str]:
         'chmod 0755 "$1/usr/sbin/policy-rc.d"',
         'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin',
     ]
-    excludes = ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*",
-                "/usr/share/locale/*", "/usr/share/lintian/*"]  # fmt: skip
+    excludes = [
+        "/usr/share/doc/*",
+        "/usr/share/man/*",
+        "/usr/share/info/*",
+        "/usr/share/locale/*",
+        "/usr/share/lintian/*",
+    ]
     return [
-        "mmdebstrap", "--variant=minbase", "--quiet", "--include=ca-certificates",
+        "mmdebstrap",
+        "--variant=minbase",
+        "--quiet",
+        "--include=ca-certificates",
         *[f"--dpkgopt=path-exclude={path}" for path in excludes],
         "--dpkgopt=path-include=/usr/share/doc/*/copyright",
         *[f"--customize-hook={hook}" for hook in hooks],
-        "bookworm", str(tarball),
-    ]  # fmt: skip
+        "bookworm",
+        str(tarball),
+    ]
 
 
 @contextmanager
@@ -127,8 +156,14 @@ class Image:
 def build(engine: Engine, root: Path, image: Image, context: Path) -> None:
     """One image; the engine's layer cache makes an unchanged rebuild quick. Its output is
     shown only when it fails."""
-    args = ["build", "-t", image.tag, "-f", str(root / image.dockerfile),
-            *[f"--ulimit={limit}" for limit in ULIMITS]]  # fmt: skip
+    args = [
+        "build",
+        "-t",
+        image.tag,
+        "-f",
+        str(root / image.dockerfile),
+        *[f"--ulimit={limit}" for limit in ULIMITS],
+    ]
     if engine.name == "podman":
         args.append("--pull=never")
     if image.https and made_here(engine):

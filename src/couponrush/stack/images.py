@@ -34,8 +34,9 @@ STORES = (
 )
 
 
-def build_all(engine: Engine, root: Path, images: tuple[Image, ...],
-              say: Callable[[str], None]) -> dict[str, float]:  # fmt: skip
+def build_all(
+    engine: Engine, root: Path, images: tuple[Image, ...], say: Callable[[str], None]
+) -> dict[str, float]:
     """Build ``images`` (the base first) and return each one's size in MB."""
     say(f"base image {ensure_base(engine, say)}")
     sizes = {}
@@ -57,8 +58,9 @@ def _context(root: Path, image: Image) -> Iterator[Path]:
         return
     jars = kafka_dist.fetch()
     with _tempdir() as folder:
-        shutil.copytree(root / "deploy" / "stores" / "kafka", folder, dirs_exist_ok=True,
-                        symlinks=True)  # fmt: skip
+        shutil.copytree(
+            root / "deploy" / "stores" / "kafka", folder, dirs_exist_ok=True, symlinks=True
+        )
         shutil.copytree(jars, folder / "libs", copy_function=_link)
         yield folder
 

@@ -88,15 +88,19 @@ def fresh_secrets(root: Path) -> dict[str, dict[str, str]]:
     acl = redis_acl.render((root / redis_acl.TEMPLATE).read_text(), passwords)
     users = {f"{u}-password": passwords[redis_acl.USERS[u]] for u in ("app", "pipeline", "ops")}
     return {
-        "couponrush-secrets": {"admin-token": secrets.token_hex(24),
-                               "coupon-secret": secrets.token_hex(32),
-                               "edge-feed-token": secrets.token_hex(24)},
+        "couponrush-secrets": {
+            "admin-token": secrets.token_hex(24),
+            "coupon-secret": secrets.token_hex(32),
+            "edge-feed-token": secrets.token_hex(24),
+        },
         "couponrush-redis-users": users,
-        "couponrush-redis-acl": {"users.acl": acl,
-                                 "admin-password": passwords[redis_acl.USERS["admin"]]},
+        "couponrush-redis-acl": {
+            "users.acl": acl,
+            "admin-password": passwords[redis_acl.USERS["admin"]],
+        },
         "couponrush-pg-app": {"password": secrets.token_hex(24)},
         "couponrush": {"password": secrets.token_hex(24)},  # Kafka's; stream mode uses none
-    }  # fmt: skip
+    }
 
 
 @dataclass

@@ -42,25 +42,40 @@ def programs(state: StackState, var: Path) -> dict[str, Program]:
     bins, ports = available(), state.metrics_ports
     found: dict[str, Program] = {}
     if "redis-exporter" in ports:
-        found["redis-exporter"] = Program([
-            bins["prometheus-redis-exporter"], f"-redis.addr={state.redis_url}",
-            f"-web.listen-address=127.0.0.1:{ports['redis-exporter']}",
-            "-include-system-metrics", "-log-format=json",
-        ], autostart=False)  # fmt: skip
+        found["redis-exporter"] = Program(
+            [
+                bins["prometheus-redis-exporter"],
+                f"-redis.addr={state.redis_url}",
+                f"-web.listen-address=127.0.0.1:{ports['redis-exporter']}",
+                "-include-system-metrics",
+                "-log-format=json",
+            ],
+            autostart=False,
+        )
     if "postgres-exporter" in ports:
         dsn = f"{state.database_url}?sslmode=disable"
-        found["postgres-exporter"] = Program([
-            bins["prometheus-postgres-exporter"],
-            f"--web.listen-address=127.0.0.1:{ports['postgres-exporter']}", "--log.format=json",
-        ], autostart=False, env={"DATA_SOURCE_NAME": dsn})  # fmt: skip
+        found["postgres-exporter"] = Program(
+            [
+                bins["prometheus-postgres-exporter"],
+                f"--web.listen-address=127.0.0.1:{ports['postgres-exporter']}",
+                "--log.format=json",
+            ],
+            autostart=False,
+            env={"DATA_SOURCE_NAME": dsn},
+        )
     if state.prometheus_port:
         conf = write_config(state, var / "prometheus")
-        found["prometheus"] = Program([
-            bins["prometheus"], f"--config.file={conf}",
-            f"--storage.tsdb.path={var / 'prometheus' / 'data'}",
-            f"--web.listen-address=127.0.0.1:{state.prometheus_port}",
-            "--storage.tsdb.retention.time=2d", "--log.format=json",
-        ], autostart=False)  # fmt: skip
+        found["prometheus"] = Program(
+            [
+                bins["prometheus"],
+                f"--config.file={conf}",
+                f"--storage.tsdb.path={var / 'prometheus' / 'data'}",
+                f"--web.listen-address=127.0.0.1:{state.prometheus_port}",
+                "--storage.tsdb.retention.time=2d",
+                "--log.format=json",
+            ],
+            autostart=False,
+        )
     return found
 
 
@@ -71,9 +86,13 @@ def _job(name: str, target: str, path: str = "/metrics") -> dict[str, Any]:
 def scrape_jobs(state: StackState) -> list[dict[str, Any]]:
     """Job names as in deploy/prometheus/prometheus.yml, so the rules and the dashboard
     read the same series in every deployment; and the gateway's, which compose lacks."""
-    names = {"app": "couponrush-app", "consumer": "couponrush-consumer",
-             "relay": "couponrush-relay", "redis-exporter": "redis",
-             "postgres-exporter": "postgres"}  # fmt: skip
+    names = {
+        "app": "couponrush-app",
+        "consumer": "couponrush-consumer",
+        "relay": "couponrush-relay",
+        "redis-exporter": "redis",
+        "postgres-exporter": "postgres",
+    }
     jobs = [_job(names[k], f"127.0.0.1:{port}") for k, port in state.metrics_ports.items()]
     gateway = state.url.removeprefix("http://")
     jobs.append(_job("couponrush-gateway", gateway, "/gateway/metrics"))

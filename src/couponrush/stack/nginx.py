@@ -98,8 +98,10 @@ def lua_http(settings: Settings, app_addrs: Sequence[str], state_dir: Path) -> s
 def lua_values(settings: Settings, app_addrs: Sequence[str], state_dir: Path) -> dict[str, str]:
     if not settings.gateway_lua:
         return {"LUA_MODULES": _NO_LUA, "LUA_HTTP": _NO_LUA, "LUA": "#"}
-    modules = [f"load_module {MODULES_DIR}/{name}.so;"
-               for name in ("ndk_http_module", "ngx_http_lua_module")]  # fmt: skip
+    modules = [
+        f"load_module {MODULES_DIR}/{name}.so;"
+        for name in ("ndk_http_module", "ngx_http_lua_module")
+    ]
     return {
         "LUA_MODULES": "\n".join(modules),
         "LUA_HTTP": lua_http(settings, app_addrs, state_dir),
@@ -107,8 +109,13 @@ def lua_values(settings: Settings, app_addrs: Sequence[str], state_dir: Path) ->
     }
 
 
-def values(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir: Path,
-           access_log: str = "off") -> dict[str, str]:  # fmt: skip
+def values(
+    settings: Settings,
+    listen: str,
+    app_addrs: Sequence[str],
+    state_dir: Path,
+    access_log: str = "off",
+) -> dict[str, str]:
     real_ip = "\n    ".join(f"set_real_ip_from {cidr};" for cidr in settings.trusted_proxies)
     readers = "\n        ".join(f"{cidr} 1;" for cidr in settings.gateway_metrics_from)
     return {
@@ -139,8 +146,13 @@ def values(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir:
     }
 
 
-def write_config(settings: Settings, listen: str, app_addrs: Sequence[str], state_dir: Path,
-                 access_log: str = "off") -> Path:  # fmt: skip
+def write_config(
+    settings: Settings,
+    listen: str,
+    app_addrs: Sequence[str],
+    state_dir: Path,
+    access_log: str = "off",
+) -> Path:
     """Render the config into ``state_dir`` (with nginx's temp folders) and return it.
     Owner-only: it holds the feed's token."""
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -96,9 +96,18 @@ def initdb(data_dir: Path, fast: bool = False) -> None:
         return
     give_to_server_user(data_dir)
     argv = [
-        *run_as_prefix(), server_bin("initdb"), "-D", str(data_dir), "-U", DB_USER,
-        "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8",
-    ]  # fmt: skip
+        *run_as_prefix(),
+        server_bin("initdb"),
+        "-D",
+        str(data_dir),
+        "-U",
+        DB_USER,
+        "--auth-local=trust",
+        "--auth-host=reject",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]
     if fast:
         argv.append("--no-sync")
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -113,9 +122,19 @@ def postgres_argv(port: int, data_dir: Path, socket_dir: Path, fast: bool = Fals
     """The postmaster in the foreground, on loopback only (supervisord or Popen runs it)."""
     give_to_server_user(socket_dir)
     argv = [
-        *run_as_prefix(), server_bin("postgres"), "-D", str(data_dir), "-p", str(port),
-        "-k", str(socket_dir), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
-    ]  # fmt: skip
+        *run_as_prefix(),
+        server_bin("postgres"),
+        "-D",
+        str(data_dir),
+        "-p",
+        str(port),
+        "-k",
+        str(socket_dir),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "max_connections=200",
+    ]
     if fast:
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     return argv

@@ -85,15 +85,21 @@ def binary(name: str, hint: str) -> str:
     return path
 
 
-def spawn(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None,
-          new_session: bool = False) -> subprocess.Popen[bytes]:  # fmt: skip
+def spawn(
+    argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None, new_session: bool = False
+) -> subprocess.Popen[bytes]:
     """Start ``argv`` appending its output to ``log`` (the child keeps its own copy of the
     file). ``new_session``: a process group of its own, so ``stop`` can take its children
     (granian's workers) with it."""
     with log.open("ab") as out:
         environ = None if env is None else dict(env)
-        return subprocess.Popen(list(argv), env=environ, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=new_session)  # fmt: skip
+        return subprocess.Popen(
+            list(argv),
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 15) -> None:

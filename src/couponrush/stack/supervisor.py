@@ -36,26 +36,43 @@ def _environment(env: Mapping[str, str]) -> str:
 
 def render_conf(var: Path, programs: Mapping[str, Program], env: Mapping[str, str]) -> str:
     lines = [
-        "[unix_http_server]", f"file={var / 'supervisor.sock'}", "chmod=0700", "",
-        "[supervisord]", f"logfile={var / 'logs' / 'supervisord.log'}",
-        f"pidfile={var / 'supervisord.pid'}", f"directory={var}", "loglevel=info",
-        "minfds=16384", "",
+        "[unix_http_server]",
+        f"file={var / 'supervisor.sock'}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={var / 'logs' / 'supervisord.log'}",
+        f"pidfile={var / 'supervisord.pid'}",
+        f"directory={var}",
+        "loglevel=info",
+        "minfds=16384",
+        "",
         "[rpcinterface:supervisor]",
-        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
-        "[supervisorctl]", f"serverurl=unix://{var / 'supervisor.sock'}", "",
-    ]  # fmt: skip
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{var / 'supervisor.sock'}",
+        "",
+    ]
     for priority, (name, program) in enumerate(programs.items()):
         command = shlex.join(program.argv).replace("%", "%%")
         lines += [
-            f"[program:{name}]", f"command={command}",
+            f"[program:{name}]",
+            f"command={command}",
             f"environment={_environment({**env, **program.env})}",
             f"autostart={str(program.autostart).lower()}",
-            f"autorestart={str(program.autorestart).lower()}", "startsecs=1",
-            f"stopsignal={program.stopsignal}", "stopwaitsecs=15",
-            "stopasgroup=true", "killasgroup=true", "redirect_stderr=true",
-            f"stdout_logfile={var / 'logs' / name}.log", "stdout_logfile_maxbytes=50MB",
-            f"priority={10 + priority}", "",
-        ]  # fmt: skip
+            f"autorestart={str(program.autorestart).lower()}",
+            "startsecs=1",
+            f"stopsignal={program.stopsignal}",
+            "stopwaitsecs=15",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "redirect_stderr=true",
+            f"stdout_logfile={var / 'logs' / name}.log",
+            "stdout_logfile_maxbytes=50MB",
+            f"priority={10 + priority}",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -91,9 +91,11 @@ def connect(
     one per request on the hottest path)."""
     connect_s = settings.redis_timeout_ms / 1000 if timeout_s is None else timeout_s
     common: dict[str, Any] = {
-        "decode_responses": True, "socket_timeout": timeout_s,
-        "socket_connect_timeout": connect_s, "health_check_interval": 30,
-    }  # fmt: skip
+        "decode_responses": True,
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": connect_s,
+        "health_check_interval": 30,
+    }
     url = settings.redis_url
     common |= credentials(settings)
     if settings.redis_mode == "cluster":
@@ -146,8 +148,13 @@ def _cluster(url: str, common: dict[str, Any], pool_size: int | None) -> RedisCl
     auth = {k: v for k, v in found.items() if k in ("username", "password")}
     seeds = [ClusterNode(host, port) for host, port in cluster_seeds(url)]
     # Partial coverage is normal during a failover: the other shards go on serving.
-    return RedisCluster(startup_nodes=seeds, require_full_coverage=False,
-                        max_connections=pool_size or 100, **auth, **common)  # fmt: skip
+    return RedisCluster(
+        startup_nodes=seeds,
+        require_full_coverage=False,
+        max_connections=pool_size or 100,
+        **auth,
+        **common,
+    )
 
 
 def sentinel_target(url: str) -> tuple[list[tuple[str, int]], str, str | None]:

@@ -23,24 +23,39 @@ def _from_entry(entry_id: str, fields: dict[str, str]) -> DeadLetter:
     except orjson.JSONDecodeError:
         payload = {"raw": fields.get("payload", "")}
     return DeadLetter(
-        id=entry_id, event_id=fields.get("event_id", ""), payload=payload,
-        kind=fields.get("kind", ""), reason=fields.get("reason", ""),
-        attempts=int(fields.get("attempts", "0") or 0), source=fields.get("source", ""),
+        id=entry_id,
+        event_id=fields.get("event_id", ""),
+        payload=payload,
+        kind=fields.get("kind", ""),
+        reason=fields.get("reason", ""),
+        attempts=int(fields.get("attempts", "0") or 0),
+        source=fields.get("source", ""),
         failed_at_ms=int(fields.get("failed_at", "0") or 0),
-    )  # fmt: skip
+    )
 
 
 class DeadLetters:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
-    async def put(self, event_id: str, payload: dict[str, str], kind: str, reason: str,
-                  attempts: int, source: str) -> str:  # fmt: skip
+    async def put(
+        self,
+        event_id: str,
+        payload: dict[str, str],
+        kind: str,
+        reason: str,
+        attempts: int,
+        source: str,
+    ) -> str:
         fields = {
-            "event_id": event_id, "payload": orjson.dumps(payload).decode(), "kind": kind,
-            "reason": reason, "attempts": str(attempts), "source": source,
+            "event_id": event_id,
+            "payload": orjson.dumps(payload).decode(),
+            "kind": kind,
+            "reason": reason,
+            "attempts": str(attempts),
+            "source": source,
             "failed_at": str(int(time.time() * 1000)),
-        }  # fmt: skip
+        }
         entry_id: Any = await self._redis.xadd(DLQ, fields)  # type: ignore[arg-type]
         return str(entry_id)
 

@@ -38,8 +38,12 @@ class PipelineState:
 
 def _group(raw: dict[str, Any]) -> GroupState:
     lag = raw.get("lag")
-    return GroupState(str(raw["name"]), None if lag is None else int(lag), int(raw["pending"]),
-                      str(raw["last-delivered-id"]))  # fmt: skip
+    return GroupState(
+        str(raw["name"]),
+        None if lag is None else int(lag),
+        int(raw["pending"]),
+        str(raw["last-delivered-id"]),
+    )
 
 
 async def _groups(redis: RedisClient, stream: str) -> tuple[GroupState, ...]:

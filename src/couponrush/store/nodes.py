@@ -191,8 +191,9 @@ class Topology:
         pool = self.client.connection_pool
         if isinstance(pool, SentinelConnectionPool):
             replicas = await pool.sentinel_manager.discover_slaves(pool.service_name)
-            found += await asyncio.gather(*(_once(pool, addr, command) for addr in replicas),
-                                          return_exceptions=True)  # fmt: skip
+            found += await asyncio.gather(
+                *(_once(pool, addr, command) for addr in replicas), return_exceptions=True
+            )
         return found
 
     async def aclose(self) -> None:

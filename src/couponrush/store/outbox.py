@@ -155,9 +155,10 @@ class StreamSource:
         by_route: dict[Route, list[str]] = defaultdict(list)
         for stream in self._streams:
             by_route[self._topology.route(stream)].append(stream)
-        parts = await asyncio.gather(*(self._read(route, streams)
-                                       for route, streams in by_route.items()),
-                                     return_exceptions=True)  # fmt: skip
+        parts = await asyncio.gather(
+            *(self._read(route, streams) for route, streams in by_route.items()),
+            return_exceptions=True,
+        )
         found = [d for part in parts if not isinstance(part, BaseException) for d in part]
         failed = [part for part in parts if isinstance(part, BaseException)]
         if failed:
@@ -171,10 +172,11 @@ class StreamSource:
         count = max(_MIN_COUNT, self._batch // self._busy)
         group, me = self._group, self._consumer
         commands: list[tuple[Any, ...]] = [
-            ("XCLAIM", s, group, me, 0, *self._unconfirmed[s]) if s in self._unconfirmed
+            ("XCLAIM", s, group, me, 0, *self._unconfirmed[s])
+            if s in self._unconfirmed
             else ("XREADGROUP", "GROUP", group, me, "COUNT", count, "STREAMS", s, ">")
             for s in streams
-        ]  # fmt: skip
+        ]
         if self._wait is not None:
             commands.append(self._wait.command)
         replies = await exchange(route, commands)

@@ -62,8 +62,9 @@ async def event_stats(redis: RedisClient, group: str, events: Sequence[str]) -> 
         if total is None or isinstance(total, Exception):
             continue  # no meta (yet, or any more): not an event to show
         backlog = await _backlog(redis, event_keys(event_id).outbox, group, length, groups)
-        found.append(EventStats(event_id, int(total), max(0, int(stock or 0)), int(issued),
-                                backlog))  # fmt: skip
+        found.append(
+            EventStats(event_id, int(total), max(0, int(stock or 0)), int(issued), backlog)
+        )
     return found
 
 
@@ -75,8 +76,9 @@ async def _backlog(redis: RedisClient, stream: str, group: str, length: Any, gro
         return int(length)  # nobody of the group has read this stream yet
     if info.get("lag") is not None:
         return int(info["lag"]) + int(info["pending"])
-    newer: Any = await redis.xrange(stream, min=f"({info['last-delivered-id']}", max="+",
-                                    count=_LAG_SCAN_MAX)  # fmt: skip
+    newer: Any = await redis.xrange(
+        stream, min=f"({info['last-delivered-id']}", max="+", count=_LAG_SCAN_MAX
+    )
     return len(newer) + int(info["pending"])
 
 
@@ -84,8 +86,9 @@ async def dead_letter_depth(redis: RedisClient) -> int:
     return int(await redis.xlen(DLQ))
 
 
-async def record_reconcile(redis: RedisClient, event_id: str,
-                           breaches: dict[str, int]) -> ReconcileRecord:  # fmt: skip
+async def record_reconcile(
+    redis: RedisClient, event_id: str, breaches: dict[str, int]
+) -> ReconcileRecord:
     """Keep the outcome of a reconcile of ``event_id`` for the metrics (and alerts)."""
     record = ReconcileRecord(event_id, int(time.time() * 1000), breaches)
     value = orjson.dumps({"at": record.at_ms, "breaches": breaches})

@@ -161,12 +161,15 @@ def create_api(services: Services) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = finish(get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=[*app.routes, *issue_doc.routes],
-            ), signed_identity=settings.auth == "jwt")  # fmt: skip
+            app.openapi_schema = finish(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=[*app.routes, *issue_doc.routes],
+                ),
+                signed_identity=settings.auth == "jwt",
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -76,9 +76,15 @@ async def login(body: Login, request: Request, svc: Svc) -> Response:
         return problem_response(401, "unauthorized", "That is not the admin token.")
     value, expires = new_session(svc, time.time())
     response = JSONResponse({"result": "ok", "expires_at": expires})
-    response.set_cookie(COOKIE, value, max_age=svc.settings.dashboard_session_s,
-                        path="/dashboard", secure=request.url.scheme == "https",
-                        httponly=True, samesite="strict")  # fmt: skip
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=svc.settings.dashboard_session_s,
+        path="/dashboard",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
@@ -107,11 +113,13 @@ async def stream(event_id: EventId, request: Request, svc: Svc, cookie: Session 
         viewer = hub.join(event_id)
     except TooManyViewers:
         retry = {"Retry-After": str(max(5, svc.settings.retry_after_s))}
-        return problem_response(503, "overloaded", "Too many dashboard viewers on this worker.",
-                                headers=retry)  # fmt: skip
+        return problem_response(
+            503, "overloaded", "Too many dashboard viewers on this worker.", headers=retry
+        )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_events(hub, viewer, expires), media_type="text/event-stream",
-                             headers=headers)  # fmt: skip
+    return StreamingResponse(
+        _events(hub, viewer, expires), media_type="text/event-stream", headers=headers
+    )
 
 
 async def _events(hub: LiveHub, viewer: Viewer, expires: int) -> AsyncIterator[bytes]:

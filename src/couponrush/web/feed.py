@@ -51,5 +51,11 @@ async def sold_out_event(event_id: EventId, svc: Svc, credentials: Bearer) -> Re
     if found is None or len(found.winners) > svc.settings.edge_max_winners:
         return problem_response(404, "not_found", "Not sold out.", event_id=event_id)
     answers = {lang: sold_out_body(event_id, lang).decode() for lang in LANGUAGES}
-    return JSONResponse({"event_id": event_id, "fingerprint": found.stamp.fingerprint,
-                         "winners": list(found.winners), "answers": answers})  # fmt: skip
+    return JSONResponse(
+        {
+            "event_id": event_id,
+            "fingerprint": found.stamp.fingerprint,
+            "winners": list(found.winners),
+            "answers": answers,
+        }
+    )

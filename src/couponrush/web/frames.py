@@ -62,28 +62,41 @@ class FrameReader:
         sample = (self._clock(), view.issued, await results.tally(self._redis, event_id))
         rates = self._rates(event_id, sample)
         return {
-            "result": "ok", "at": rfc3339_ms(view.now_ms), "event": event_body(view, "ok"),
-            **rates, "results_total": sample[2],
-            "outbox": {"length": state.outbox_length, "backlog": state.backlog,
-                       "groups": [_group(g) for g in state.groups]},
+            "result": "ok",
+            "at": rfc3339_ms(view.now_ms),
+            "event": event_body(view, "ok"),
+            **rates,
+            "results_total": sample[2],
+            "outbox": {
+                "length": state.outbox_length,
+                "backlog": state.backlog,
+                "groups": [_group(g) for g in state.groups],
+            },
             "consumer_lag_s": consumer_lag_s(state, view.now_ms, self._queue),
             "dlq_depth": state.dlq_depth,
-        }  # fmt: skip
+        }
 
     def _rates(self, event_id: str, sample: Sample) -> Frame:
         before = self._previous.get(event_id)
         self._previous[event_id] = sample
         now, issued, counts = sample
         if before is None:  # the first frame has nothing to compare with
-            return {"issued_per_s": None, "results_per_s": {},
-                    "throttled_per_s": {k: None for k in APP_THROTTLED}
-                    | gateway_throttled_per_s()}  # fmt: skip
+            return {
+                "issued_per_s": None,
+                "results_per_s": {},
+                "throttled_per_s": {k: None for k in APP_THROTTLED} | gateway_throttled_per_s(),
+            }
         then, issued_then, counts_then = before
         per_s = {r: _per_s(now, then, n, counts_then.get(r, 0.0)) for r, n in counts.items()}
-        throttled = {k: round(sum(per_s.get(r, 0.0) for r in results), 2)
-                     for k, results in APP_THROTTLED.items()}  # fmt: skip
-        return {"issued_per_s": _per_s(now, then, issued, issued_then), "results_per_s": per_s,
-                "throttled_per_s": throttled | gateway_throttled_per_s()}  # fmt: skip
+        throttled = {
+            k: round(sum(per_s.get(r, 0.0) for r in results), 2)
+            for k, results in APP_THROTTLED.items()
+        }
+        return {
+            "issued_per_s": _per_s(now, then, issued, issued_then),
+            "results_per_s": per_s,
+            "throttled_per_s": throttled | gateway_throttled_per_s(),
+        }
 
 
 def _group(group: GroupState) -> dict[str, Any]:

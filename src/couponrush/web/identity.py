@@ -27,8 +27,14 @@ _JWKS_COOLDOWN_S = 5
 
 
 class Identity:
-    def __init__(self, key: str | jwt.PyJWKClient, algorithms: list[str], issuer: str,
-                 audience: str, leeway_s: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        key: str | jwt.PyJWKClient,
+        algorithms: list[str],
+        issuer: str,
+        audience: str,
+        leeway_s: int,
+    ) -> None:
         self._key = key
         self._algorithms = algorithms
         self._issuer = issuer or None
@@ -44,11 +50,18 @@ class Identity:
         key: str | jwt.PyJWKClient = settings.jwt_key()
         if settings.jwt_jwks_url:
             key = jwt.PyJWKClient(
-                settings.jwt_jwks_url, lifespan=settings.jwt_jwks_cache_s,
-                timeout=_JWKS_TIMEOUT_S, cooldown_duration=_JWKS_COOLDOWN_S,
-            )  # fmt: skip
-        return cls(key, settings.jwt_algorithms, settings.jwt_issuer, settings.jwt_audience,
-                   settings.jwt_leeway_s)  # fmt: skip
+                settings.jwt_jwks_url,
+                lifespan=settings.jwt_jwks_cache_s,
+                timeout=_JWKS_TIMEOUT_S,
+                cooldown_duration=_JWKS_COOLDOWN_S,
+            )
+        return cls(
+            key,
+            settings.jwt_algorithms,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            settings.jwt_leeway_s,
+        )
 
     def user(self, authorization: bytes | None) -> str:
         """The user id a ``Bearer`` header proves, or NotAuthenticated saying why."""
@@ -67,10 +80,14 @@ class Identity:
     def _verify(self, token: bytes) -> tuple[str, float]:
         try:
             claims = jwt.decode(
-                token, self._signing_key(token), algorithms=self._algorithms,
-                issuer=self._issuer, audience=self._audience, leeway=self._leeway_s,
+                token,
+                self._signing_key(token),
+                algorithms=self._algorithms,
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=self._leeway_s,
                 options={"require": ["sub", "exp", "aud"]},
-            )  # fmt: skip
+            )
         except jwt.PyJWKClientConnectionError as exc:
             raise IdentityUnavailable(f"the key set could not be fetched: {exc}") from exc
         except jwt.PyJWTError as exc:

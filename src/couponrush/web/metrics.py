@@ -103,9 +103,11 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
         self.issue_total = Counter(
-            "couponrush_issue_requests_total", "Issue requests by result code", ["result"],
+            "couponrush_issue_requests_total",
+            "Issue requests by result code",
+            ["result"],
             registry=r,
-        )  # fmt: skip
+        )
         self._children = {res: self.issue_total.labels(res) for res in ISSUE_RESULTS}
         self.rejections = Counter(
             "couponrush_admission_rejections",
@@ -113,23 +115,40 @@ class Metrics:
             registry=r,
         )
         self.in_flight = Gauge(
-            "couponrush_issue_in_flight", "Issue calls waiting for Redis, sampled each second",
-            multiprocess_mode="livesum", registry=r,
-        )  # fmt: skip
+            "couponrush_issue_in_flight",
+            "Issue calls waiting for Redis, sampled each second",
+            multiprocess_mode="livesum",
+            registry=r,
+        )
         self._in_flight_probe: Callable[[], int] = lambda: 0
         self._pending: dict[str, int] = dict.fromkeys(ISSUE_RESULTS, 0)
         self._by_event: dict[str, dict[str, int]] = {}
-        self._latency = Tally(Histogram(
-            "couponrush_issue_latency_seconds", "Issue route: request in to answer out",
-            buckets=LATENCY_BUCKETS, registry=r))  # fmt: skip
+        self._latency = Tally(
+            Histogram(
+                "couponrush_issue_latency_seconds",
+                "Issue route: request in to answer out",
+                buckets=LATENCY_BUCKETS,
+                registry=r,
+            )
+        )
         # One attribute look-up less each on the hot path.
         self._latency_counts, self._latency_bounds = self._latency.counts, self._latency.bounds
-        self._batch = Tally(Histogram(
-            "couponrush_redis_batch_size", "Issue calls per pipelined Redis round trip",
-            buckets=BATCH_BUCKETS, registry=r))  # fmt: skip
-        self._round_trip = Tally(Histogram(
-            "couponrush_redis_round_trip_seconds", "One pipelined batch of issue calls",
-            buckets=ROUND_TRIP_BUCKETS, registry=r))  # fmt: skip
+        self._batch = Tally(
+            Histogram(
+                "couponrush_redis_batch_size",
+                "Issue calls per pipelined Redis round trip",
+                buckets=BATCH_BUCKETS,
+                registry=r,
+            )
+        )
+        self._round_trip = Tally(
+            Histogram(
+                "couponrush_redis_round_trip_seconds",
+                "One pipelined batch of issue calls",
+                buckets=ROUND_TRIP_BUCKETS,
+                registry=r,
+            )
+        )
 
     def count_issue(self, result: str, seconds: float, event_id: str = "") -> None:
         """One answer of the issue route (the hot path: plain numbers only)."""

@@ -171,8 +171,9 @@ def finish(schema: dict[str, Any], signed_identity: bool) -> dict[str, Any]:
 
 def _identity(schema: dict[str, Any], signed: bool) -> None:
     if signed:
-        schema.setdefault("components", {}).setdefault("securitySchemes", {})[
-            "UserToken"] = _USER_TOKEN  # fmt: skip
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["UserToken"] = (
+            _USER_TOKEN
+        )
     for path in _IDENTITY_PATHS:
         for operation in schema.get("paths", {}).get(path, {}).values():
             if signed:

@@ -194,13 +194,39 @@ class EventResponse(BaseModel):
 
 # Every result code a problem body can carry: the app's and the gateway's own.
 ProblemResult = Literal[
-    "not_found", "not_open", "closed", "sold_out", "rate_limited", "unavailable",
-    "overloaded", "invalid", "malformed_json", "payload_too_large", "unsupported_media_type",
-    "method_not_allowed", "unauthorized", "forbidden", "exists", "bad_request", "timeout",
-    "uri_too_long", "headers_too_large", "not_implemented", "version_not_supported",
-    "http_error", "already_started", "stock_lowered", "not_finished", "archived",
-    "already_redeemed", "revoked", "bad_signature", "not_admitted", "no_queue", "bad_proof",
-]  # fmt: skip
+    "not_found",
+    "not_open",
+    "closed",
+    "sold_out",
+    "rate_limited",
+    "unavailable",
+    "overloaded",
+    "invalid",
+    "malformed_json",
+    "payload_too_large",
+    "unsupported_media_type",
+    "method_not_allowed",
+    "unauthorized",
+    "forbidden",
+    "exists",
+    "bad_request",
+    "timeout",
+    "uri_too_long",
+    "headers_too_large",
+    "not_implemented",
+    "version_not_supported",
+    "http_error",
+    "already_started",
+    "stock_lowered",
+    "not_finished",
+    "archived",
+    "already_redeemed",
+    "revoked",
+    "bad_signature",
+    "not_admitted",
+    "no_queue",
+    "bad_proof",
+]
 
 
 class Problem(BaseModel):

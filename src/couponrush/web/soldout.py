@@ -37,8 +37,13 @@ class _Entry:
 
 
 class SoldOutCache:
-    def __init__(self, source: FrozenStates, timeout_s: float, lease_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source: FrozenStates,
+        timeout_s: float,
+        lease_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._source = source
         self._clock = clock
         self._timeout_s = timeout_s

@@ -49,8 +49,9 @@ def chaos_stack(base: Settings, fault: Fault, keep: list[Path] | None = None) ->
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
-        keep: bool = False) -> list[Outcome]:  # fmt: skip
+def run(
+    faults: Sequence[Fault], size: Size, base: Settings, console: Console, keep: bool = False
+) -> list[Outcome]:
     """``keep``: leave every stack's folder behind; one whose scenario failed is left anyway."""
     outcomes: list[Outcome] = []
     ordered = sorted(faults, key=_kind)
@@ -83,8 +84,9 @@ def run(faults: Sequence[Fault], size: Size, base: Settings, console: Console,
     return outcomes
 
 
-async def _one(stack: Stack, state: StackState, settings: Settings, fault: Fault,
-               size: Size) -> Outcome:  # fmt: skip
+async def _one(
+    stack: Stack, state: StackState, settings: Settings, fault: Fault, size: Size
+) -> Outcome:
     async with stores(settings) as st:
         return await scenario.run(stack, state, settings, st, fault, size)
 

@@ -96,8 +96,9 @@ def clients_of(fault: Fault, size: Size) -> int:
     return max(size.clients, int(size.rate * (size.fault_at_s + outage_of(fault, size) + 4)))
 
 
-async def run(stack: Stack, state: StackState, settings: Settings, stores: Stores,
-              fault: Fault, size: Size) -> Outcome:  # fmt: skip
+async def run(
+    stack: Stack, state: StackState, settings: Settings, stores: Stores, fault: Fault, size: Size
+) -> Outcome:
     event = f"chaos-{fault.name}-{secrets.token_hex(3)}"
     clients = clients_of(fault, size)
     stock = int(clients * 0.8)  # sells out near the end, after the fault
@@ -121,9 +122,13 @@ async def run(stack: Stack, state: StackState, settings: Settings, stores: Store
     recovered = await _recovery(state.url, stores, f"{event}-probe", size.deadline_s)
     merged = await burst
     end_s = healed_s + (recovered if recovered is not None else size.deadline_s)
-    shed = sum(n for second, counts in merged.answers_by_s.items()
-               if int(fault_s) <= second <= end_s
-               for result, n in counts.items() if result in SHED)  # fmt: skip
+    shed = sum(
+        n
+        for second, counts in merged.answers_by_s.items()
+        if int(fault_s) <= second <= end_s
+        for result, n in counts.items()
+        if result in SHED
+    )
     history = sorted(Answer(*a) for a in merged.history)
     result = await _settled_check(stores, settings, plan, merged, history, size.deadline_s)
     flowing = wins_again(history, fault_s, end_s)
@@ -199,8 +204,7 @@ async def _settled_check(
         if len(rows) >= len(winners) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
-    report = await recovery.reconcile(stores.events, stores.db, signer_for(settings),
-                                      plan.event_id)  # fmt: skip
+    report = await recovery.reconcile(stores.events, stores.db, signer_for(settings), plan.event_id)
     told = {user: (slot, code) for user, slot, code in merged.winners}
     slots = {user: slot for user, (slot, _) in winners.items()}
     return check(plan.stock, told, merged.undecided, rows, slots, report.breaches(), history)

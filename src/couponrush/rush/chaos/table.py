@@ -22,13 +22,24 @@ def markdown(outcomes: Sequence[Outcome]) -> str:
     lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for o in outcomes:
         row = o.to_json()
-        cells = (row["scenario"], row["fault"], f"{row['outage_s']:g}", f"{row['clients']:,}",
-                 f"{row['told']:,}", f"{row['rows']:,}", str(row["unacknowledged"]),
-                 str(row["acknowledged_then_lost"]), str(len(o.check.lost)),
-                 str(len(o.check.phantom)), str(len(o.check.duplicate_slots)),
-                 str(len(o.check.oversell)), f"{row['answers_503_during_fault']:,}",
-                 _seconds(row["wins_again_after_s"], "-"),
-                 _seconds(row["recovered_after_s"], "not in time"), _verdict(row))  # fmt: skip
+        cells = (
+            row["scenario"],
+            row["fault"],
+            f"{row['outage_s']:g}",
+            f"{row['clients']:,}",
+            f"{row['told']:,}",
+            f"{row['rows']:,}",
+            str(row["unacknowledged"]),
+            str(row["acknowledged_then_lost"]),
+            str(len(o.check.lost)),
+            str(len(o.check.phantom)),
+            str(len(o.check.duplicate_slots)),
+            str(len(o.check.oversell)),
+            f"{row['answers_503_during_fault']:,}",
+            _seconds(row["wins_again_after_s"], "-"),
+            _seconds(row["recovered_after_s"], "not in time"),
+            _verdict(row),
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -42,9 +53,12 @@ def _seconds(value: float | None, none: str) -> str:
 
 
 def document(outcomes: Sequence[Outcome], short: bool) -> dict[str, Any]:
-    return {"when": datetime.now(UTC).isoformat(timespec="seconds"), "short": short,
-            "python": platform.python_version(),
-            "scenarios": [o.to_json() for o in outcomes]}  # fmt: skip
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "short": short,
+        "python": platform.python_version(),
+        "scenarios": [o.to_json() for o in outcomes],
+    }
 
 
 def write(outcomes: Sequence[Outcome], short: bool, folder: Path) -> tuple[Path, Path]:
