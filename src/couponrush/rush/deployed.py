@@ -17,8 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
+from couponrush.client import Client
 from couponrush.db.repository import IssuanceRow
 from couponrush.rush import oracle, runner
 from couponrush.rush.chaos.check import SetCheck, check
@@ -124,13 +123,10 @@ def judge(
 
 
 def create_event(url: str, token: str, event_id: str, stock: int) -> None:
-    reply = httpx.post(
-        f"{url}/v1/events",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"event_id": event_id, "name": event_id, "total_stock": stock},
-        timeout=10,
-    )
-    reply.raise_for_status()
+    """Through the SDK, which waits out a 503 as Retry-After asks (creation is idempotent):
+    a pod or container just reported ready may still be finding its peers."""
+    with Client(url, admin_token=token) as sdk:
+        sdk.create_event(event_id, stock, name=event_id)
 
 
 def _kill(project: Deployment, names: list[str]) -> None:
