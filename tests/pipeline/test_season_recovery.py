@@ -40,6 +40,13 @@ async def test_a_reconcile_during_a_live_sale_reports_no_breach(
     pipeline.start("consume", "stream")
     first = await run_burst(db_app.url, event_id, burst_users(50, 50), 8, show_progress=False)
     await wait_rows(db, event_id, 50)
+
+    async def acknowledged() -> bool:
+        # The consumer acknowledges after its commit: rows visible is not yet acknowledged.
+        found = await redis.xpending(event_keys(event_id).outbox, "couponrush-db")
+        return int(found["pending"]) == 0
+
+    await poll(acknowledged, "the first 50 wins acknowledged", 30)
     consumer = pipeline.procs["consume"]
     os.kill(consumer.pid, signal.SIGSTOP)  # wins keep coming, none lands meanwhile
     try:
