@@ -21,9 +21,21 @@ from packaging.requirements import Requirement
 from tests.fixtures.app import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER = ("fastapi", "starlette", "granian", "redis", "asyncpg", "alembic", "sqlalchemy",
-          "supervisor", "uvloop", "typer", "structlog", "prometheus_client",
-          "confluent_kafka")  # fmt: skip
+SERVER = (
+    "fastapi",
+    "starlette",
+    "granian",
+    "redis",
+    "asyncpg",
+    "alembic",
+    "sqlalchemy",
+    "supervisor",
+    "uvloop",
+    "typer",
+    "structlog",
+    "prometheus_client",
+    "confluent_kafka",
+)
 SDK = sorted(p.name for p in (ROOT / "src" / "couponrush" / "client").glob("*.py"))
 CORE = ("errors", "retry", "event", "ids", "coupon", "season", "tokens", "queue", "admission")
 MODULES = {

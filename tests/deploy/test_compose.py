@@ -20,8 +20,13 @@ from tests.deploy.manifests import (
 
 # Services that run once and exit; everything else runs for good.
 ONE_SHOT = {"migrate", "redis-cluster-init", "kafka-init", "cli"}
-SECRETS = {"COUPONRUSH_ADMIN_TOKEN", "COUPONRUSH_COUPON_SECRET", "POSTGRES_PASSWORD",
-           "GRAFANA_ADMIN_PASSWORD", *redis_acl.USERS.values()}  # fmt: skip
+SECRETS = {
+    "COUPONRUSH_ADMIN_TOKEN",
+    "COUPONRUSH_COUPON_SECRET",
+    "POSTGRES_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+    *redis_acl.USERS.values(),
+}
 # A URL with a password in it (user:password@host).
 URL_PASSWORD = re.compile(r"://[^/@]*:[^/@]*@")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?")

@@ -45,8 +45,13 @@ REQUIRED = {
     "operator": {"COUPON_SECRET", "DATABASE_URL", "DATABASE_PASSWORD", "REDIS_MODE",
                  "REDIS_URL", *LOGINS},
 }  # fmt: skip
-SECRET = {"ADMIN_TOKEN", "COUPON_SECRET", "DATABASE_PASSWORD", "REDIS_PASSWORD",
-          "KAFKA_SASL_PASSWORD"}  # fmt: skip
+SECRET = {
+    "ADMIN_TOKEN",
+    "COUPON_SECRET",
+    "DATABASE_PASSWORD",
+    "REDIS_PASSWORD",
+    "KAFKA_SASL_PASSWORD",
+}
 # Secrets each process has of its own: the others are one value for every role.
 OWN = {"REDIS_PASSWORD"}
 # The Redis user of each role (deploy/redis/users.acl).

@@ -24,10 +24,20 @@ from tests.deploy.metric_names import (
 )
 
 PROMTOOL = "/usr/bin/promtool"
-ALERT_NAMES = {"OutboxBacklogHigh", "ConsumerStalled", "DeadLettersPresent", "ReconcileBreach",
-               "RedisDown", "RedisMemoryHigh", "IssueServerErrors", "Overload503Ratio",
-               "IssueLatencyP99High", "KafkaConsumerLagGrowing", "KafkaConsumerStalled",
-               "KafkaConsumerMissing"}  # fmt: skip
+ALERT_NAMES = {
+    "OutboxBacklogHigh",
+    "ConsumerStalled",
+    "DeadLettersPresent",
+    "ReconcileBreach",
+    "RedisDown",
+    "RedisMemoryHigh",
+    "IssueServerErrors",
+    "Overload503Ratio",
+    "IssueLatencyP99High",
+    "KafkaConsumerLagGrowing",
+    "KafkaConsumerStalled",
+    "KafkaConsumerMissing",
+}
 DOCS = ROOT / "docs" / "observability.md"
 
 

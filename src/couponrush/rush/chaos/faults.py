@@ -143,59 +143,127 @@ _BROKER_CUT_S = (
 
 
 NETWORK = (
-    Fault("primary-isolated", "the primary cut off from its replicas and the sentinels, not "
-          "from the clients, longer than a failover; then healed", partitions.isolate_primary,
-          _healed, redis="sentinel", netns=True, min_outage_s=_PARTITION_S),
-    Fault("replica-slow-link", "a replica behind a 200-ms link losing 10 % of its packets, "
-          "then kill -9 of the primary; the link healed after the outage",
-          partitions.slow_replica_then_kill_primary, _healed, redis="sentinel", netns=True),
-    Fault("app-cut-from-primary", "the app workers (and every client on the host) cut off "
-          "from the primary, which still sees its replicas and sentinels; then healed",
-          partitions.cut_clients_from_primary, _healed, redis="sentinel", netns=True),
-    Fault("sentinel-minority", "one sentinel of three partitioned from every node, sentinel "
-          "and client; then healed", partitions.isolate_sentinel, _healed, redis="sentinel",
-          netns=True),
-    Fault("cluster-primary-isolated", "the cluster primary owning the event's slot cut off "
-          "from every other node, not from the clients, longer than a failover; then healed",
-          partitions.isolate_primary, _healed, redis="cluster", netns=True,
-          min_outage_s=_PARTITION_S),
-)  # fmt: skip
+    Fault(
+        "primary-isolated",
+        "the primary cut off from its replicas and the sentinels, not "
+        "from the clients, longer than a failover; then healed",
+        partitions.isolate_primary,
+        _healed,
+        redis="sentinel",
+        netns=True,
+        min_outage_s=_PARTITION_S,
+    ),
+    Fault(
+        "replica-slow-link",
+        "a replica behind a 200-ms link losing 10 % of its packets, "
+        "then kill -9 of the primary; the link healed after the outage",
+        partitions.slow_replica_then_kill_primary,
+        _healed,
+        redis="sentinel",
+        netns=True,
+    ),
+    Fault(
+        "app-cut-from-primary",
+        "the app workers (and every client on the host) cut off "
+        "from the primary, which still sees its replicas and sentinels; then healed",
+        partitions.cut_clients_from_primary,
+        _healed,
+        redis="sentinel",
+        netns=True,
+    ),
+    Fault(
+        "sentinel-minority",
+        "one sentinel of three partitioned from every node, sentinel and client; then healed",
+        partitions.isolate_sentinel,
+        _healed,
+        redis="sentinel",
+        netns=True,
+    ),
+    Fault(
+        "cluster-primary-isolated",
+        "the cluster primary owning the event's slot cut off "
+        "from every other node, not from the clients, longer than a failover; then healed",
+        partitions.isolate_primary,
+        _healed,
+        redis="cluster",
+        netns=True,
+        min_outage_s=_PARTITION_S,
+    ),
+)
 KAFKA = (
     kafka("relay-kill", "kill -9 the relay", kill("relay")),
-    kafka("broker-down", "every broker unreachable (paused); resumed after the outage",
-          brokers(signal.SIGSTOP), brokers(signal.SIGCONT)),
-    kafka("kafka-leader-kill", "kill -9 the broker leading most of the topic's partitions; "
-          "back after the outage", kafka_faults.kill_leader, node_back),
-    kafka("kafka-leader-pause", "the broker leading most partitions paused past the relay's "
-          f"delivery timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s); resumed after the outage",
-          kafka_faults.pause_leader, kafka_faults.resume_brokers,
-          min_outage_s=DELIVERY_TIMEOUT_MS / 1000 + 3),
-    kafka("kafka-db-outage", "PostgreSQL stopped for longer than the consumer's poll interval "
-          f"({POLL_INTERVAL_MS / 1000:g} s): its group keeps it", stop("postgres"),
-          start("postgres"), min_outage_s=POLL_INTERVAL_MS / 1000 + 2),
-    kafka("consumer-takeover", "a second consumer joins the group; kill -9 of the first "
-          "mid-sale, the second takes its partitions over; it leaves after the outage",
-          kafka_faults.TAKEOVER.join_then_kill_first, kafka_faults.TAKEOVER.leave),
-)  # fmt: skip
+    kafka(
+        "broker-down",
+        "every broker unreachable (paused); resumed after the outage",
+        brokers(signal.SIGSTOP),
+        brokers(signal.SIGCONT),
+    ),
+    kafka(
+        "kafka-leader-kill",
+        "kill -9 the broker leading most of the topic's partitions; back after the outage",
+        kafka_faults.kill_leader,
+        node_back,
+    ),
+    kafka(
+        "kafka-leader-pause",
+        "the broker leading most partitions paused past the relay's "
+        f"delivery timeout ({DELIVERY_TIMEOUT_MS / 1000:g} s); resumed after the outage",
+        kafka_faults.pause_leader,
+        kafka_faults.resume_brokers,
+        min_outage_s=DELIVERY_TIMEOUT_MS / 1000 + 3,
+    ),
+    kafka(
+        "kafka-db-outage",
+        "PostgreSQL stopped for longer than the consumer's poll interval "
+        f"({POLL_INTERVAL_MS / 1000:g} s): its group keeps it",
+        stop("postgres"),
+        start("postgres"),
+        min_outage_s=POLL_INTERVAL_MS / 1000 + 2,
+    ),
+    kafka(
+        "consumer-takeover",
+        "a second consumer joins the group; kill -9 of the first "
+        "mid-sale, the second takes its partitions over; it leaves after the outage",
+        kafka_faults.TAKEOVER.join_then_kill_first,
+        kafka_faults.TAKEOVER.leave,
+    ),
+)
 KAFKA_NETWORK = (
-    kafka("kafka-leader-isolated", "the broker leading most partitions cut off from the other "
-          f"brokers and from the relay and the consumer for at least {_BROKER_CUT_S:g} s, past "
-          f"its fencing and the clients' timeouts ({DELIVERY_TIMEOUT_MS / 1000:g}-s delivery, "
-          f"{FETCH_SILENCE_MS / 1000:g}-s fetch); then healed",
-          partitions.isolate_kafka_leader, partitions.heal_kafka_leader,
-          min_outage_s=_BROKER_CUT_S, netns=True),
-)  # fmt: skip
+    kafka(
+        "kafka-leader-isolated",
+        "the broker leading most partitions cut off from the other "
+        f"brokers and from the relay and the consumer for at least {_BROKER_CUT_S:g} s, past "
+        f"its fencing and the clients' timeouts ({DELIVERY_TIMEOUT_MS / 1000:g}-s delivery, "
+        f"{FETCH_SILENCE_MS / 1000:g}-s fetch); then healed",
+        partitions.isolate_kafka_leader,
+        partitions.heal_kafka_leader,
+        min_outage_s=_BROKER_CUT_S,
+        netns=True,
+    ),
+)
 FAULTS = (
     Fault("app-worker-kill", "kill -9 an app worker", kill("app-0")),
     Fault("consumer-kill", "kill -9 the consumer", kill("consumer")),
     Fault("postgres-down", "PostgreSQL stopped", stop("postgres"), start("postgres")),
     Fault("redis-restart", "Redis stopped and started again (AOF)", restart("redis")),
     Fault("gateway-reload", "nginx reloads its configuration", reload_gateway),
-    Fault("sentinel-failover", "kill -9 the primary the sentinels watch; the stack starts it "
-          "again once a replica took over", fail_over, node_back, redis="sentinel"),
-    Fault("cluster-failover", "kill -9 the cluster primary owning the event's slot; the stack "
-          "starts it again once a replica took over", fail_over, node_back, redis="cluster"),
+    Fault(
+        "sentinel-failover",
+        "kill -9 the primary the sentinels watch; the stack starts it "
+        "again once a replica took over",
+        fail_over,
+        node_back,
+        redis="sentinel",
+    ),
+    Fault(
+        "cluster-failover",
+        "kill -9 the cluster primary owning the event's slot; the stack "
+        "starts it again once a replica took over",
+        fail_over,
+        node_back,
+        redis="cluster",
+    ),
     *NETWORK,
     *KAFKA,
     *KAFKA_NETWORK,
-)  # fmt: skip
+)

@@ -24,8 +24,10 @@ from couponrush.stack.ready import http_ready, wait_until
 
 DELIVERY_TIMEOUT_MS = 3_000
 POLL_INTERVAL_MS = 6_000
-TUNING = {"kafka_delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
-          "kafka_max_poll_interval_ms": POLL_INTERVAL_MS}  # fmt: skip
+TUNING = {
+    "kafka_delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
+    "kafka_max_poll_interval_ms": POLL_INTERVAL_MS,
+}
 
 
 def broker_programs(stack: Stack) -> list[str]:
