@@ -24,8 +24,10 @@ import httpx
 
 from couponrush.core.queue import ticket, verify
 from couponrush.rush import oracle
+from couponrush.rush.proto import Pool, parse_json, post_request
 
 RETRIES = 5
+TIMEOUT_S = 10.0
 MARGIN_S = 2.0  # between the last arrival and the opening
 
 
@@ -44,27 +46,28 @@ def users(plan: FairPlan) -> list[str]:
     return [f"q{i:07d}" for i in range(plan.clients)]
 
 
-def _forwarded(i: int) -> dict[str, str]:
-    return {"X-Forwarded-For": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"}
+def _forwarded(i: int) -> str:
+    return f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
 
 
-async def _send(http: httpx.AsyncClient, path: str, user: str, i: int) -> httpx.Response | None:
-    """One client's POST, waiting out 429/503 as Retry-After asks (a bounded number of
-    times); None when no answer came."""
+async def _send(pool: Pool, path: bytes, user: str, i: int) -> tuple[int, bytes] | None:
+    """One client's POST (status, body), waiting out 429/503 as Retry-After asks (a
+    bounded number of times); None when no answer came."""
+    raw = post_request(pool.host_header, path, user, _forwarded(i))
     for _ in range(RETRIES + 1):
         try:
-            answer = await http.post(path, json={"user_id": user}, headers=_forwarded(i))
-        except httpx.TransportError:
+            status, retry_after, body = await pool.send(raw, TIMEOUT_S)
+        except (ConnectionError, OSError, TimeoutError):
             await asyncio.sleep(0.5)
             continue
-        if answer.status_code not in (429, 503):
-            return answer
-        await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+        if status not in (429, 503):
+            return status, body
+        await asyncio.sleep(retry_after or 1.0)
     return None
 
 
 async def enrol(
-    http: httpx.AsyncClient, plan: FairPlan, start: float
+    pool: Pool, plan: FairPlan, start: float
 ) -> tuple[dict[str, float], dict[int, int], list[str]]:
     """Every client joins at its arrival time (uniform over the window, in order): who
     joined, user -> seconds from the window's start at which it was sent; the joins'
@@ -77,18 +80,19 @@ async def enrol(
     sent: dict[str, float] = {}
     joins: Counter[int] = Counter()
     closed: list[str] = []
-    path = f"/v1/events/{plan.event_id}/queue"
+    path = f"/v1/events/{plan.event_id}/queue".encode()
 
     async def worker() -> None:
         while not pending.empty():
             i = pending.get_nowait()
             await asyncio.sleep(max(0.0, start + offsets[i] - time.monotonic()))
             sent[names[i]] = time.monotonic() - start
-            answer = await _send(http, path, names[i], i)
-            joins[answer.status_code if answer else 0] += 1
-            if answer is None or answer.status_code not in (200, 201):
+            answer = await _send(pool, path, names[i], i)
+            status = answer[0] if answer else 0
+            joins[status] += 1
+            if status not in (200, 201):
                 sent.pop(names[i], None)
-            if answer is not None and answer.status_code == 410:
+            if status == 410:
                 closed.append(names[i])
 
     await asyncio.gather(*(worker() for _ in range(plan.connections)))
@@ -96,25 +100,23 @@ async def enrol(
 
 
 async def admit(
-    http: httpx.AsyncClient, plan: FairPlan, order: list[str], opened: float
+    pool: Pool, plan: FairPlan, order: list[str], opened: float
 ) -> tuple[list[oracle.Answer], list[dict[str, Any]]]:
     """Each wave's clients issue when it is admitted (a wave does not wait for the one
     before), until an answer says sold out: their answers and the admission curve
     (when each wave was admitted, up to which position, and when its wins were in)."""
     answers: list[oracle.Answer] = []
     curve: list[dict[str, Any]] = []
-    gate = asyncio.Semaphore(plan.connections)
-    path = f"/v1/events/{plan.event_id}/issue"
+    path = f"/v1/events/{plan.event_id}/issue".encode()
     index = {u: i for i, u in enumerate(users(plan))}
 
     async def one(user: str) -> None:
-        async with gate:
-            got = await _send(http, path, user, index[user])
-        body: dict[str, Any] = got.json() if got is not None else {"result": "network_error"}
+        got = await _send(pool, path, user, index[user])
+        body: dict[str, Any] = parse_json(got[1]) if got else {"result": "network_error"}
         answers.append(
             oracle.Answer(
                 user,
-                got.status_code if got else 0,
+                got[0] if got else 0,
                 body["result"],
                 body.get("slot"),
                 body.get("coupon_code"),
@@ -166,17 +168,20 @@ async def sale(url: str, admin_token: str, plan: FairPlan) -> dict[str, Any]:
     """The whole sale; the report's figures (the invariants are checked by the caller).
     Admission starts at the opening whether or not every arrival is in (a generator
     behind its schedule makes late joiners, who go to the end)."""
-    limits = httpx.Limits(max_connections=plan.connections)
     by_ticket = {ticket(plan.event_id, u): u for u in users(plan)}
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as http:
+    gateway = httpx.URL(url)
+    pool = Pool(gateway.host, gateway.port or 80, plan.connections)
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S) as http:
         commitment, opened = await _create(http, plan, admin_token)
-        enrolling = asyncio.create_task(enrol(http, plan, opened - plan.window_s - MARGIN_S))
-        await asyncio.sleep(max(0.0, opened - time.monotonic()) + 0.05)
-        at_opening = (await http.get(f"/v1/events/{plan.event_id}/queue/order")).json()
-        answers, curve = await admit(
-            http, plan, [by_ticket[t] for t in at_opening["prequeue"]], opened
-        )
-        arrivals, joins, closed = await enrolling
+        try:
+            enrolling = asyncio.create_task(enrol(pool, plan, opened - plan.window_s - MARGIN_S))
+            await asyncio.sleep(max(0.0, opened - time.monotonic()) + 0.05)
+            at_opening = (await http.get(f"/v1/events/{plan.event_id}/queue/order")).json()
+            drawn = [by_ticket[t] for t in at_opening["prequeue"]]
+            answers, curve = await admit(pool, plan, drawn, opened)
+            arrivals, joins, closed = await enrolling
+        finally:
+            pool.close()
         order = (await http.get(f"/v1/events/{plan.event_id}/queue/order")).json()
         state = (await http.get(f"/v1/events/{plan.event_id}/queue/state")).json()
     served = [by_ticket[t] for t in order["prequeue"] + order["late"]]

@@ -83,13 +83,50 @@ async def connect(host: str, port: int) -> Connection:
     return protocol
 
 
-def issue_request(host: bytes, event_id: bytes, user: str, forwarded_for: str) -> bytes:
+def post_request(host: bytes, path: bytes, user: str, forwarded_for: str) -> bytes:
+    """A POST of ``{"user_id": user}`` from the client at ``forwarded_for``."""
     body = b'{"user_id":"%s"}' % user.encode()
     return (
-        b"POST /v1/events/%s/issue HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+        b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
         b"X-Forwarded-For: %s\r\nContent-Length: %d\r\n\r\n%s"
-        % (event_id, host, forwarded_for.encode(), len(body), body)
+        % (path, host, forwarded_for.encode(), len(body), body)
     )
+
+
+def issue_request(host: bytes, event_id: bytes, user: str, forwarded_for: str) -> bytes:
+    return post_request(host, b"/v1/events/%s/issue" % event_id, user, forwarded_for)
+
+
+class Pool:
+    """Up to ``size`` keep-alive connections, each lent to one request at a time; a
+    closed one is replaced when it is next lent."""
+
+    def __init__(self, host: str, port: int, size: int) -> None:
+        self.host, self.port = host, port
+        self.host_header = f"{host}:{port}".encode()
+        self._idle: asyncio.Queue[Connection | None] = asyncio.Queue()
+        for _ in range(size):
+            self._idle.put_nowait(None)
+
+    async def send(self, raw: bytes, timeout_s: float) -> Response:
+        """One request's answer; ConnectionError, OSError or TimeoutError when none came."""
+        conn = await self._idle.get()
+        try:
+            if conn is None or conn.closed:
+                conn = await asyncio.wait_for(connect(self.host, self.port), timeout_s)
+            return await asyncio.wait_for(conn.send(raw), timeout_s)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        finally:
+            self._idle.put_nowait(conn)
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            conn = self._idle.get_nowait()
+            if conn is not None:
+                conn.close()
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
