@@ -81,6 +81,7 @@ def _pair(http: httpx.Client, method: str, path: str, **kwargs: Any) -> tuple[An
     ko, en = (http.request(method, path, headers=h, **kwargs) for h in (KO, EN))
     assert ko.status_code == en.status_code, (ko.text, en.text)
     assert (ko.headers["content-language"], en.headers["content-language"]) == ("ko", "en")
+    assert ko.headers["vary"] == en.headers["vary"] == "Accept-Language"
     assert ko.headers["x-rejected-by"] == en.headers["x-rejected-by"] == "gateway"
     assert ko.json()["result"] == en.json()["result"]
     assert ko.json()["title"] == catalogue("ko").title(ko.json()["result"]) or ko.status_code == 411
@@ -131,6 +132,7 @@ def test_the_gateway_picks_as_the_app_does(
                 _refused(http, sent).headers["content-language"],
             )
             assert picked == (lang, lang), header
+            assert _refused(http, sent).headers["vary"] == "Accept-Language"
 
 
 @pytest.fixture(scope="module")
@@ -153,4 +155,5 @@ def test_the_edge_answers_in_the_apps_words_in_each_language(
             url = f"/v1/events/{event_id}/issue"
             from_app = direct.post(url, json={"user_id": "late"}, headers=headers)
             assert at_gateway.content == from_app.content
-            assert at_gateway.headers["content-language"] == from_app.headers["content-language"]
+            for name in ("content-language", "vary"):
+                assert at_gateway.headers[name].lower() == from_app.headers[name].lower()

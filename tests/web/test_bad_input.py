@@ -124,6 +124,7 @@ def test_korean_gets_the_same_codes_in_korean(
     assert (response.status_code, problem["result"]) == (status, result)
     assert response.headers["content-language"] == "ko"
     assert english.headers["content-language"] == "en"
+    assert response.headers["vary"] == english.headers["vary"] == "accept-language"
     assert HANGUL.search(problem["title"])
     assert HANGUL.search(problem["detail"])
     assert {k: v for k, v in problem.items() if k not in ("title", "detail")} == {

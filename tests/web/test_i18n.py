@@ -113,6 +113,7 @@ async def test_the_issue_route_answers_each_code_alike_in_both_languages(
         assert en.keys() == ko.keys()
         return
     assert (en_headers[b"content-language"], ko_headers[b"content-language"]) == (b"en", b"ko")
+    assert en_headers[b"vary"] == ko_headers[b"vary"] == b"accept-language"
     assert ko["title"] == catalogue("ko").title(result)
     assert ko["detail"] == catalogue("ko").detail(result)
     assert en.keys() == ko.keys()

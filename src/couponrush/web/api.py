@@ -37,7 +37,7 @@ from couponrush.web import (
     queue_routes,
 )
 from couponrush.web.frames import FrameReader
-from couponrush.web.i18n import LANGUAGE, Detail, say
+from couponrush.web.i18n import LANGUAGE, Detail, language_headers, say
 from couponrush.web.lifecycle import status_of
 from couponrush.web.live import LiveHub
 from couponrush.web.openapi import finish, issue_doc
@@ -56,7 +56,7 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         assert isinstance(exc, RequestValidationError)
         lang = LANGUAGE.get()
         status, body = problem_for_errors(exc.errors(), lang)
-        return ProblemResponse(body, status, headers={"Content-Language": lang})
+        return ProblemResponse(body, status, headers=dict(language_headers(lang)))
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -123,3 +123,9 @@ class Detail:
 
 def say(key: str, **params: object) -> Detail:
     return Detail(key, params)
+
+
+def language_headers(lang: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The headers of an answer in ``lang``: which it is, and that it was chosen by
+    Accept-Language (a 410 is cacheable by default, so a shared cache must key on it)."""
+    return (("content-language", lang), ("vary", "accept-language"))

@@ -55,7 +55,11 @@ _CONTENT_LANGUAGE = {
     "Content-Language": {
         "description": "The language of the title and detail: ko or en",
         "schema": {"type": "string", "enum": ["en", "ko"]},
-    }
+    },
+    "Vary": {
+        "description": "Accept-Language: the title and detail follow it",
+        "schema": {"type": "string"},
+    },
 }
 
 

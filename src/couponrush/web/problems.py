@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from couponrush.core.errors import BodyTooLarge
-from couponrush.web.i18n import DEFAULT, LANGUAGE, Detail, catalogue, say
+from couponrush.web.i18n import DEFAULT, LANGUAGE, Detail, catalogue, language_headers, say
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -103,10 +103,10 @@ async def send_problem(
     headers: Sequence[tuple[bytes, bytes]] = (),
     **extra: Any,
 ) -> None:
-    """A problem in the request's language (LANGUAGE), with its Content-Language."""
+    """A problem in the request's language (LANGUAGE), with its language headers."""
     lang = LANGUAGE.get()
     body = problem(status, result, detail, lang, **extra)
-    tagged = (*headers, (b"content-language", lang.encode()))
+    tagged = (*headers, *((k.encode(), v.encode()) for k, v in language_headers(lang)))
     await send_json(send, status, body, tagged, PROBLEM_JSON)
 
 

@@ -12,7 +12,7 @@ import orjson
 from couponrush.core.codes import CodeSigner
 from couponrush.core.event import rfc3339_ms
 from couponrush.core.outcome import Outcome
-from couponrush.web.i18n import Detail
+from couponrush.web.i18n import Detail, language_headers
 from couponrush.web.problems import STATUS, problem
 
 JSON, PROBLEM_JSON = "application/json", "application/problem+json"
@@ -40,7 +40,7 @@ def problem_in(
 
 def problem_reply(status: int, result: str, body: dict[str, Any] | bytes, lang: str) -> Reply:
     payload = body if isinstance(body, bytes) else orjson.dumps(body)
-    return reply(status, result, payload, PROBLEM_JSON, ("content-language", lang))
+    return reply(status, result, payload, PROBLEM_JSON, *language_headers(lang))
 
 
 def sold_out_body(event_id: str, lang: str) -> bytes:

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from couponrush.web.i18n import LANGUAGE, Detail
+from couponrush.web.i18n import LANGUAGE, Detail, language_headers
 from couponrush.web.problems import problem
 
 
@@ -27,5 +27,5 @@ def problem_response(
 ) -> ProblemResponse:
     """A problem in the request's language (web/i18n.LANGUAGE), saying which it is."""
     lang = LANGUAGE.get()
-    headers = {**(extra.pop("headers", None) or {}), "Content-Language": lang}
+    headers = {**(extra.pop("headers", None) or {}), **dict(language_headers(lang))}
     return ProblemResponse(problem(status, result, detail, lang, **extra), status, headers=headers)

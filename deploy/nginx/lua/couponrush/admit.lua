@@ -74,6 +74,7 @@ function M.refuse()
     header["Content-Type"] = "application/problem+json"
     header["Content-Length"] = #body
     header["Content-Language"] = chosen
+    header["Vary"] = "Accept-Language"
     header["X-Rejected-By"] = "gateway"
     header["Retry-After"] = retry_after()
     ngx.print(body)

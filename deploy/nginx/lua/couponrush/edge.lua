@@ -96,6 +96,7 @@ function M.answer(body, chosen)
     header["Content-Type"] = "application/problem+json"
     header["Content-Length"] = #body
     header["Content-Language"] = chosen
+    header["Vary"] = "Accept-Language"
     header["X-Rejected-By"] = "gateway"
     ngx.print(body)
     return ngx.exit(ngx.HTTP_OK)
