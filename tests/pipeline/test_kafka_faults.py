@@ -28,6 +28,11 @@ TOTAL, USERS, FIRST = 1_000, 4_000, 300
 # The shortest poll interval Kafka allows with the consumer's 6-s session: a batch held
 # longer than it (the database away) must not cost the consumer its group.
 POLL_INTERVAL_MS = 6_000
+# A consumer whose poll interval a held batch outlives, logging its group's joins.
+POLLING = {
+    "COUPONRUSH_KAFKA_MAX_POLL_INTERVAL_MS": str(POLL_INTERVAL_MS),
+    "COUPONRUSH_LOG_LEVEL": "info",
+}
 DELIVERY_TIMEOUT_MS = 2_000
 
 pytestmark = pytest.mark.timeout(180)
@@ -127,11 +132,7 @@ async def test_a_database_outage_longer_than_the_poll_interval_keeps_the_group(
     event_id: str,
 ) -> None:
     pipeline.on_brokers(kafka_three)
-    polling = {
-        "COUPONRUSH_KAFKA_MAX_POLL_INTERVAL_MS": str(POLL_INTERVAL_MS),
-        "COUPONRUSH_LOG_LEVEL": "info",
-    }
-    pipeline.start("consume", "kafka", env=polling)
+    pipeline.start("consume", "kafka", env=POLLING)
     pipeline.start("relay", "kafka")
     down: list[float] = []
 
@@ -162,12 +163,8 @@ async def test_a_consumer_killed_mid_batch_hands_its_partitions_over(
     event_id: str,
 ) -> None:
     pipeline.on_brokers(kafka_three)
-    polling = {
-        "COUPONRUSH_KAFKA_MAX_POLL_INTERVAL_MS": str(POLL_INTERVAL_MS),
-        "COUPONRUSH_LOG_LEVEL": "info",
-    }
     for name in ("consume-a", "consume-b"):
-        pipeline.start("consume", "kafka", name=name, env=polling)
+        pipeline.start("consume", "kafka", name=name, env=POLLING)
     pipeline.start("relay", "kafka")
 
     async def kill_a_consumer_holding_a_batch() -> None:

@@ -59,6 +59,13 @@ CASES: list[tuple[str, str, str, bytes, dict[str, str], int, str]] = [
 ]  # fmt: skip
 
 
+each_case = pytest.mark.parametrize(
+    ("name", "method", "path", "body", "headers", "status", "result"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
+
+
 @pytest.fixture(scope="module")
 def bad_input_event(app_server: AppServer) -> None:
     with httpx.Client(base_url=app_server.url) as http:
@@ -67,11 +74,7 @@ def bad_input_event(app_server: AppServer) -> None:
 
 
 @pytest.mark.usefixtures("bad_input_event")
-@pytest.mark.parametrize(
-    ("name", "method", "path", "body", "headers", "status", "result"),
-    CASES,
-    ids=[c[0] for c in CASES],
-)
+@each_case
 def test_bad_request_gets_a_clear_problem(
     http: httpx.Client,
     name: str,
@@ -102,11 +105,7 @@ def test_server_is_healthy_and_nothing_was_issued_after_bad_input(http: httpx.Cl
 
 
 @pytest.mark.usefixtures("bad_input_event")
-@pytest.mark.parametrize(
-    ("name", "method", "path", "body", "headers", "status", "result"),
-    CASES,
-    ids=[c[0] for c in CASES],
-)
+@each_case
 def test_korean_gets_the_same_codes_in_korean(
     http: httpx.Client,
     name: str,
