@@ -10,6 +10,7 @@ from typing import Any
 from couponrush.core.errors import BrokerUnavailable
 from couponrush.core.event import Event
 from couponrush.core.frozen import Frozen, Stamp
+from couponrush.core.letters import Letter
 from couponrush.core.ports import Delivery, Winners
 from couponrush.core.win import ExistingRow, Win, parse_entry
 
@@ -95,26 +96,10 @@ class FakeCatalog:
 
 @dataclass
 class FakeDeadLetters:
-    letters: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[Letter] = field(default_factory=list)
 
-    async def put(
-        self,
-        event_id: str,
-        payload: dict[str, str],
-        kind: str,
-        reason: str,
-        attempts: int,
-        source: str,
-    ) -> str:
-        self.letters.append(
-            {
-                "event_id": event_id,
-                "payload": payload,
-                "kind": kind,
-                "reason": reason,
-                "source": source,
-            }
-        )
+    async def put(self, letter: Letter) -> str:
+        self.letters.append(letter)
         return f"{len(self.letters)}-0"
 
 

@@ -13,6 +13,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from couponrush.core.errors import StoreUnavailable
 from couponrush.core.event import Event
+from couponrush.core.letters import Letter
 from couponrush.stack import redis_nodes
 from couponrush.store.batcher import IssueBatcher
 from couponrush.store.client import RedisClient
@@ -148,7 +149,7 @@ async def test_event_store_and_dead_letters(ha: RedisClient, event_id: str) -> N
     await ha.set(event_keys(event_id).stock, 3)
     assert await store.fix_stock(event_id, 3) == 1
     letters = DeadLetters(ha)
-    entry = await letters.put(event_id, {"user_id": "x"}, "parse", "bad", 1, "test")
+    entry = await letters.put(Letter(event_id, {"user_id": "x"}, "parse", "bad", 1, "test"))
     found = await letters.get(entry)
     assert found is not None
     assert found.event_id == event_id

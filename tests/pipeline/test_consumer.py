@@ -38,11 +38,11 @@ async def test_a_poison_entry_and_a_slot_conflict_go_to_dead_letters() -> None:
     repo = FakeRepository(rows={("e1", "u1"): 1}, events={"e1"})
     letters = FakeDeadLetters()
     assert await consumer(source, repo, letters).step() == 3
-    assert [(d["kind"], d["payload"]["user_id"]) for d in letters.letters] == [
+    assert [(d.kind, d.payload["user_id"]) for d in letters.letters] == [
         ("parse", "u9"),
         ("conflict", "u3"),
     ]
-    assert "held by user 'u1'" in letters.letters[1]["reason"]
+    assert "held by user 'u1'" in letters.letters[1].reason
     assert repo.rows == {("e1", "u1"): 1, ("e1", "u2"): 2}
     assert len(source.acked) == 3  # set aside, never silently dropped, never blocking
 
@@ -75,4 +75,4 @@ async def test_an_event_only_redis_knows_gets_its_row_and_an_unknown_one_a_dead_
     await consumer(source, repo, letters, FakeCatalog({"fresh"})).step()
     assert repo.events == {"fresh"}
     assert repo.rows == {("fresh", "u1"): 1}
-    assert [d["kind"] for d in letters.letters] == ["unknown_event"]
+    assert [d.kind for d in letters.letters] == ["unknown_event"]

@@ -19,7 +19,7 @@ async def test_wins_are_published_then_acknowledged_and_poison_is_set_aside() ->
     letters = FakeDeadLetters()
     assert await relay(source, publisher, letters).step() == 2
     assert [w.user_id for w in publisher.published] == ["u1"]
-    assert [(d["kind"], d["source"]) for d in letters.letters] == [("parse", "relay")]
+    assert [(d.kind, d.source) for d in letters.letters] == [("parse", "relay")]
     assert source.journal == ["fetch", "publish", "ack"]
 
 

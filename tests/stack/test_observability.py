@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from couponrush.cli.scrape import Scrape, parse
 from couponrush.client import Client
+from couponrush.core.letters import Letter
 from couponrush.core.reconcile import Report
 from couponrush.rush.burst import burst_users, run_burst
 from couponrush.rush.oracle import Answer, check
@@ -254,7 +255,9 @@ def test_a_dead_letter_fires_dead_letters_present(sale: Sale) -> None:
     async def put() -> None:
         redis = Redis.from_url(sale.status["redis_url"], decode_responses=True)
         try:
-            await DeadLetters(redis).put(sale.event_id, {"raw": "x"}, "parse", "test", 1, "test")
+            await DeadLetters(redis).put(
+                Letter(sale.event_id, {"raw": "x"}, "parse", "test", 1, "test")
+            )
         finally:
             await redis.aclose()
 

@@ -7,7 +7,21 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class Letter:
+    """What is put to the dead letters: the message, why, and who gave up on it."""
+
+    event_id: str
+    payload: dict[str, str]
+    kind: str  # "parse", "conflict", "unknown_event", "rejected"
+    reason: str
+    attempts: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """A letter as kept: its entry id and when it was put."""
+
     id: str
     event_id: str
     payload: dict[str, str]

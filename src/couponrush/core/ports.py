@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from couponrush.core.event import Event
 from couponrush.core.frozen import Frozen, Stamp
 from couponrush.core.frozen import Winners as Winners
+from couponrush.core.letters import Letter
 from couponrush.core.win import ExistingRow, Win
 
 
@@ -48,15 +49,7 @@ class Source(Protocol):
 
 
 class DeadLetterSink(Protocol):
-    async def put(
-        self,
-        event_id: str,
-        payload: dict[str, str],
-        kind: str,
-        reason: str,
-        attempts: int,
-        source: str,
-    ) -> str: ...
+    async def put(self, letter: Letter) -> str: ...
 
 
 class WinRepository(Protocol):

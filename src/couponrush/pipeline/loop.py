@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from couponrush.core.letters import Letter
 from couponrush.core.ports import DeadLetterSink, Delivery, Source
 from couponrush.pipeline.metrics import PipelineMetrics
 from couponrush.pipeline.retry import retrying
@@ -60,10 +61,8 @@ class BatchLoop:
         return len(batch)
 
     async def dead_letter(self, d: Delivery, kind: str, reason: str, attempts: int) -> None:
-        await self.retry(
-            lambda: self.dead_letters.put(d.event_id, d.payload, kind, reason, attempts, self.role),
-            "dlq",
-        )
+        letter = Letter(d.event_id, d.payload, kind, reason, attempts, self.role)
+        await self.retry(lambda: self.dead_letters.put(letter), "dlq")
         self.metrics.dead_letters.labels(kind).inc()
 
     async def retry(self, op: Callable[[], Awaitable[T]], stage: str) -> T:

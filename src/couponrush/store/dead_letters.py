@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from couponrush.core.letters import DeadLetter
+from couponrush.core.letters import DeadLetter, Letter
 from couponrush.store.client import RedisClient
 from couponrush.store.keys import DLQ
 
@@ -38,22 +38,14 @@ class DeadLetters:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
-    async def put(
-        self,
-        event_id: str,
-        payload: dict[str, str],
-        kind: str,
-        reason: str,
-        attempts: int,
-        source: str,
-    ) -> str:
+    async def put(self, letter: Letter) -> str:
         fields = {
-            "event_id": event_id,
-            "payload": orjson.dumps(payload).decode(),
-            "kind": kind,
-            "reason": reason,
-            "attempts": str(attempts),
-            "source": source,
+            "event_id": letter.event_id,
+            "payload": orjson.dumps(letter.payload).decode(),
+            "kind": letter.kind,
+            "reason": letter.reason,
+            "attempts": str(letter.attempts),
+            "source": letter.source,
             "failed_at": str(int(time.time() * 1000)),
         }
         entry_id: Any = await self._redis.xadd(DLQ, fields)  # type: ignore[arg-type]
