@@ -48,7 +48,7 @@ async def published_within(
     return False
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(180)  # with the three brokers started, when this test is their first
 async def test_a_batch_gets_through_after_an_outage_longer_than_a_message_waits(
     kafka_three: KafkaCluster,
 ) -> None:
