@@ -14,7 +14,8 @@ WIN = Win("e1", "u1", 3, 1_700_000_000_000, "r")
 
 
 def test_replay_applies_fixes() -> None:
-    letter = DeadLetter("1-0", "e1", {**FIELDS, "slot": "two"}, "parse", "bad", 1, "stream", 0)
+    payload = {**FIELDS, "slot": "two"}
+    letter = DeadLetter("e1", payload, "parse", "bad", 1, "stream", id="1-0", failed_at_ms=0)
     assert fixed_win(letter, parse_fixes(["slot=3"])) == WIN
     with pytest.raises(BadMessage):
         parse_fixes(["slot"])

@@ -19,16 +19,10 @@ class Letter:
 
 
 @dataclass(frozen=True, slots=True)
-class DeadLetter:
+class DeadLetter(Letter):
     """A letter as kept: its entry id and when it was put."""
 
     id: str
-    event_id: str
-    payload: dict[str, str]
-    kind: str  # "parse", "conflict", "unknown_event", "rejected"
-    reason: str
-    attempts: int
-    source: str
     failed_at_ms: int
 
     def to_json(self) -> dict[str, Any]:
