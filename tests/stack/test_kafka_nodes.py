@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from couponrush.stack import kafka, kafka_cluster, procs
 from couponrush.stack.state import StackState, kafka_ports
@@ -63,8 +64,10 @@ def test_ports_are_below_the_ephemeral_range_and_reused_while_free() -> None:
     assert len(kafka_ports(1, 0, previous)[0]) == 1
 
 
-def test_the_stack_points_its_programs_at_every_broker_with_the_copies_they_allow() -> None:
-    state = StackState(
+def three_brokers(**more: Any) -> StackState:
+    """A stack's state with three brokers on loopback ports (and what ``more`` says)."""
+    clients, controllers = [9101, 9102, 9103], [9201, 9202, 9203]
+    return StackState(
         "u",
         "r",
         "a",
@@ -72,10 +75,14 @@ def test_the_stack_points_its_programs_at_every_broker_with_the_copies_they_allo
         0,
         1,
         queue="kafka",
-        kafka_ports=[9101, 9102, 9103],
-        kafka_controller_ports=[9201, 9202, 9203],
+        kafka_ports=clients,
+        kafka_controller_ports=controllers,
+        **more,
     )
-    env = state.environment()
+
+
+def test_the_stack_points_its_programs_at_every_broker_with_the_copies_they_allow() -> None:
+    env = three_brokers().environment()
     assert env["COUPONRUSH_KAFKA_BOOTSTRAP"] == "127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103"
     assert env["COUPONRUSH_KAFKA_REPLICATION_FACTOR"] == "3"
     assert env["COUPONRUSH_KAFKA_MIN_INSYNC_REPLICAS"] == "2"
@@ -86,16 +93,7 @@ def test_in_network_namespaces_each_broker_listens_on_and_advertises_its_address
 ) -> None:
     """`up --netns`: the Redis members take the first addresses, the brokers the next; each
     broker's listeners, quorum and the clients' bootstrap name its bridge address."""
-    state = StackState(
-        "u",
-        "r",
-        "a",
-        "s",
-        0,
-        1,
-        queue="kafka",
-        kafka_ports=[9101, 9102, 9103],
-        kafka_controller_ports=[9201, 9202, 9203],
+    state = three_brokers(
         redis_mode="sentinel",
         redis_ports=[7001, 7002, 7003],
         sentinel_ports=[7101, 7102, 7103],
