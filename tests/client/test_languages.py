@@ -125,6 +125,9 @@ def test_the_operator_pages_speak_korean_and_fit_a_phone(
     browser: Browser, gateway: Gateway, pool: AppPool, event_id: str
 ) -> None:
     ko = catalogue("ko").doc
+    # The widest row the list may have to show: the longest id, big numbers and an end.
+    longest = f"{event_id}-{'w' * 64}"[:64]
+    create_event(pool, longest, 9_999_999, ends_at=datetime.now(UTC) + timedelta(days=1))
     phone = _phone(browser, "ko-KR")
     try:
         phone.goto(f"{gateway.url}/dashboard/{event_id}")
@@ -137,6 +140,7 @@ def test_the_operator_pages_speak_korean_and_fit_a_phone(
         phone.get_by_label(ko["operator"]["api_token"]).fill(pool.admin_token)
         phone.get_by_label(ko["operator"]["api_token"]).press("Enter")
         expect(phone.locator("#events-title")).to_have_text(ko["operator"]["events"])
+        expect(phone.get_by_text(longest, exact=True)).to_be_visible()
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     finally:
         phone.context.close()
