@@ -4,14 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # command=Debian package, installed when the command is missing (a path pattern: when no
-# file matches it; nginx's Lua module and the JSON library its Lua code reads the feed with;
+# file matches it; nginx's Lua module, the JSON library its Lua code reads the feed with and
+# the Redis client of its win lane;
 # a Korean font, so that chromium draws the Korean pages)
 SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-light wrk=wrk \
 	/usr/lib/postgresql/*/bin/initdb=postgresql chromium=chromium prometheus=prometheus \
 	promtool=prometheus prometheus-redis-exporter=prometheus-redis-exporter \
 	prometheus-postgres-exporter=prometheus-postgres-exporter \
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
-	/usr/lib/*/lua/5.1/cjson.so=lua-cjson java=openjdk-17-jre-headless mvn=maven \
+	/usr/lib/*/lua/5.1/cjson.so=lua-cjson /usr/share/lua/5.1/nginx/redis.lua=lua-nginx-redis \
+	/usr/share/lua/5.1/nginx/redis/sentinel.lua=lua-nginx-redis-connector java=openjdk-17-jre-headless mvn=maven \
 	podman=podman runc=runc catatonit=catatonit /usr/lib/podman/netavark=netavark /usr/lib/podman/aardvark-dns=aardvark-dns \
 	mmdebstrap=mmdebstrap podman-compose=podman-compose nft=nftables \
 	/usr/share/fonts/truetype/nanum/NanumGothic.ttf=fonts-nanum

@@ -92,6 +92,7 @@ def redis_issue(redis_port: int, event_id: str, pipeline: int) -> float:
         *keys,
         "0",
         "1",
+        "all",
         "user:__rand_int__",
         "req",
     ]

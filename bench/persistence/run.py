@@ -114,7 +114,7 @@ async def issue_all_range(redis: Redis, scripts: Scripts, event_id: str, lo: int
             for first in range(start, min(hi, start + 2000), 200):
                 users = range(first, min(hi, start + 2000, first + 200))
                 args = [a for i in users for a in (f"user-{i:07d}", f"r{i}")]
-                pipe.evalsha(scripts.issue.sha, len(keys), *keys, "0", "1", *args)
+                pipe.evalsha(scripts.issue.sha, len(keys), *keys, "0", "1", "all", *args)
             await pipe.execute()
 
 

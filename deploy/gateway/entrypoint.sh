@@ -46,7 +46,9 @@ else
     SERVER_TLS="# no TLS here: a load balancer or the host terminates it"
     HTTP_REDIRECT="# plain HTTP: no redirect"
 fi
-export REQUIRE_TOKEN EDGE_ANSWERS REAL_IP_FROM SERVER_TLS HTTP_REDIRECT LISTEN
+# The win lane (docs/gateway.md) is the local stack's: this image carries no Redis client.
+[ -n "${WINS+set}" ] || WINS='{ on = false }'
+export REQUIRE_TOKEN EDGE_ANSWERS REAL_IP_FROM SERVER_TLS HTTP_REDIRECT LISTEN WINS
 
 # The Lua side goes into its own file, included by the whole config's LUA_HTTP.
 if [ -z "$LUA" ]; then

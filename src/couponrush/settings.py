@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # at the gateway and in the app workers' caches. A write that could re-open a sold-out
     # event (restore, repair) fences it and waits this long (plus a margin) first.
     soldout_lease_ms: int = Field(default=2000, ge=100, le=60_000)
+    # The win lane: the gateway runs issue.lua itself for a plain claim and answers a win
+    # (docs/gateway.md); anything else goes on to the app. Needs gateway_lua, Debian's
+    # lua-nginx-redis and lua-nginx-redis-connector, unsigned user ids (auth=none: the
+    # gateway verifies no token) and Redis standalone or Sentinel (not Cluster).
+    gateway_wins: bool = True
     # The gateway's read timeout for the operator's long calls (a top-up waits out the
     # lease behind its fence; an export streams); the issue path keeps its own deadline.
     operator_timeout_s: int = Field(default=30, ge=5, le=3600)

@@ -32,6 +32,16 @@ class AppPool:
     admin_token: str
     redis_url: str
     feed_token: str
+    # The workers' environment: the gateway's win lane takes their Redis, coupon secret and
+    # per-user bucket from it.
+    environ: dict[str, str] = field(default_factory=dict)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """The workers' settings, some overridden (for a gateway in front of them)."""
+        prefix = "COUPONRUSH_"
+        own = {k[len(prefix) :].lower(): v for k, v in self.environ.items() if k.startswith(prefix)}
+        given = {"redis_url": self.redis_url, "edge_feed_token": self.feed_token}
+        return Settings(**{**given, **own, **overrides})
 
     def direct(self, index: int = 0) -> httpx.Client:
         """A client straight to one worker, bypassing the gateway (for set-up)."""
@@ -104,7 +114,7 @@ def start_pool(redis_url: str, work: Path, count: int, **env: str) -> AppPool:
         spawn(app_argv("", 0, 1, uds=Path(sock)), work / f"app-{i}.log", environ, new_session=True)
         for i, sock in enumerate(sockets)
     ]
-    pool = AppPool(sockets, processes, token, redis_url, feed)
+    pool = AppPool(sockets, processes, token, redis_url, feed, environ)
     for sock in sockets:
         wait_until(http_ready("http://app", uds=sock), f"app worker {sock}", 60)
     return pool
@@ -140,7 +150,7 @@ def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
     started: list[Gateway] = []
 
     def start(pool: AppPool, port: int = 0, **overrides: Any) -> Gateway:
-        settings = Settings(**{"edge_feed_token": pool.feed_token, **overrides})
+        settings = pool.settings(**overrides)
         port = port or free_port()
         state = tmp_path / f"nginx-{len(started)}"
         addrs = [f"unix:{s}" for s in pool.sockets]

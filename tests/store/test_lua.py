@@ -32,7 +32,7 @@ async def issue_many(
     keys = (*event_keys(event_id).issue_keys, *buckets)
     args = [a for u in users for a in (u, f"rid-{u}")]
     sha = scripts.issue.sha
-    replies: list[list[Any]] = await redis.evalsha(sha, len(keys), *keys, rate, burst, *args)
+    replies: list[list[Any]] = await redis.evalsha(sha, len(keys), *keys, rate, burst, "all", *args)
     return replies
 
 

@@ -58,6 +58,10 @@ class Watcher:
         await self._redis.aclose()
 
 
+# The win lane's outcomes (lua/couponrush/metrics.lua).
+LANE = ("issued", "already_issued", "pass", "error")
+
+
 def _n(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -67,8 +71,10 @@ def _ms(seconds: float | None) -> str:
 
 
 def _answers(w: Window) -> list[tuple[str, str]]:
-    """The app's answers, latency and Redis batching, and the gateway's answers."""
+    """The app's answers, latency and Redis batching, the gateway's answers and its win
+    lane's (wins it answered itself, requests it sent on)."""
     results = w.rates_by("couponrush_issue_requests_total", "result")
+    lane = w.rates_by("couponrush_gateway_lane_total", "outcome")
     other = sum(v for k, v in results.items() if k not in RESULTS)
     mix = " · ".join(f"{k} {_n(results.get(k, 0))}" for k in RESULTS)
     latency = "couponrush_issue_latency_seconds"
@@ -80,6 +86,7 @@ def _answers(w: Window) -> list[tuple[str, str]]:
         ("answers/s", f"{_n(sum(results.values()))} = {mix} · other {_n(other)}"),
         ("latency", f"p50 {_ms(w.quantile(0.5, latency))} · p99 {_ms(w.quantile(0.99, latency))}"),
         ("gateway/s", " · ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items()) if v) or "-"),
+        ("win lane/s", " · ".join(f"{k} {_n(lane.get(k, 0))}" for k in LANE)),
         (
             "redis",
             f"in flight {_n(w.after.sum('couponrush_issue_in_flight'))} · "

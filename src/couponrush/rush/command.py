@@ -48,12 +48,14 @@ def gateway_counters(url: str) -> dict[str, float]:
         "couponrush_gateway_edge_answers_total": "edge_answers",
         "couponrush_gateway_shed_total": "shed",
     }
-    return {
-        names[s.name]: s.value
-        for f in text_string_to_metric_families(answer.text)
-        for s in f.samples
-        if s.name in names
-    }
+    found = {"lane_wins": 0.0}
+    for family in text_string_to_metric_families(answer.text):
+        for s in family.samples:
+            if s.name in names:
+                found[names[s.name]] = s.value
+            elif s.name == "couponrush_gateway_lane_total" and s.labels["outcome"] == "issued":
+                found["lane_wins"] = s.value
+    return found
 
 
 def sale(
@@ -93,7 +95,8 @@ def run(stack: Stack, console: Console, options: RushOptions) -> bool:
     report.summary(doc, console)
     if gateway:
         console.print(
-            f"gateway: {gateway['edge_answers']:,.0f} sold-out answers from its edge, "
+            f"gateway: {gateway['lane_wins']:,.0f} wins from its win lane, "
+            f"{gateway['edge_answers']:,.0f} sold-out answers from its edge, "
             f"{gateway['shed']:,.0f} shed by its rate bound"
         )
     console.print(f"report: {json_path}  figure: {png_path}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from couponrush.core.errors import ConfigError
 from couponrush.settings import Settings
+from couponrush.stack import lane
 from couponrush.stack.state import write_private
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
@@ -90,6 +91,7 @@ def lua_http(settings: Settings, app_addrs: Sequence[str], state_dir: Path) -> s
         "RETRY_SPREAD": str(settings.retry_after_spread_s),
         "FEED_SERVERS": upstream_lines(app_addrs, None),
         "EDGE_FEED_TOKEN": token,
+        "WINS": lane.options(settings),
     }
     text = _package_file("lua", "gateway.conf.template").read_text("utf-8")
     return textwrap.indent(render(text, values), "    ").strip()

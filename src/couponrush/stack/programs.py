@@ -25,11 +25,19 @@ from couponrush.stack.supervisor import Program
 
 
 def gateway_config(settings: Settings, state: StackState, var: Path) -> Path:
-    """The gateway's nginx.conf under var/nginx, with the feed's token from the state and
-    its JSON access log in var/logs (buffered) when gateway_access_log is on."""
+    """The gateway's nginx.conf under var/nginx, with the feed's token, Redis and the coupon
+    secret from the state (the win lane's), and its JSON access log in var/logs (buffered)
+    when gateway_access_log is on."""
     listen = f"{settings.gateway_host}:{state.gateway_port}"
     log = nginx.json_log(var / "logs" / "gateway-access.log", buffered=True)
-    stacked = settings.model_copy(update={"edge_feed_token": SecretStr(state.edge_feed_token)})
+    stacked = settings.model_copy(
+        update={
+            "edge_feed_token": SecretStr(state.edge_feed_token),
+            "redis_url": state.redis_url,
+            "redis_mode": state.redis_mode,
+            "coupon_secret": SecretStr(state.coupon_secret),
+        }
+    )
     return nginx.write_config(
         stacked,
         listen,

@@ -65,7 +65,9 @@ class IssueBatcher:
         self._timeout_s = timeout_s
         self._batch_max = batch_max
         self._wait = wait
-        self._bucket_args = [repr(float(user_rate_per_s)), str(user_burst)]
+        # issue.lua's rate, burst and mode: every outcome answered (the gateway's lane asks
+        # for wins only, lua/couponrush/lane.lua)
+        self._bucket_args = [repr(float(user_rate_per_s)), str(user_burst), "all"]
         self._buckets = user_rate_per_s > 0
         self._lanes: dict[Route, Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()

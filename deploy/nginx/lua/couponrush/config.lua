@@ -11,6 +11,14 @@
 --             (0: no bound)
 --   retry_after, retry_spread  the Retry-After of its 503: retry_after_s plus 0 to
 --             retry_after_spread_s seconds
+--   wins      the win lane (couponrush.lane; stack/lane.py renders it): on; where Redis
+--             is (host, port; or sentinels, a list of {host, port}, and master); username,
+--             password; timeout_ms, pool (idle connections kept per worker); sha
+--             (issue.lua's), tally_sha (count_results.lua's); keys, barrier, results,
+--             bucket (string.format templates of the event's key names, store/keys.py);
+--             buckets (whether the per-user limit is on), rate,
+--             burst; wait, wait_ms (WAIT after each run: replicas, timeout; 0: none);
+--             batch (users per run at most); secret (the coupon secret)
 
 local M = {
     edge = false,
@@ -20,6 +28,7 @@ local M = {
     rate = 0,
     retry_after = 1,
     retry_spread = 0,
+    wins = { on = false },
 }
 
 function M.set(opts)

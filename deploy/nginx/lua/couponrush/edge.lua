@@ -7,7 +7,10 @@
 -- event not known sold out or not verified within the lease, anything the app would refuse
 -- first (method, media type, body) or might read differently: the request goes on.
 --
--- decide() -> the 410 body and its language when the edge answers, else nil and why
+-- issue_event() -> the event id of an issue request's target, else nil
+-- caller()      -> the user id and Accept-Language of a plain claim (what the app reads
+--                  as one: POST, JSON, one valid user_id; the lane takes the same), else nil
+-- decide(e) -> the 410 body and its language when the edge answers, else nil and why
 --             ("winner", "stale", "unsure", or nil when the event is not known sold out
 --             at all); its only side effect is reading the body.
 -- answer(body, lang)   sends the 410 and ends the request.
@@ -44,7 +47,7 @@ end
 
 -- The user id and the Accept-Language (nil: none) of a request the app would take to its
 -- sold-out cache, else nil.
-local function caller()
+function M.caller()
     if ngx.req.get_method() ~= "POST" then
         return nil
     end
@@ -61,12 +64,12 @@ local function caller()
     return m and m[1], accept
 end
 
-function M.decide()
+function M.issue_event()
     local m = re_match(ngx.var.request_uri, ISSUE_RE, "jo")
-    if not m then
-        return nil
-    end
-    local e = m[1]
+    return m and m[1]
+end
+
+function M.decide(e)
     local fp, verified_ms = soldout.flag(e)
     if not fp then
         return nil
@@ -74,7 +77,7 @@ function M.decide()
     if monotonic_msec() - verified_ms > config.lease_ms then
         return nil, "stale"
     end
-    local user, accept = caller()
+    local user, accept = M.caller()
     local winners = user and soldout.winners(e, fp)
     if not winners then
         return nil, "unsure"

@@ -2,40 +2,54 @@
 -- lua/gateway.conf.template); the work is in the modules it wires together.
 --
 -- configure(opts)  init_by_lua: the options of couponrush.config
--- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on
+-- init_worker()    init_worker_by_lua: the sold-out poller (couponrush.feed), edge on;
+--                  the win lane's tally round (couponrush.tally), lane on
 -- access()         access phase of every proxied request, after the per-client bucket:
 --                  the sold-out edge may answer 410 (couponrush.edge), or a queue's
 --                  state document from this worker's copy (couponrush.queue_state);
 --                  else the global rate bound may answer 503 overloaded
 --                  (couponrush.admit); what the app's server would refuse with an empty
 --                  answer gets a JSON 431 or 400 (couponrush.request); else on to the
---                  app. A Lua error in the edge or the copy fails open: the request goes
+--                  app, unless the win lane answers a win itself (couponrush.lane). A Lua
+--                  error in the edge, the copy or the lane fails open: the request goes
 --                  on.
 -- log()            log phase: counts the response (couponrush.metrics)
 -- metrics()        content of GET /gateway/metrics: Prometheus text
 
 local admit = require("couponrush.admit")
 local config = require("couponrush.config")
+local coupon = require("couponrush.coupon")
 local edge = require("couponrush.edge")
 local feed = require("couponrush.feed")
+local lane = require("couponrush.lane")
 local metrics = require("couponrush.metrics")
 local queue_state = require("couponrush.queue_state")
 local request = require("couponrush.request")
+local tally = require("couponrush.tally")
 
 local M = {}
 
-M.configure = config.set
 M.log = metrics.log
+
+function M.configure(opts)
+    config.set(opts)
+    if config.wins.on then
+        coupon.set_secret(config.wins.secret)
+    end
+end
 
 function M.init_worker()
     if config.edge then
         feed.start()
     end
+    if config.wins.on then
+        tally.start()
+    end
 end
 
 -- The 410 body the edge answers with and its language, or nil; counted, and failing open.
-local function edge_decision()
-    local ok, body, why = pcall(edge.decide)
+local function edge_decision(e)
+    local ok, body, why = pcall(edge.decide, e)
     if not ok then
         metrics.count("errors")
         ngx.log(ngx.ERR, "couponrush edge: ", body)
@@ -63,10 +77,23 @@ local function queue_state_answered()
     return answered
 end
 
+-- The status and body of a win the lane made (couponrush.lane), else nil; failing open:
+-- on a Lua error the request goes on.
+local function lane_win(e)
+    local ok, status, body = pcall(lane.try, e)
+    if not ok then
+        metrics.count("errors")
+        ngx.log(ngx.ERR, "couponrush win lane: ", status)
+        return nil
+    end
+    return status, body
+end
+
 function M.access()
+    local e = (config.edge or config.wins.on) and edge.issue_event()
     local body, lang
-    if config.edge then
-        body, lang = edge_decision()
+    if config.edge and e then
+        body, lang = edge_decision(e)
     end
     if body then
         return edge.answer(body, lang)
@@ -83,6 +110,13 @@ function M.access()
     end
     if request.bad_header_bytes() then
         return ngx.exit(ngx.HTTP_BAD_REQUEST)
+    end
+    local status, won = nil, nil
+    if e and config.wins.on then
+        status, won = lane_win(e)
+    end
+    if status then
+        return lane.answer(status, won)
     end
 end
 

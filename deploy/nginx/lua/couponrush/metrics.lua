@@ -9,6 +9,8 @@
 --   "shed"                  503 overloaded from the global rate bound
 --   "errors"                Lua errors on the request path (the request went on)
 --   "poll:ok", "poll:errors"  polls of the app's sold-out feed
+--   "lane:" .. outcome      issue requests the win lane took (couponrush.lane): issued and
+--                           already_issued (answered), pass and errors (on to the app)
 -- and, for the gauges, the poller's clocks (couponrush.feed) and the edge's state.
 
 local config = require("couponrush.config")
@@ -91,6 +93,19 @@ local function edge(out)
         "1 when the sold-out edge answers (the edge_answers setting).", config.edge and 1 or 0)
 end
 
+local function lane(out)
+    local name = "couponrush_gateway_lane_total"
+    family(out, name, "counter",
+        "Issue requests the win lane ran issue.lua for, by outcome: issued and already_issued "
+        .. "answered at the gateway; pass and error went on to the app.")
+    for _, outcome in ipairs({ "issued", "already_issued", "pass", "errors" }) do
+        sample(out, name, gateway:get("lane:" .. outcome) or 0, "outcome",
+            outcome == "errors" and "error" or outcome)
+    end
+    gauge(out, "couponrush_gateway_lane_enabled",
+        "1 when the win lane answers wins (the gateway_wins setting).", config.wins.on and 1 or 0)
+end
+
 local function polls(out)
     local name = "couponrush_gateway_edge_polls_total"
     family(out, name, "counter", "Polls of the app's sold-out feed, by result.")
@@ -117,6 +132,7 @@ function M.render()
     counter(out, "couponrush_gateway_lua_errors_total",
         "Lua errors on the request path; each request went on to the app.", "errors")
     edge(out)
+    lane(out)
     polls(out)
     return table.concat(out)
 end

@@ -17,7 +17,11 @@
 --            Only when the rate is not "0" (no bucket is read or written then).
 -- ARGV[1]    token bucket rate, tokens per second ("0" = no per-user limit)
 -- ARGV[2]    token bucket burst (capacity)
--- ARGV[1+2i] user i's user_id, ARGV[2+2i] its request_id, for i = 1..n
+-- ARGV[3]    "all": every outcome is answered (the app); "wins": only a win or a winner's
+--            retry is, and any other outcome is {"PASS"} with nothing written, not even
+--            the bucket (the gateway's win lane: the request goes on to the app, which runs
+--            the script again in "all" mode; docs/gateway.md)
+-- ARGV[2+2i] user i's user_id, ARGV[3+2i] its request_id, for i = 1..n
 --
 -- Reply: one reply per user, in order; each one's first element is the outcome:
 --   {"NOT_FOUND"}                       no such event
@@ -30,6 +34,7 @@
 --                                       a shuffled opening has not admitted this user's
 --                                       position yet (0: not in the queue); wait_ms until it
 --   {"ISSUED", slot, issued_at_ms}      won: stock decremented, participant and outbox written
+--   {"PASS"}                            "wins" mode: any outcome but the two above
 --
 -- A winner is answered before the bucket, window and stock checks, so a retry of a win
 -- always gets its coupon back, even after the event closed or sold out. A win takes no
@@ -44,13 +49,15 @@
 -- nobody issues before admission. A first-come-first-served event reads one more meta
 -- field, and nothing else.
 
-local n = (#ARGV - 2) / 2
+local n = (#ARGV - 3) / 2
+local wins_only = ARGV[3] == 'wins'
+local PASS = {'PASS'}
 local replies = {}
 local meta = redis.call('HMGET', KEYS[3], 'total', 'starts_at', 'ends_at', 'opening')
 local total = tonumber(meta[1])
 if not total then
   for i = 1, n do
-    replies[i] = {'NOT_FOUND'}
+    replies[i] = wins_only and PASS or {'NOT_FOUND'}
   end
   return replies
 end
@@ -107,7 +114,7 @@ local function waiting(user)
 end
 
 local function claim(i)
-  local user = ARGV[1 + 2 * i]
+  local user = ARGV[2 + 2 * i]
   local prior = won[user] or redis.call('HGET', KEYS[2], user)
   if prior then
     local sep = string.find(prior, ':', 1, true)
@@ -116,10 +123,12 @@ local function claim(i)
   local bucket = KEYS[6 + i]
   local tokens = tokens_of(bucket)
   if tokens and tokens < 1 then
-    return {'RATE_LIMITED', math.ceil((1 - tokens) * 1000 / rate)}
+    return wins_only and PASS or {'RATE_LIMITED', math.ceil((1 - tokens) * 1000 / rate)}
   end
   local refused = shut or (left <= 0 and {'SOLD_OUT'}) or (admitted and waiting(user))
-  if refused then
+  if refused and wins_only then
+    return PASS
+  elseif refused then
     if tokens then
       take(bucket, tokens)
     end
@@ -131,7 +140,7 @@ local function claim(i)
   won[user] = slot .. ':' .. now
   redis.call('HSET', KEYS[2], user, won[user])
   redis.call('XADD', KEYS[4], '*',
-    'user_id', user, 'slot', slot, 'issued_at', now, 'request_id', ARGV[2 + 2 * i])
+    'user_id', user, 'slot', slot, 'issued_at', now, 'request_id', ARGV[3 + 2 * i])
   return {'ISSUED', slot, now}
 end
 
