@@ -5,7 +5,9 @@
 (a) issuing through the gateway (nginx, app workers, Redis; the consumer paused): an event
     the run cannot exhaust, every request a new user; the CPU time of each part per win,
     read from /proc, and the rate as a ratio to nginx serving a static 200 in the same run
-    (the two alternate, --repeat times, and the medians are reported);
+    (the two alternate, --repeat times, and the medians are reported); first with the
+    gateway's win lane (the default, docs/gateway.md), then, unless --lane-only, with the
+    gateway reloaded without it, so that every win goes through an app worker;
 (b) issuing and (c) sold out (answered from the worker's cache) straight at the workers;
 and Redis running issue.lua alone (redis-benchmark), one per round trip and pipelined.
 """
@@ -88,10 +90,12 @@ def app_phases(
     return results
 
 
-def gateway_issuing(stack: Stack, state: StackState, args: argparse.Namespace) -> dict[str, Any]:
+def gateway_issuing(
+    stack: Stack, state: StackState, args: argparse.Namespace, event: str = EVENT
+) -> dict[str, Any]:
     """Alternating: issuing through the gateway (CPU per part per win) and static nginx."""
-    create_event(state.url, state.admin_token, EVENT, 10_000_000)
-    url = f"{state.url}/v1/events/{EVENT}/issue"
+    create_event(state.url, state.admin_token, event, 10_000_000)
+    url = f"{state.url}/v1/events/{event}/issue"
     parts = stack_parts(stack.processes())
     runs: list[dict[str, Any]] = []
     # The consumer would spend Redis's CPU on the outbox; the win's path is measured alone.
@@ -155,10 +159,12 @@ def show(
     console.print(table)
 
 
-def show_gateway(gateway: dict[str, Any], console: Console) -> dict[str, Any]:
+def show_gateway(
+    gateway: dict[str, Any], console: Console, title: str = "issuing through the gateway"
+) -> dict[str, Any]:
     """The per-part table of the gateway phase; the medians over its runs."""
     runs = gateway["runs"]
-    table = Table(title="issuing through the gateway: CPU µs per win, median (min-max)")
+    table = Table(title=f"{title}: CPU µs per win, median (min-max)")
     for column in (*PARTS, "total", "wrk", "wins/s", "static/s", "ratio"):
         table.add_column(column, justify="right")
     cells = [spread([r["cpu_us_per_win"][k] for r in runs]) for k in (*PARTS, "total")]
@@ -189,11 +195,23 @@ def show_gateway(gateway: dict[str, Any], console: Console) -> dict[str, Any]:
     }
 
 
+def through_app(stack: Stack, state: StackState, args: argparse.Namespace) -> dict[str, Any]:
+    """The gateway phase again, reloaded without its win lane."""
+    os.environ["COUPONRUSH_GATEWAY_WINS"] = "false"
+    try:
+        Stack(Settings()).up()  # re-renders the running gateway's config and reloads it
+        return gateway_issuing(stack, state, args, f"{EVENT}-app")
+    finally:
+        os.environ.pop("COUPONRUSH_GATEWAY_WINS")
+
+
 def main() -> None:
     args = arguments(__doc__, Settings().workers, extra=_options)
     rows: dict[str, Any] = {}
-    with bench_stack(args.workers, COUPONRUSH_GATEWAY_ACCESS_LOG="false") as (stack, state):
+    env = {"COUPONRUSH_GATEWAY_ACCESS_LOG": "false", "COUPONRUSH_GATEWAY_WINS": "true"}
+    with bench_stack(args.workers, **env) as (stack, state):
         gateway = gateway_issuing(stack, state, args)
+        app_path = None if args.lane_only else through_app(stack, state, args)
         if not args.gateway_only:
             with direct_app(state, args.direct_workers) as url:
                 rows.update(app_phases(url, state.admin_token, args))
@@ -205,6 +223,10 @@ def main() -> None:
             )
     console = Console(width=120)
     show("bench/issue_path (straight at the app workers)", rows, console)
+    if app_path is not None:
+        title = "issuing through the gateway without its win lane (every win through an app worker)"
+        before = show_gateway(app_path, console, title)
+        rows["through_app"] = {"gateway_issuing": app_path, **before}
     summary = show_gateway(gateway, console)
     met = {p: rows[p].rps >= t for p, t in TARGETS.items() if p in rows}
     rows |= {
@@ -239,7 +261,14 @@ def _options(parser: argparse.ArgumentParser) -> None:
         help="app workers of the direct phases",
     )
     parser.add_argument(
-        "--gateway-only", action="store_true", help="only the gateway phase and its static ceiling"
+        "--gateway-only",
+        action="store_true",
+        help="only the gateway phases and their static ceiling",
+    )
+    parser.add_argument(
+        "--lane-only",
+        action="store_true",
+        help="only with the win lane, not again through the app workers",
     )
 
 

@@ -138,9 +138,14 @@ def _scrape(sale: Sale, process: str) -> Scrape:
     return parse([httpx.get(_urls(sale.status)[process]).text], time.monotonic())
 
 
-def _edge_answers(sale: Sale) -> float:
+def _gateway_answers(sale: Sale) -> tuple[float, float]:
+    """What the gateway answered itself: all of it, and the win lane's wins."""
     text = httpx.get(f"{sale.status['url']}/gateway/metrics").text
-    return parse([text], time.monotonic()).sum("couponrush_gateway_edge_answers_total")
+    found = parse([text], time.monotonic())
+    lane = "couponrush_gateway_lane_total"
+    wins = found.sum(lane, outcome="issued")
+    edge = found.sum("couponrush_gateway_edge_answers_total")
+    return edge + wins + found.sum(lane, outcome="already_issued"), wins
 
 
 def _until(check: Any, what: str, timeout_s: float = 30) -> Any:
@@ -200,17 +205,20 @@ def test_the_invariants_hold_and_every_metric_agrees_with_the_sale(sale: Sale) -
     relay = _scrape(sale, "relay")
     assert relay.sum("couponrush_pipeline_relayed_total") == STOCK + 1
     assert relay.sum("couponrush_relay_backlog") == 0
-    # Every user asked at least once: the app answered, or the gateway's sold-out edge did.
+    # Every user asked at least once: the app answered, or the gateway did (its sold-out
+    # edge, its win lane).
     app = _until(
         lambda: (
-            (s := _scrape(sale, "app")).sum("couponrush_issue_requests_total") + _edge_answers(sale)
+            (s := _scrape(sale, "app")).sum("couponrush_issue_requests_total")
+            + _gateway_answers(sale)[0]
             >= USERS
             and s
         ),
         "the app's counts flushed",
     )
     answered = app.sum("couponrush_issue_requests_total")
-    assert app.sum("couponrush_issue_requests_total", result="issued") == STOCK + 1
+    lane_wins = _gateway_answers(sale)[1]
+    assert app.sum("couponrush_issue_requests_total", result="issued") + lane_wins == STOCK + 1
     assert app.sum("couponrush_issue_latency_seconds_count") == answered
     assert app.sum("couponrush_redis_batch_size_sum") <= answered
     assert app.sum("couponrush_redis_round_trip_seconds_count") > 0

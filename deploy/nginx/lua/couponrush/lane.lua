@@ -23,6 +23,7 @@ local edge = require("couponrush.edge")
 local metrics = require("couponrush.metrics")
 local primary = require("couponrush.primary")
 local tally = require("couponrush.tally")
+local lrucache = require("resty.lrucache")
 local semaphore = require("ngx.semaphore")
 
 local format, find, unpack = string.format, string.find, unpack
@@ -31,17 +32,18 @@ local M = {}
 
 -- event id -> { turn = semaphore (one run in flight), open = the group calls join }
 local lanes = {}
--- event id -> issue.lua's KEYS (without buckets) and the barrier key; few events, so kept
-local keys_by_event = {}
+-- event id -> issue.lua's KEYS (without buckets) and the barrier key, for the events seen
+-- last: made-up event ids cannot make it grow
+local keys_by_event = assert(lrucache.new(1024))
 
 local function keys_of(e, opts)
-    local found = keys_by_event[e]
+    local found = keys_by_event:get(e)
     if not found then
         found = { barrier = format(opts.barrier, e) }
         for i, template in ipairs(opts.keys) do
             found[i] = format(template, e)
         end
-        keys_by_event[e] = found
+        keys_by_event:set(e, found)
     end
     return found
 end
