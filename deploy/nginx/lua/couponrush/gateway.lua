@@ -18,23 +18,25 @@
 
 local admit = require("couponrush.admit")
 local config = require("couponrush.config")
-local coupon = require("couponrush.coupon")
 local edge = require("couponrush.edge")
 local feed = require("couponrush.feed")
-local lane = require("couponrush.lane")
 local metrics = require("couponrush.metrics")
 local queue_state = require("couponrush.queue_state")
 local request = require("couponrush.request")
-local tally = require("couponrush.tally")
 
 local M = {}
 
 M.log = metrics.log
 
+-- The win lane's modules, loaded only when it is on: they need the Redis client, which the
+-- deployed image does not carry.
+local lane, tally
+
 function M.configure(opts)
     config.set(opts)
     if config.wins.on then
-        coupon.set_secret(config.wins.secret)
+        lane, tally = require("couponrush.lane"), require("couponrush.tally")
+        require("couponrush.coupon").set_secret(config.wins.secret)
     end
 end
 
