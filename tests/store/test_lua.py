@@ -26,20 +26,22 @@ async def issue_many(
     users: list[str],
     rate: str = "0",
     burst: str = "1",
-) -> list[list[Any]]:
+    mode: str = "all",
+) -> Any:
     """One run of issue.lua for several users (their buckets only with a rate)."""
     buckets = [bucket_key(event_id, u) for u in users] if rate != "0" else []
     keys = (*event_keys(event_id).issue_keys, *buckets)
     args = [a for u in users for a in (u, f"rid-{u}")]
     sha = scripts.issue.sha
-    replies: list[list[Any]] = await redis.evalsha(sha, len(keys), *keys, rate, burst, "all", *args)
+    replies = await redis.evalsha(sha, len(keys), *keys, rate, burst, mode, *args)
     return replies
 
 
 async def issue(
     redis: Redis, scripts: Scripts, event_id: str, user: str, rate: str = "0", burst: str = "1"
 ) -> list[Any]:
-    return (await issue_many(redis, scripts, event_id, [user], rate, burst))[0]
+    replies: list[list[Any]] = await issue_many(redis, scripts, event_id, [user], rate, burst)
+    return replies[0]
 
 
 async def redis_now_ms(redis: Redis) -> int:
@@ -205,3 +207,21 @@ async def test_one_run_for_an_unknown_event_or_a_shut_window(
     replies = await issue_many(redis, scripts, event_id, ["a", "a", "a"], "1", "2")
     assert [r[0] for r in replies] == ["NOT_OPEN", "NOT_OPEN", "RATE_LIMITED"]
     assert replies[0] == ["NOT_OPEN", later]
+
+
+async def test_wins_mode_answers_wins_in_one_string_and_writes_nothing_else(
+    redis: Redis, scripts: Scripts, event_id: str
+) -> None:
+    """The gateway's win lane: a win and a winner's retry as the app's mode answers them;
+    anything else PASS, with no bucket written (the app's run takes the token)."""
+    assert await issue_many(redis, scripts, event_id, ["a", "b"], mode="wins") == "P,P"
+    await create(redis, scripts, event_id, 1)
+    first = await issue_many(redis, scripts, event_id, ["a", "a", "b"], "2", "3", mode="wins")
+    won = str(await redis.hget(event_keys(event_id).participants, "a"))
+    slot, issued_at = won.split(":")
+    assert first == f"I{slot}:{issued_at},D{slot}:{issued_at},P"
+    for _ in range(5):  # sold out for b: passed on, never counted against its bucket
+        assert await issue_many(redis, scripts, event_id, ["b"], "2", "3", mode="wins") == "P"
+    assert await redis.exists(bucket_key(event_id, "b")) == 0
+    assert (await issue(redis, scripts, event_id, "b", "2", "3"))[0] == "SOLD_OUT"
+    assert await redis.hget(bucket_key(event_id, "b"), "tokens") is not None

@@ -2,8 +2,8 @@
 -- (web/replies.win_body, serialized by orjson): its coupon code and issued_at.
 --
 -- code(event_id, slot, user_id) -> core/codes.CodeSigner's code: HMAC-SHA256 of
---     "E\x1fslot\x1fuser" under the coupon secret (OpenSSL's HMAC, which nginx links), its
---     first 10 bytes in base32, in four groups of four
+--     "E\x1fslot\x1fuser" under the coupon secret (OpenSSL's HMAC, which nginx links, keyed
+--     once as the app keys it once), its first 10 bytes in base32, in four groups of four
 -- body(result, event_id, user_id, slot, issued_at_ms) -> the JSON body
 -- set_secret(secret)   init_by_lua: the coupon secret
 
@@ -14,14 +14,18 @@ local concat, sub = table.concat, string.sub
 
 pcall(ffi.cdef, [[
 const void *EVP_sha256(void);
-unsigned char *HMAC(const void *evp_md, const void *key, int key_len,
-                    const unsigned char *d, size_t n, unsigned char *md,
-                    unsigned int *md_len);
+void *HMAC_CTX_new(void);
+int HMAC_Init_ex(void *ctx, const void *key, int len, const void *md, void *impl);
+int HMAC_Update(void *ctx, const unsigned char *data, size_t len);
+int HMAC_Final(void *ctx, unsigned char *md, unsigned int *len);
 ]])
 
+local C = ffi.C
 local M = {}
 
-local secret = ""
+-- Keyed once (set_secret, in init_by_lua: each worker inherits its own copy); each code
+-- starts again from the key's state (HMAC_Init_ex without a key keeps it).
+local keyed = nil
 local digest = ffi.new("unsigned char[64]")
 local digest_len = ffi.new("unsigned int[1]")
 local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -31,7 +35,10 @@ for i = 1, 32 do
 end
 
 function M.set_secret(value)
-    secret = value
+    keyed = C.HMAC_CTX_new()
+    if keyed == nil or C.HMAC_Init_ex(keyed, value, #value, C.EVP_sha256(), nil) ~= 1 then
+        error("couponrush: the coupon secret could not key HMAC-SHA256")
+    end
 end
 
 -- The first 10 bytes of the digest in base32: two groups of 40 bits, 8 letters each
@@ -56,10 +63,10 @@ end
 
 function M.code(event_id, slot, user_id)
     local message = event_id .. "\31" .. slot .. "\31" .. user_id
-    local done = ffi.C.HMAC(ffi.C.EVP_sha256(), secret, #secret, message, #message, digest,
-        digest_len)
-    if done == nil then
-        error("HMAC failed")
+    if C.HMAC_Init_ex(keyed, nil, 0, nil, nil) ~= 1
+        or C.HMAC_Update(keyed, message, #message) ~= 1
+        or C.HMAC_Final(keyed, digest, digest_len) ~= 1 then
+        error("couponrush: HMAC-SHA256 failed")
     end
     return base32_10()
 end

@@ -26,7 +26,7 @@ local tally = require("couponrush.tally")
 local lrucache = require("resty.lrucache")
 local semaphore = require("ngx.semaphore")
 
-local format, find, unpack = string.format, string.find, unpack
+local format, find, sub, unpack = string.format, string.find, string.sub, unpack
 
 local M = {}
 
@@ -66,6 +66,28 @@ local function script_call(e, group, opts)
     return argv, keys.barrier
 end
 
+-- issue.lua's "wins" reply, one string, as one reply per user: {"ISSUED", slot, ms},
+-- {"DUPLICATE", slot, ms} or {"PASS"}.
+local KINDS = { I = "ISSUED", D = "DUPLICATE" }
+local PASS = { "PASS" }
+
+local function expand(compact, n)
+    local replies, from = {}, 1
+    for i = 1, n do
+        local comma = find(compact, ",", from, true) or #compact + 1
+        local kind = KINDS[sub(compact, from, from)]
+        if kind then
+            local colon = find(compact, ":", from, true)
+            replies[i] = { kind, tonumber(sub(compact, from + 1, colon - 1)),
+                tonumber(sub(compact, colon + 1, comma - 1)) }
+        else
+            replies[i] = PASS
+        end
+        from = comma + 1
+    end
+    return replies
+end
+
 -- True when the barrier write went through and WAIT counted enough replicas.
 local function confirmed(found, opts)
     return opts.wait == 0
@@ -93,17 +115,17 @@ local function send(e, group, opts)
         return nil, err
     end
     primary.keep(client, opts)
-    local replies = found[1]
-    if replies[1] == false then -- an error reply: NOSCRIPT, READONLY, NOREPLICAS, …
-        if find(replies[2], "READONLY", 1, true) then
+    local compact = found[1]
+    if type(compact) == "table" then -- an error reply: NOSCRIPT, READONLY, NOREPLICAS, …
+        if find(tostring(compact[2]), "READONLY", 1, true) then
             primary.forget()
         end
-        return nil, replies[2]
+        return nil, compact[2]
     end
     if not confirmed(found, opts) then
         return nil, "the replicas did not confirm in time"
     end
-    return replies
+    return expand(compact, group.n)
 end
 
 local function run(lane, e, group, opts)
@@ -115,6 +137,7 @@ local function run(lane, e, group, opts)
         return nil, "turn: " .. tostring(err)
     end
     local done, replies, why = pcall(send, e, group, opts)
+    metrics.count("lane:runs")
     lane.turn:post(1)
     if lane.open == nil and lane.turn:count() == 1 then
         lanes[e] = nil -- idle: an event id that is not one costs nothing after its call

@@ -11,6 +11,7 @@
 --   "poll:ok", "poll:errors"  polls of the app's sold-out feed
 --   "lane:" .. outcome      issue requests the win lane took (couponrush.lane): issued and
 --                           already_issued (answered), pass and errors (on to the app)
+--   "lane:runs"             the lane's runs of issue.lua (each for a group of requests)
 -- and, for the gauges, the poller's clocks (couponrush.feed) and the edge's state.
 
 local config = require("couponrush.config")
@@ -102,6 +103,8 @@ local function lane(out)
         sample(out, name, gateway:get("lane:" .. outcome) or 0, "outcome",
             outcome == "errors" and "error" or outcome)
     end
+    counter(out, "couponrush_gateway_lane_runs_total",
+        "Runs of issue.lua the win lane sent: each answers a group of its requests.", "lane:runs")
     gauge(out, "couponrush_gateway_lane_enabled",
         "1 when the win lane answers wins (the gateway_wins setting).", config.wins.on and 1 or 0)
 end

@@ -35,6 +35,9 @@
 --                                       position yet (0: not in the queue); wait_ms until it
 --   {"ISSUED", slot, issued_at_ms}      won: stock decremented, participant and outbox written
 --   {"PASS"}                            "wins" mode: any outcome but the two above
+-- In "wins" mode the replies come as one string instead, one entry per user in order,
+-- comma-separated: "I<slot>:<issued_at_ms>" (ISSUED), "D<slot>:<issued_at_ms>"
+-- (DUPLICATE) or "P" (PASS): one bulk reply for the gateway to read, not three per user.
 --
 -- A winner is answered before the bucket, window and stock checks, so a retry of a win
 -- always gets its coupon back, even after the event closed or sold out. A win takes no
@@ -53,13 +56,24 @@ local n = (#ARGV - 3) / 2
 local wins_only = ARGV[3] == 'wins'
 local PASS = {'PASS'}
 local replies = {}
+
+-- The replies as "wins" mode sends them (see the header).
+local function compact()
+  local out = {}
+  for i, r in ipairs(replies) do
+    local kind = r[1] == 'ISSUED' and 'I' or r[1] == 'DUPLICATE' and 'D' or nil
+    out[i] = kind and (kind .. r[2] .. ':' .. r[3]) or 'P'
+  end
+  return table.concat(out, ',')
+end
+
 local meta = redis.call('HMGET', KEYS[3], 'total', 'starts_at', 'ends_at', 'opening')
 local total = tonumber(meta[1])
 if not total then
   for i = 1, n do
     replies[i] = wins_only and PASS or {'NOT_FOUND'}
   end
-  return replies
+  return wins_only and compact() or replies
 end
 
 local t = redis.call('TIME')
@@ -150,4 +164,4 @@ end
 if issued > 0 then
   redis.call('DECRBY', KEYS[1], issued)
 end
-return replies
+return wins_only and compact() or replies
