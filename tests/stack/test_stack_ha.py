@@ -5,9 +5,11 @@ healer starts again by itself."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 
 from couponrush.stack import redis_nodes
@@ -35,7 +37,7 @@ def test_up_with_replicas_serves_and_heals(stack_env: dict[str, str], mode: str)
     assert Counter(n["role"] for n in nodes) == ROLES[mode]
     assert all(isinstance(n["pid"], int) and n["addr"].startswith("127.0.0.1:") for n in nodes)
 
-    assert stack_cli(stack_env, "event", "create", "ha-e1", "--stock", "2").returncode == 0
+    assert stack_cli(stack_env, "event", "create", "ha-e1", "--stock", "3").returncode == 0
     assert stack_cli(stack_env, "issue", "ha-e1", "alice").returncode == 0
 
     def reconciled() -> bool:
@@ -54,4 +56,18 @@ def test_up_with_replicas_serves_and_heals(stack_env: dict[str, str], mode: str)
         return roles == ROLES[mode] and back["role"] == "replica" and back["pid"] != killed
 
     wait_until(healed, "the killed primary back as a replica", 60)
+    # After the failover: the first win may go to the app while the gateway's win lane
+    # finds its primary gone; the lane then asks the sentinels again and answers the next.
+    for user in ("bob", "carol"):
+        assert stack_cli(stack_env, "issue", "ha-e1", user).returncode == 0
+    wins = _lane_wins(status["url"])
+    assert wins >= 2 if mode == "sentinel" else wins == 0  # the lane is off in Cluster mode
     assert stack_cli(stack_env, "down").returncode == 0
+
+
+def _lane_wins(url: str) -> float:
+    """Wins the gateway's win lane answered (in Cluster mode it is off: none)."""
+    text = httpx.get(f"{url}/gateway/metrics", timeout=5).text
+    found = re.search(r'^couponrush_gateway_lane_total\{outcome="issued"\} (\S+)$', text, re.M)
+    assert found, text
+    return float(found.group(1))

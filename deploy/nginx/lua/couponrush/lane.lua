@@ -117,9 +117,9 @@ local function send(e, group, opts)
     primary.keep(client, opts)
     local compact = found[1]
     if type(compact) == "table" then -- an error reply: NOSCRIPT, READONLY, NOREPLICAS, …
-        if find(tostring(compact[2]), "READONLY", 1, true) then
-            primary.forget()
-        end
+        -- A primary that failed over and came back as a replica answers NOSCRIPT (its
+        -- script cache is empty) before READONLY: after any error, ask again.
+        primary.forget()
         return nil, compact[2]
     end
     if not confirmed(found, opts) then

@@ -3,7 +3,7 @@
 -- package asks the sentinels).
 --
 -- Standalone: the one server. Sentinel: the primary the first answering sentinel names,
--- remembered by this worker until a connection to it fails or it answers as a replica
+-- remembered by this worker until a connection to it fails or it answers with an error
 -- (forget()); the next connection asks again. A new connection logs in with the ACL
 -- user and password when set.
 --
