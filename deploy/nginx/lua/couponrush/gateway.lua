@@ -49,14 +49,21 @@ function M.init_worker()
     end
 end
 
+-- fn(arg)'s results, failing open: a Lua error is counted and logged, and nil returned
+-- (the request goes on to the app).
+local function fail_open(what, fn, arg)
+    local ok, a, b = pcall(fn, arg)
+    if ok then
+        return a, b
+    end
+    metrics.count("errors")
+    ngx.log(ngx.ERR, "couponrush ", what, ": ", a)
+    return nil
+end
+
 -- The 410 body the edge answers with and its language, or nil; counted, and failing open.
 local function edge_decision(e)
-    local ok, body, why = pcall(edge.decide, e)
-    if not ok then
-        metrics.count("errors")
-        ngx.log(ngx.ERR, "couponrush edge: ", body)
-        return nil
-    end
+    local body, why = fail_open("edge", edge.decide, e)
     if body then
         metrics.count("edge:answers")
         return body, why
@@ -67,29 +74,6 @@ local function edge_decision(e)
     return nil
 end
 
--- A queue's state document from this worker's copy (couponrush.queue_state), failing
--- open: on a Lua error the request goes on to the app.
-local function queue_state_answered()
-    local ok, answered = pcall(queue_state.answer)
-    if not ok then
-        metrics.count("errors")
-        ngx.log(ngx.ERR, "couponrush queue state: ", answered)
-        return false
-    end
-    return answered
-end
-
--- The status and body of a win the lane made (couponrush.lane), else nil; failing open:
--- on a Lua error the request goes on.
-local function lane_win(e)
-    local ok, status, body = pcall(lane.try, e)
-    if not ok then
-        metrics.count("errors")
-        ngx.log(ngx.ERR, "couponrush win lane: ", status)
-        return nil
-    end
-    return status, body
-end
 
 function M.access()
     local e = (config.edge or config.wins.on) and edge.issue_event()
@@ -100,7 +84,8 @@ function M.access()
     if body then
         return edge.answer(body, lang)
     end
-    if config.edge and queue_state_answered() then
+    -- a queue's state document from this worker's copy (couponrush.queue_state)
+    if config.edge and fail_open("queue state", queue_state.answer) then
         return
     end
     if config.rate > 0 and not admit.admit(config.rate) then
@@ -115,7 +100,7 @@ function M.access()
     end
     local status, won = nil, nil
     if e and config.wins.on then
-        status, won = lane_win(e)
+        status, won = fail_open("win lane", lane.try, e)
     end
     if status then
         return lane.answer(status, won)
