@@ -10,8 +10,8 @@
 --
 -- Calls of one event that arrive while this worker's last run for it is in flight go out
 -- together, in one run of the script (as store/batcher.py groups an app worker's): the
--- first caller of a group waits for the event's turn, closes the group, sends it, and
--- wakes the others.
+-- first caller of a group waits for the event's turn, closes the group, sends it
+-- (couponrush.run), and wakes the others.
 --
 -- try(e) -> the status and body of a win, else nil and why not: "unsure" (not a plain
 --           claim), "pass" (another outcome) or "error"
@@ -21,113 +21,14 @@ local config = require("couponrush.config")
 local coupon = require("couponrush.coupon")
 local edge = require("couponrush.edge")
 local metrics = require("couponrush.metrics")
-local primary = require("couponrush.primary")
+local run_group = require("couponrush.run").send
 local tally = require("couponrush.tally")
-local lrucache = require("resty.lrucache")
 local semaphore = require("ngx.semaphore")
-
-local format, find, sub, unpack = string.format, string.find, string.sub, unpack
 
 local M = {}
 
 -- event id -> { turn = semaphore (one run in flight), open = the group calls join }
 local lanes = {}
--- event id -> issue.lua's KEYS (without buckets) and the barrier key, for the events seen
--- last: made-up event ids cannot make it grow
-local keys_by_event = assert(lrucache.new(1024))
-
-local function keys_of(e, opts)
-    local found = keys_by_event:get(e)
-    if not found then
-        found = { barrier = format(opts.barrier, e) }
-        for i, template in ipairs(opts.keys) do
-            found[i] = format(template, e)
-        end
-        keys_by_event:set(e, found)
-    end
-    return found
-end
-
-local function script_call(e, group, opts)
-    local keys = keys_of(e, opts)
-    local argv = { opts.sha, 0, unpack(keys) }
-    if opts.buckets then
-        for i = 1, group.n do
-            argv[#argv + 1] = format(opts.bucket, e, group.args[2 * i - 1])
-        end
-    end
-    argv[2] = #argv - 2
-    argv[#argv + 1] = opts.rate
-    argv[#argv + 1] = opts.burst
-    argv[#argv + 1] = "wins"
-    for i = 1, 2 * group.n do
-        argv[#argv + 1] = group.args[i]
-    end
-    return argv, keys.barrier
-end
-
--- issue.lua's "wins" reply, one string, as one reply per user: {"ISSUED", slot, ms},
--- {"DUPLICATE", slot, ms} or {"PASS"}.
-local KINDS = { I = "ISSUED", D = "DUPLICATE" }
-local PASS = { "PASS" }
-
-local function expand(compact, n)
-    local replies, from = {}, 1
-    for i = 1, n do
-        local comma = find(compact, ",", from, true) or #compact + 1
-        local kind = KINDS[sub(compact, from, from)]
-        if kind then
-            local colon = find(compact, ":", from, true)
-            replies[i] = { kind, tonumber(sub(compact, from + 1, colon - 1)),
-                tonumber(sub(compact, colon + 1, comma - 1)) }
-        else
-            replies[i] = PASS
-        end
-        from = comma + 1
-    end
-    return replies
-end
-
--- True when the barrier write went through and WAIT counted enough replicas.
-local function confirmed(found, opts)
-    return opts.wait == 0
-        or (type(found[2]) == "number" and type(found[3]) == "number" and found[3] >= opts.wait)
-end
-
--- The script's replies for the group, or nil and why.
-local function send(e, group, opts)
-    local client, err = primary.connect(opts)
-    if not client then
-        return nil, err
-    end
-    local argv, barrier = script_call(e, group, opts)
-    client:init_pipeline(3)
-    client:evalsha(unpack(argv))
-    if opts.wait > 0 then
-        client:incr(barrier)
-        client:wait(opts.wait, opts.wait_ms)
-    end
-    local found
-    found, err = client:commit_pipeline()
-    if not found then
-        client:close()
-        primary.forget()
-        return nil, err
-    end
-    primary.keep(client, opts)
-    local compact = found[1]
-    if type(compact) == "table" then -- an error reply: NOSCRIPT, READONLY, NOREPLICAS, …
-        -- A primary that failed over and came back as a replica answers NOSCRIPT (its
-        -- script cache is empty) before READONLY: after any error, ask again.
-        primary.forget()
-        return nil, compact[2]
-    end
-    if not confirmed(found, opts) then
-        return nil, "the replicas did not confirm in time"
-    end
-    return expand(compact, group.n)
-end
-
 local function run(lane, e, group, opts)
     local ok, err = lane.turn:wait(opts.timeout_ms / 1000)
     if lane.open == group then
@@ -136,7 +37,7 @@ local function run(lane, e, group, opts)
     if not ok then
         return nil, "turn: " .. tostring(err)
     end
-    local done, replies, why = pcall(send, e, group, opts)
+    local done, replies, why = pcall(run_group, e, group, opts)
     metrics.count("lane:runs")
     lane.turn:post(1)
     if lane.open == nil and lane.turn:count() == 1 then
