@@ -13,7 +13,8 @@ SYSTEM_PACKAGES := redis-server=redis-server redis-cli=redis-tools nginx=nginx-l
 	prometheus-postgres-exporter=prometheus-postgres-exporter \
 	/usr/lib/nginx/modules/ngx_http_lua_module.so=libnginx-mod-http-lua \
 	/usr/lib/*/lua/5.1/cjson.so=lua-cjson /usr/share/lua/5.1/nginx/redis.lua=lua-nginx-redis \
-	/usr/share/lua/5.1/nginx/redis/sentinel.lua=lua-nginx-redis-connector java=openjdk-17-jre-headless mvn=maven \
+	/usr/share/lua/5.1/nginx/redis/sentinel.lua=lua-nginx-redis-connector luacheck=lua-check \
+	java=openjdk-17-jre-headless mvn=maven \
 	podman=podman runc=runc catatonit=catatonit /usr/lib/podman/netavark=netavark /usr/lib/podman/aardvark-dns=aardvark-dns \
 	mmdebstrap=mmdebstrap podman-compose=podman-compose nft=nftables \
 	/usr/share/fonts/truetype/nanum/NanumGothic.ttf=fonts-nanum
@@ -82,6 +83,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	luacheck --quiet --no-color deploy/nginx/lua src/couponrush/store/lua bench
 
 test: lint
 	$(BIN)/pytest

@@ -31,7 +31,7 @@ local ISSUE_RE = [[^/v1/events/([A-Za-z0-9][A-Za-z0-9._-]{0,63})/issue(?:\?.*)?$
 -- Canonical bodies only: one key, a string already within USER_ID_RE, JSON whitespace
 -- (not \s: PCRE's \s has \v and \f, which JSON refuses). Anything else (escapes, more
 -- keys, duplicate keys) is the app's to read.
-local BODY_RE = [[^[ \t\r\n]*\{[ \t\r\n]*"user_id"[ \t\r\n]*:[ \t\r\n]*"([A-Za-z0-9][A-Za-z0-9._:@+-]{0,127})"[ \t\r\n]*\}[ \t\r\n]*$]]
+local BODY_RE = [[^[ \t\r\n]*\{[ \t\r\n]*"user_id"[ \t\r\n]*:[ \t\r\n]*"([A-Za-z0-9][A-Za-z0-9._:@+-]{0,127})"[ \t\r\n]*\}[ \t\r\n]*$]] -- luacheck: ignore 631
 
 -- web/problems.is_json_content_type: application/json or application/*+json, before any
 -- parameter, trimmed of ASCII whitespace, case-insensitive.

@@ -132,7 +132,8 @@ local function claim(i)
   local prior = won[user] or redis.call('HGET', KEYS[2], user)
   if prior then
     local sep = string.find(prior, ':', 1, true)
-    return {'DUPLICATE', tonumber(string.sub(prior, 1, sep - 1)), tonumber(string.sub(prior, sep + 1))}
+    local slot, issued_at = string.sub(prior, 1, sep - 1), string.sub(prior, sep + 1)
+    return {'DUPLICATE', tonumber(slot), tonumber(issued_at)}
   end
   local bucket = KEYS[6 + i]
   local tokens = tokens_of(bucket)
