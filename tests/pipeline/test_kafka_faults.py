@@ -6,6 +6,7 @@ and no dead letter (the long forms: `couponrush chaos`, docs/reliability.md)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -75,6 +76,12 @@ async def settled(
 
 def log_lines(path: Path, event: str) -> list[str]:
     return [line for line in path.read_text().splitlines() if f'"event": "{event}"' in line]
+
+
+def partitions_held(path: Path) -> int:
+    """The partitions a consumer was given at its last assignment (0 before any)."""
+    joined = log_lines(path, "kafka_group_joined") if path.exists() else []
+    return int(json.loads(joined[-1])["partitions"]) if joined else 0
 
 
 async def test_the_leader_killed_mid_sale_loses_nothing(
@@ -166,6 +173,13 @@ async def test_a_consumer_killed_mid_batch_hands_its_partitions_over(
     for name in ("consume-a", "consume-b"):
         pipeline.start("consume", "kafka", name=name, env=POLLING)
     pipeline.start("relay", "kafka")
+    consumers = [pipeline.log_of(name) for name in ("consume-a", "consume-b")]
+
+    async def both_in_the_group() -> bool:  # else a may get its partitions after the sale
+        held = [partitions_held(log) for log in consumers]
+        return all(held) and sum(held) == 12
+
+    await poll(both_in_the_group, "both consumers given partitions", 60)
 
     async def kill_a_consumer_holding_a_batch() -> None:
         """With the database away, both hold a batch they cannot write; one is killed."""
